@@ -1,0 +1,58 @@
+import { ExecutionContext, UnauthorizedException } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Reflector } from '@nestjs/core';
+import { ApiKeyGuard } from './api-key.guard';
+import { IS_PUBLIC } from './public.decorator';
+
+function contextFor(request: { headers: Record<string, string>; query?: Record<string, string> }, isPublic = false) {
+  const handler = () => undefined;
+  if (isPublic) Reflect.defineMetadata(IS_PUBLIC, true, handler);
+  return {
+    getHandler: () => handler,
+    getClass: () => class {},
+    switchToHttp: () => ({ getRequest: () => ({ query: {}, ...request }) }),
+  } as unknown as ExecutionContext;
+}
+
+function guardWithKeys(keys: string) {
+  const config = { get: () => keys } as unknown as ConfigService<never, true>;
+  return new ApiKeyGuard(new Reflector(), config);
+}
+
+function rejection(fn: () => unknown) {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the guard to reject');
+}
+
+describe('ApiKeyGuard', () => {
+  const guard = guardWithKeys('first-key, second-key');
+
+  it('accepts every configured key in the X-API-Key header', () => {
+    expect(guard.canActivate(contextFor({ headers: { 'x-api-key': 'first-key' } }))).toBe(true);
+    expect(guard.canActivate(contextFor({ headers: { 'x-api-key': 'second-key' } }))).toBe(true);
+  });
+
+  it.each([
+    ['no key', { headers: {} }],
+    ['a wrong key', { headers: { 'x-api-key': 'third-key' } }],
+    ['a prefix of a key', { headers: { 'x-api-key': 'first' } }],
+    ['an empty key', { headers: { 'x-api-key': '' } }],
+    ['the key in the query string', { headers: {}, query: { api_key: 'first-key', 'x-api-key': 'first-key' } }],
+  ])('rejects %s with the contract 401 body', (_case, request) => {
+    const error = rejection(() => guard.canActivate(contextFor(request)));
+    expect(error).toBeInstanceOf(UnauthorizedException);
+    expect((error as UnauthorizedException).getStatus()).toBe(401);
+    expect((error as UnauthorizedException).getResponse()).toEqual({
+      error: 'Unauthorized',
+      message: 'Invalid or missing API key',
+    });
+  });
+
+  it('lets @Public() routes through without a key', () => {
+    expect(guard.canActivate(contextFor({ headers: {} }, true))).toBe(true);
+  });
+});

@@ -1,0 +1,45 @@
+import { join } from 'node:path';
+import { OwnedProcess, REPO_ROOT } from '../../../test/support/processes';
+
+const API_MAIN = join(REPO_ROOT, 'dist/apps/api/main.js');
+const NODE_MAIN = join(REPO_ROOT, 'dist/apps/gpu-node/main.js');
+
+const VALID = {
+  X_API_KEY: 'config-test-key',
+  S3_ACCESS_KEY: 'config-test-access',
+  S3_SECRET_KEY: 'config-test-secret-value',
+  REDIS_URL: 'redis://127.0.0.1:1',
+  PORT: '1',
+  HOST: '127.0.0.1',
+};
+
+async function startAndFail(main: string, env: NodeJS.ProcessEnv) {
+  const child = new OwnedProcess('node', [main], env).start();
+  const code = await child.exitCode();
+  return { code, output: child.output };
+}
+
+describe('configuration is validated at start', () => {
+  it.each([
+    ['X_API_KEY', { X_API_KEY: undefined }],
+    ['X_API_KEY', { X_API_KEY: ' , ' }],
+    ['S3_SECRET_KEY', { S3_SECRET_KEY: undefined }],
+    ['PORT', { PORT: 'eighty' }],
+    ['S3_ENDPOINT_URL', { S3_ENDPOINT_URL: 'minio:9000' }],
+    ['S3_BUCKET_NAME', { S3_BUCKET_NAME: 'Bad_Bucket' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
+  ])('the API exits naming %s', async (variable, override) => {
+    const { code, output } = await startAndFail(API_MAIN, { ...VALID, ...override });
+    expect(code).not.toBe(0);
+    expect(output).toContain('Invalid configuration');
+    expect(output).toContain(variable);
+    expect(output).not.toContain(VALID.S3_SECRET_KEY);
+  });
+
+  it('the GPU node exits naming NODE_CONCURRENCY', async () => {
+    const { code, output } = await startAndFail(NODE_MAIN, { ...VALID, NODE_CONCURRENCY: '0' });
+    expect(code).not.toBe(0);
+    expect(output).toContain('NODE_CONCURRENCY');
+    expect(output).not.toContain(VALID.S3_SECRET_KEY);
+  });
+});

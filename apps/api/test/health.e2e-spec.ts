@@ -1,0 +1,140 @@
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { join } from 'node:path';
+import {
+  OwnedProcess,
+  REPO_ROOT,
+  TestMinio,
+  TestRedis,
+  freePort,
+  waitFor,
+} from '../../../test/support/processes';
+
+const API_MAIN = join(REPO_ROOT, 'dist/apps/api/main.js');
+const NODE_MAIN = join(REPO_ROOT, 'dist/apps/gpu-node/main.js');
+const BUCKET = 'health-test';
+
+interface HealthBody {
+  status: string;
+  service: string;
+  timestamp: string;
+  uptime: number;
+  checks: Record<string, { status: string; message?: string }>;
+  nodes: { nodeId: string; slots: number }[];
+  error?: string;
+  message?: string;
+}
+
+/**
+ * The API as a real process against real Redis and MinIO that this test owns, so it can stop
+ * and restart them under the running API.
+ */
+describe('GET /health (API process, real Redis and MinIO)', () => {
+  let redis: TestRedis;
+  let minio: TestMinio;
+  let api: OwnedProcess;
+  let baseUrl: string;
+  let env: NodeJS.ProcessEnv;
+
+  const health = async (): Promise<{ code: number; body: HealthBody }> => {
+    const response = await fetch(`${baseUrl}/health`);
+    return { code: response.status, body: (await response.json()) as HealthBody };
+  };
+  const healthWithCode = (code: number) =>
+    waitFor(`/health answering ${code}`, async () => {
+      const result = await health();
+      return result.code === code ? result.body : undefined;
+    });
+
+  beforeAll(async () => {
+    redis = await TestRedis.create();
+    minio = await TestMinio.create();
+    await Promise.all([redis.start(), minio.start()]);
+    const s3 = new S3Client({
+      endpoint: minio.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey },
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    s3.destroy();
+
+    const port = await freePort();
+    baseUrl = `http://127.0.0.1:${port}`;
+    env = {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      X_API_KEY: 'health-test-key',
+      REDIS_URL: redis.url,
+      S3_ENDPOINT_URL: minio.endpoint,
+      S3_ACCESS_KEY: minio.accessKey,
+      S3_SECRET_KEY: minio.secretKey,
+      S3_BUCKET_NAME: BUCKET,
+      LOG_LEVEL: 'warn',
+      HEARTBEAT_INTERVAL_MS: '300',
+    };
+    api = new OwnedProcess('node', [API_MAIN], env).start();
+    await healthWithCode(200);
+  });
+
+  afterAll(async () => {
+    await api?.stop();
+    await Promise.all([redis?.dispose(), minio?.dispose()]);
+  });
+
+  it('answers the seed fields without an API key, with Redis and MinIO up', async () => {
+    const { code, body } = await health();
+    expect(code).toBe(200);
+    expect(body.status).toBe('healthy');
+    expect(body.service).toBe('api-gpu');
+    expect(new Date(body.timestamp).toISOString()).toBe(body.timestamp);
+    expect(Number.isInteger(body.uptime)).toBe(true);
+    expect(body.checks.redis.status).toBe('up');
+    expect(body.checks.minio.status).toBe('up');
+  });
+
+  it('answers 503 naming MinIO while it is down, and 200 again once it is back', async () => {
+    await minio.stop();
+    const down = await healthWithCode(503);
+    expect(down.status).toBe('unhealthy');
+    expect(down.error).toBe('Service Unavailable');
+    expect(down.message).toMatch(/^minio is down/);
+    expect(down.checks.minio.status).toBe('down');
+    expect(down.checks.redis.status).toBe('up');
+
+    await minio.start();
+    const up = await healthWithCode(200);
+    expect(up.checks.minio.status).toBe('up');
+    expect(api.running).toBe(true);
+  });
+
+  it('answers 503 naming Redis while it is down, and 200 again once it is back', async () => {
+    await redis.stop();
+    const down = await healthWithCode(503);
+    expect(down.message).toMatch(/^redis is down/);
+    expect(down.checks.redis.status).toBe('down');
+    expect(down.checks.minio.status).toBe('up');
+
+    await redis.start();
+    await healthWithCode(200);
+    expect(api.running).toBe(true);
+  });
+
+  it('lists a GPU node while it beats, and drops it when it stops', async () => {
+    const node = new OwnedProcess('node', [NODE_MAIN], {
+      ...env,
+      NODE_ID: 'test-node-1',
+      NODE_CONCURRENCY: '2',
+    }).start();
+    try {
+      const listed = await waitFor('node listed', async () => {
+        const { body } = await health();
+        return body.nodes.find((n) => n.nodeId === 'test-node-1');
+      });
+      expect(listed.slots).toBe(2);
+    } finally {
+      await node.stop();
+    }
+    const { body } = await health();
+    expect(body.nodes.map((n) => n.nodeId)).not.toContain('test-node-1');
+  });
+});

