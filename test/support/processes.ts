@@ -35,7 +35,8 @@ export async function waitFor<T>(
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`${what} not reached within ${timeoutMs} ms${lastError ? `: ${String(lastError)}` : ''}`);
+  const cause = lastError instanceof Error ? `: ${lastError.message}` : '';
+  throw new Error(`${what} not reached within ${timeoutMs} ms${cause}`);
 }
 
 /** A child process the test owns: its output is kept for assertions and failure messages. */
@@ -100,8 +101,8 @@ export class TestRedis {
       '--bind', '127.0.0.1', '--port', String(this.port), '--dir', this.dir,
       '--save', '', '--appendonly', 'no',
     ]).start();
-    await waitFor('redis-server listening', async () =>
-      this.process?.output.includes('Ready to accept connections') ? true : undefined,
+    await waitFor('redis-server listening', () =>
+      Promise.resolve(this.process?.output.includes('Ready to accept connections') || undefined),
     );
   }
 

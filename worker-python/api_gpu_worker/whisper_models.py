@@ -233,9 +233,8 @@ def _locate(name: str) -> Path:
         return operator_dir / name
     bundled = _bundled_paths().get(name)
     if bundled is None:
-        raise UnknownModelError(
-            f"model {name!r} is not available here; available: {', '.join(available_models()) or 'none'}"
-        )
+        listing = ", ".join(available_models()) or "none"
+        raise UnknownModelError(f"model {name!r} is not available here; available: {listing}")
     if _missing_files(bundled):
         raise BundledModelError(
             f"bundled model {name!r} is not installed; "
