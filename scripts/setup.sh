@@ -49,8 +49,11 @@ install_node_modules() {
   local stamp="$ROOT/node_modules/.package-lock.sha256" want
   want="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)"
   [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
-  say "installing node modules (npm ci)"
-  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+  say "installing node modules"
+  # Not `npm ci`: the registries reachable here serve only this platform's builds of optional
+  # native packages (msgpackr-extract for darwin/win32 answer 404), so the lock cannot list them
+  # and `npm ci` refuses it. `npm install` with the lock installs the same pinned tree.
+  (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error)
   echo "$want" > "$stamp"
 }
 

@@ -1,3 +1,4 @@
 export * from './config';
+export * from './contract';
 export * from './nodes';
 export * from './redis';

@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { IsInt, IsNotEmpty, IsString, Min } from 'class-validator';
 import { CommonEnv } from './common-env';
 import { InvalidConfigurationError, validateEnv } from './validate-env';
@@ -5,11 +6,11 @@ import { InvalidConfigurationError, validateEnv } from './validate-env';
 class SampleEnv extends CommonEnv {
   @IsInt({ message: 'WORKERS must be an integer' })
   @Min(1, { message: 'WORKERS must be at least 1' })
-  WORKERS = 2;
+  WORKERS: number = 2;
 
   @IsString()
   @IsNotEmpty()
-  NAME = 'sample';
+  NAME: string = 'sample';
 }
 
 const secrets = { S3_ACCESS_KEY: 'access', S3_SECRET_KEY: 'very-secret-value' };

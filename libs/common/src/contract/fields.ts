@@ -63,13 +63,33 @@ export function CodePointLength(min: number, max: number): PropertyDecorator {
   });
 }
 
+export const EACH_ITEM_IS_OBJECT = 'eachItemIsObject';
+
+/**
+ * ValidateNested walks into an item that is itself an array instead of refusing it, and finds
+ * nothing wrong with `[]`; JSON Schema refuses such an item, at its own index. validateJobInput
+ * reports this constraint item by item for the same reason.
+ */
+export function EachItemIsObject(): PropertyDecorator {
+  return ValidateBy({
+    name: EACH_ITEM_IS_OBJECT,
+    validator: {
+      validate: (value: unknown) =>
+        Array.isArray(value) &&
+        value.every((item) => typeof item === 'object' && item !== null && !Array.isArray(item)),
+      defaultMessage: buildMessage(() => 'every item of $property must be an object'),
+    },
+  });
+}
+
 /** Absent is allowed; null is not, as in JSON Schema (where IsOptional would let null through). */
 function OptionalUnlessPresent(): PropertyDecorator {
   return ValidateIf((_object: object, value: unknown) => value !== undefined);
 }
 
-function documented<T>(doc: FieldDoc<T>, swagger: ApiPropertyOptions): PropertyDecorator[] {
-  const decorators = [
+/** Swagger, schema description and optionality; the caller adds the validation rules. */
+function documented<T>(doc: FieldDoc<T>, swagger: ApiPropertyOptions): PropertyDecorator {
+  return applyDecorators(
     ApiProperty({
       ...swagger,
       description: doc.description,
@@ -77,9 +97,8 @@ function documented<T>(doc: FieldDoc<T>, swagger: ApiPropertyOptions): PropertyD
       required: !doc.optional,
     } as ApiPropertyOptions),
     JSONSchema({ description: doc.description, examples: [doc.example] }),
-  ];
-  if (doc.optional) decorators.push(OptionalUnlessPresent());
-  return decorators;
+    ...(doc.optional ? [OptionalUnlessPresent()] : []),
+  );
 }
 
 export function TextField(
@@ -87,7 +106,7 @@ export function TextField(
 ): PropertyDecorator {
   const { minLength, maxLength, pattern } = doc;
   const decorators = [
-    ...documented(doc, { type: String, minLength, maxLength, pattern: pattern?.regex.source }),
+    documented(doc, { type: String, minLength, maxLength, pattern: pattern?.regex.source }),
     IsString(),
   ];
   if (maxLength !== undefined) decorators.push(CodePointLength(minLength ?? 0, maxLength));
@@ -100,7 +119,7 @@ export function IntegerField(
 ): PropertyDecorator {
   const { minimum, maximum, oneOf } = doc;
   const decorators = [
-    ...documented(doc, { type: 'integer', minimum, maximum, enum: oneOf && [...oneOf] }),
+    documented(doc, { type: 'integer', minimum, maximum, enum: oneOf && [...oneOf] }),
     IsInt(),
   ];
   if (minimum !== undefined) decorators.push(Min(minimum));
@@ -118,7 +137,7 @@ export function NumberField(
       ? { swagger: { minimum: 0, exclusiveMinimum: true }, validator: IsPositive() }
       : { swagger: { minimum: doc.minimum }, validator: Min(doc.minimum) };
   return applyDecorators(
-    ...documented(doc, { type: Number, ...lower.swagger, maximum: doc.maximum }),
+    documented(doc, { type: Number, ...lower.swagger, maximum: doc.maximum }),
     IsNumber(),
     lower.validator,
     Max(doc.maximum),
@@ -126,14 +145,14 @@ export function NumberField(
 }
 
 export function BooleanField(doc: FieldDoc<boolean>): PropertyDecorator {
-  return applyDecorators(...documented(doc, { type: Boolean }), IsBoolean());
+  return applyDecorators(documented(doc, { type: Boolean }), IsBoolean());
 }
 
 export function EnumField<T extends string>(
   doc: FieldDoc<T> & { values: readonly T[] },
 ): PropertyDecorator {
   return applyDecorators(
-    ...documented(doc, { type: String, enum: [...doc.values] }),
+    documented(doc, { type: String, enum: [...doc.values] }),
     IsString(),
     IsIn([...doc.values]),
   );
@@ -141,7 +160,7 @@ export function EnumField<T extends string>(
 
 export function NestedField(doc: FieldDoc<object> & { type: ClassRef }): PropertyDecorator {
   return applyDecorators(
-    ...documented(doc, { type: doc.type }),
+    documented(doc, { type: doc.type }),
     IsObject(),
     ValidateNested(),
     Type(doc.type),
@@ -153,8 +172,9 @@ export function NestedArrayField(
 ): PropertyDecorator {
   const { minItems, maxItems } = doc;
   const decorators = [
-    ...documented(doc, { type: doc.type, isArray: true, minItems, maxItems }),
+    documented(doc, { type: doc.type, isArray: true, minItems, maxItems }),
     IsArray(),
+    EachItemIsObject(),
     ValidateNested({ each: true }),
     Type(doc.type),
   ];

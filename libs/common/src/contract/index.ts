@@ -1,0 +1,7 @@
+export * from './fields';
+export * from './job-inputs';
+export * from './job-results';
+export * from './json-schema';
+export * from './operations';
+export * from './patterns';
+export * from './validate-job-input';

@@ -1,0 +1,373 @@
+import { JSONSchema } from 'class-validator-jsonschema';
+import {
+  BooleanField,
+  EnumField,
+  IntegerField,
+  NestedArrayField,
+  NestedField,
+  NumberField,
+  TextField,
+} from './fields';
+import { JobOperation } from './operations';
+import {
+  FONT_NAME,
+  HEX_COLOR,
+  IMAGE_ID,
+  LANGUAGE_CODE,
+  MEDIA_URL,
+  OUTPUT_VIDEO_FILENAME,
+  S3_KEY_PREFIX,
+  WHISPER_MODEL_NAME,
+} from './patterns';
+
+/** The most images one img2vid job may carry. */
+export const MAX_IMG2VID_IMAGES = 500;
+
+const MAX_URL_LENGTH = 2048;
+
+const MediaUrlField = (description: string, example: string) =>
+  TextField({ description, example, minLength: 1, maxLength: MAX_URL_LENGTH, pattern: MEDIA_URL });
+
+const S3KeyPrefixField = (example: string) =>
+  TextField({
+    description:
+      'S3 key prefix the results are uploaded under, inside the configured bucket ' +
+      '(conventionally ending in "/").',
+    example,
+    minLength: 1,
+    maxLength: 512,
+    pattern: S3_KEY_PREFIX,
+  });
+
+const OutputVideoFilenameField = (example: string) =>
+  TextField({
+    description: 'Name of the video written under `path`: a file name, not a path.',
+    example,
+    minLength: 1,
+    maxLength: 200,
+    pattern: OUTPUT_VIDEO_FILENAME,
+  });
+
+const MarginField = (description: string, example: number) =>
+  IntegerField({ description, example, minimum: 0, maximum: 200, optional: true });
+
+const AlphaField = (colour: string, example: number) =>
+  IntegerField({
+    description: `Alpha of the ${colour} colour, as libass reads it: 0 opaque, 255 fully transparent.`,
+    example,
+    minimum: 0,
+    maximum: 255,
+    optional: true,
+  });
+
+@JSONSchema({ additionalProperties: false, description: 'Font of the captions.' })
+export class CaptionFont {
+  @TextField({
+    description: 'Font family; must be installed on the worker.',
+    example: 'DejaVu Sans',
+    optional: true,
+    minLength: 1,
+    maxLength: 100,
+    pattern: FONT_NAME,
+  })
+  name?: string;
+
+  @IntegerField({
+    description: 'Font size in script pixels.',
+    example: 24,
+    optional: true,
+    minimum: 8,
+    maximum: 100,
+  })
+  size?: number;
+
+  @BooleanField({ description: 'Bold text.', example: true, optional: true })
+  bold?: boolean;
+
+  @BooleanField({ description: 'Italic text.', example: false, optional: true })
+  italic?: boolean;
+
+  @BooleanField({ description: 'Underlined text.', example: false, optional: true })
+  underline?: boolean;
+}
+
+@JSONSchema({ additionalProperties: false, description: 'Colours of the captions.' })
+export class CaptionColors {
+  @TextField({
+    description: 'Text colour.',
+    example: '#FFFFFF',
+    optional: true,
+    pattern: HEX_COLOR,
+  })
+  primary?: string;
+
+  @TextField({
+    description: 'Outline colour.',
+    example: '#000000',
+    optional: true,
+    pattern: HEX_COLOR,
+  })
+  outline?: string;
+
+  @TextField({
+    description: 'Shadow or box colour.',
+    example: '#000000',
+    optional: true,
+    pattern: HEX_COLOR,
+  })
+  background?: string;
+
+  @AlphaField('text', 0)
+  primaryAlpha?: number;
+
+  @AlphaField('outline', 0)
+  outlineAlpha?: number;
+
+  @AlphaField('shadow or box', 128)
+  backgroundAlpha?: number;
+}
+
+@JSONSchema({ additionalProperties: false, description: 'Outline, shadow or box of the captions.' })
+export class CaptionBorder {
+  @IntegerField({
+    description: 'ASS BorderStyle: 1 outline and drop shadow, 3 opaque box; 0 and 4 as libass reads them.',
+    example: 1,
+    optional: true,
+    oneOf: [0, 1, 3, 4],
+  })
+  style?: number;
+
+  @NumberField({
+    description: 'Outline width in script pixels.',
+    example: 2,
+    optional: true,
+    minimum: 0,
+    maximum: 4,
+  })
+  width?: number;
+
+  @NumberField({
+    description: 'Shadow depth in script pixels.',
+    example: 1,
+    optional: true,
+    minimum: 0,
+    maximum: 4,
+  })
+  shadow?: number;
+}
+
+@JSONSchema({ additionalProperties: false, description: 'Placement of the captions.' })
+export class CaptionPosition {
+  @IntegerField({
+    description: 'Anchor on the numeric keypad: 1 bottom left, 2 bottom centre, … 9 top right.',
+    example: 2,
+    optional: true,
+    minimum: 1,
+    maximum: 9,
+  })
+  alignment?: number;
+
+  @MarginField('Distance from the top or bottom edge, in script pixels.', 25)
+  marginVertical?: number;
+
+  @MarginField('Distance from the left edge, in script pixels.', 10)
+  marginLeft?: number;
+
+  @MarginField('Distance from the right edge, in script pixels.', 10)
+  marginRight?: number;
+}
+
+@JSONSchema({
+  additionalProperties: false,
+  description: 'Caption style overrides; whatever is left out keeps its default.',
+})
+export class CaptionStyle {
+  @NestedField({
+    description: 'Font.',
+    example: { name: 'DejaVu Sans', size: 24, bold: true },
+    optional: true,
+    type: () => CaptionFont,
+  })
+  font?: CaptionFont;
+
+  @NestedField({
+    description: 'Colours and their alpha.',
+    example: { primary: '#FFFFFF', outline: '#000000', backgroundAlpha: 128 },
+    optional: true,
+    type: () => CaptionColors,
+  })
+  colors?: CaptionColors;
+
+  @NestedField({
+    description: 'Outline, shadow or box.',
+    example: { style: 1, width: 2, shadow: 1 },
+    optional: true,
+    type: () => CaptionBorder,
+  })
+  border?: CaptionBorder;
+
+  @NestedField({
+    description: 'Placement.',
+    example: { alignment: 2, marginVertical: 25 },
+    optional: true,
+    type: () => CaptionPosition,
+  })
+  position?: CaptionPosition;
+}
+
+@JSONSchema({
+  additionalProperties: false,
+  description: 'Burn subtitles (SRT or ASS) into a video and upload the result.',
+})
+export class CaptionJobInput {
+  @MediaUrlField('Video to caption.', 'https://example.com/video.mp4')
+  url_video: string;
+
+  @MediaUrlField('Subtitles, SRT or ASS.', 'https://example.com/subtitles.srt')
+  url_srt: string;
+
+  @S3KeyPrefixField('Project Name/Video Title/videos/')
+  path: string;
+
+  @OutputVideoFilenameField('video_legendado.mp4')
+  output_filename: string;
+
+  @NestedField({
+    description: 'Style of the captions (the caption_style route); the defaults when left out.',
+    example: { font: { size: 28 }, position: { alignment: 2, marginVertical: 40 } },
+    optional: true,
+    type: () => CaptionStyle,
+  })
+  style?: CaptionStyle;
+}
+
+@JSONSchema({ additionalProperties: false, description: 'One image and the clip made from it.' })
+export class Img2VidImage {
+  @TextField({
+    description: 'Caller-chosen identifier, echoed back with the clip made from this image.',
+    example: 'img-1',
+    minLength: 1,
+    maxLength: 128,
+    pattern: IMAGE_ID,
+  })
+  id: string;
+
+  @MediaUrlField('Image (JPEG or PNG).', 'https://example.com/photo1.jpg')
+  image_url: string;
+
+  @NumberField({
+    description: 'Clip duration in seconds.',
+    example: 6.48,
+    positive: true,
+    maximum: 600,
+  })
+  duracao: number;
+
+  @EnumField({
+    description: 'Camera movement over the image; a zoom-in when left out.',
+    example: 'zoomin',
+    optional: true,
+    values: ['zoomin', 'zoomout', 'panright', 'panleft'] as const,
+  })
+  zoom_type?: 'zoomin' | 'zoomout' | 'panright' | 'panleft';
+}
+
+@JSONSchema({
+  additionalProperties: false,
+  description: 'Turn images into Ken Burns clips, one video per image.',
+})
+export class Img2VidJobInput {
+  @NestedArrayField({
+    description: 'Images, in the order of the clips (video_1.mp4, video_2.mp4, …).',
+    example: [{ id: 'img-1', image_url: 'https://example.com/photo1.jpg', duracao: 6.48 }],
+    minItems: 1,
+    maxItems: MAX_IMG2VID_IMAGES,
+    type: () => Img2VidImage,
+  })
+  images: Img2VidImage[];
+
+  @S3KeyPrefixField('Project Name/Video Title/videos/temp/')
+  path: string;
+}
+
+@JSONSchema({
+  additionalProperties: false,
+  description: "Put an audio track on a video; the result ends with the shorter of the two.",
+})
+export class AddAudioJobInput {
+  @MediaUrlField('Video whose audio is replaced.', 'https://example.com/video.mp4')
+  url_video: string;
+
+  @MediaUrlField('Audio track (MP3, AAC or WAV).', 'https://example.com/audio.mp3')
+  url_audio: string;
+
+  @S3KeyPrefixField('Project Name/Video Title/videos/')
+  path: string;
+
+  @OutputVideoFilenameField('video_com_audio.mp4')
+  output_filename: string;
+}
+
+@JSONSchema({
+  additionalProperties: false,
+  description: 'Transcribe speech with faster-whisper into subtitle and word-timing files.',
+})
+export class TranscribeJobInput {
+  @MediaUrlField('Audio to transcribe (MP3, WAV, AAC or M4A).', 'https://example.com/audio.mp3')
+  audio_url: string;
+
+  @S3KeyPrefixField('transcriptions/job-123/')
+  path: string;
+
+  @TextField({
+    description: 'faster-whisper model name; the worker chooses one when left out.',
+    example: 'large-v3',
+    optional: true,
+    pattern: WHISPER_MODEL_NAME,
+  })
+  model?: string;
+
+  @TextField({
+    description: 'ISO 639 code of the spoken language; detected when left out.',
+    example: 'pt',
+    optional: true,
+    pattern: LANGUAGE_CODE,
+  })
+  language?: string;
+
+  @BooleanField({
+    description: 'Skip silence with voice activity detection (on when left out).',
+    example: true,
+    optional: true,
+  })
+  enable_vad?: boolean;
+
+  @IntegerField({
+    description: 'Beam size for decoding (5 when left out).',
+    example: 5,
+    optional: true,
+    minimum: 1,
+    maximum: 10,
+  })
+  beam_size?: number;
+
+  @NumberField({
+    description: 'Sampling temperature (0 when left out).',
+    example: 0,
+    optional: true,
+    minimum: 0,
+    maximum: 1,
+  })
+  temperature?: number;
+}
+
+/** The input class of each operation. */
+export const JOB_INPUT_CLASSES = {
+  [JobOperation.Caption]: CaptionJobInput,
+  [JobOperation.Img2Vid]: Img2VidJobInput,
+  [JobOperation.AddAudio]: AddAudioJobInput,
+  [JobOperation.Transcribe]: TranscribeJobInput,
+} as const satisfies Record<JobOperation, new () => object>;
+
+export type JobInputOf<O extends JobOperation> = InstanceType<(typeof JOB_INPUT_CLASSES)[O]>;
+export type JobInput = JobInputOf<JobOperation>;

@@ -1,0 +1,190 @@
+import { JSONSchema } from 'class-validator-jsonschema';
+import { EnumField, IntegerField, NestedArrayField, NestedField, TextField } from './fields';
+import { JobOperation } from './operations';
+
+/*
+ * What the worker returns for each operation, as the replaced service documented it. Fields it
+ * did not document are ours and optional.
+ */
+
+const VideoUrlField = () =>
+  TextField({
+    description: 'Public URL of the uploaded video.',
+    example: 'https://s3.example.com/canais/Project Name/Video Title/videos/video_legendado.mp4',
+  });
+
+const FilenameField = (example: string) =>
+  TextField({ description: 'Name of the uploaded file under `path`.', example, optional: true });
+
+const EncoderField = () =>
+  TextField({
+    description: 'FFmpeg video encoder that produced the file.',
+    example: 'h264_nvenc',
+    optional: true,
+  });
+
+@JSONSchema({ additionalProperties: false, description: 'Result of a caption job.' })
+export class CaptionJobResult {
+  @VideoUrlField()
+  video_url: string;
+
+  @FilenameField('video_legendado.mp4')
+  filename?: string;
+
+  @EncoderField()
+  encoder?: string;
+}
+
+@JSONSchema({ additionalProperties: false, description: 'Result of an addaudio job.' })
+export class AddAudioJobResult {
+  @VideoUrlField()
+  video_url: string;
+
+  @FilenameField('video_com_audio.mp4')
+  filename?: string;
+
+  @EncoderField()
+  encoder?: string;
+
+  @EnumField({
+    description: 'Whether the video stream was copied as it was or re-encoded.',
+    example: 'copied',
+    optional: true,
+    values: ['copied', 're-encoded'] as const,
+  })
+  video_stream?: 'copied' | 're-encoded';
+}
+
+@JSONSchema({ additionalProperties: false, description: 'One clip of an img2vid job.' })
+export class Img2VidVideo {
+  @TextField({ description: 'The `id` of the image the clip was made from.', example: 'img-1' })
+  id: string;
+
+  @VideoUrlField()
+  video_url: string;
+
+  @TextField({ description: 'Name of the uploaded clip under `path`.', example: 'video_1.mp4' })
+  filename: string;
+}
+
+@JSONSchema({ additionalProperties: false, description: 'Result of an img2vid job.' })
+export class Img2VidJobResult {
+  @NestedArrayField({
+    description: 'One clip per image, in the order of the images.',
+    example: [
+      {
+        id: 'img-1',
+        video_url: 'https://s3.example.com/canais/Project/videos/temp/video_1.mp4',
+        filename: 'video_1.mp4',
+      },
+    ],
+    type: () => Img2VidVideo,
+  })
+  videos: Img2VidVideo[];
+
+  @EncoderField()
+  encoder?: string;
+}
+
+@JSONSchema({
+  additionalProperties: false,
+  description: 'Segment-level subtitle files; a format not produced is an empty string.',
+})
+export class TranscriptionSegmentFiles {
+  @TextField({ description: 'URL of segments.srt.', example: 'https://s3.example.com/canais/t/segments.srt' })
+  srt: string;
+
+  @TextField({ description: 'URL of a WebVTT file, or "" when not produced.', example: '' })
+  vtt: string;
+
+  @TextField({ description: 'URL of the JSON timings.', example: 'https://s3.example.com/canais/t/words.json' })
+  json: string;
+}
+
+@JSONSchema({
+  additionalProperties: false,
+  description: 'Word-level files; a format not produced is an empty string.',
+})
+export class TranscriptionWordFiles {
+  @TextField({ description: 'URL of karaoke.ass.', example: 'https://s3.example.com/canais/t/karaoke.ass' })
+  ass_karaoke: string;
+
+  @TextField({ description: 'URL of a karaoke WebVTT file, or "" when not produced.', example: '' })
+  vtt_karaoke: string;
+
+  @TextField({ description: 'URL of an LRC file, or "" when not produced.', example: '' })
+  lrc: string;
+
+  @TextField({ description: 'URL of words.json.', example: 'https://s3.example.com/canais/t/words.json' })
+  json: string;
+}
+
+@JSONSchema({ additionalProperties: false, description: 'Files a transcription produced.' })
+export class TranscriptionFiles {
+  @NestedField({
+    description: 'Segment-level files.',
+    example: {
+      srt: 'https://s3.example.com/canais/t/segments.srt',
+      vtt: '',
+      json: 'https://s3.example.com/canais/t/words.json',
+    },
+    type: () => TranscriptionSegmentFiles,
+  })
+  segments: TranscriptionSegmentFiles;
+
+  @NestedField({
+    description: 'Word-level files; absent when there are no word timestamps.',
+    example: {
+      ass_karaoke: 'https://s3.example.com/canais/t/karaoke.ass',
+      vtt_karaoke: '',
+      lrc: '',
+      json: 'https://s3.example.com/canais/t/words.json',
+    },
+    optional: true,
+    type: () => TranscriptionWordFiles,
+  })
+  words?: TranscriptionWordFiles;
+}
+
+@JSONSchema({ additionalProperties: false, description: 'Result of a transcribe job.' })
+export class TranscribeJobResult {
+  @TextField({ description: 'Language spoken, as detected or as asked for.', example: 'pt' })
+  language: string;
+
+  @TextField({
+    description: 'Full text of the transcription.',
+    example: 'Este é o texto completo da transcrição...',
+  })
+  transcription: string;
+
+  @NestedField({
+    description: 'URLs of the files produced.',
+    example: {
+      segments: { srt: 'https://s3.example.com/canais/t/segments.srt', vtt: '', json: '' },
+    },
+    type: () => TranscriptionFiles,
+  })
+  files: TranscriptionFiles;
+
+  @IntegerField({ description: 'Number of segments.', example: 42, minimum: 0 })
+  segments: number;
+
+  @IntegerField({ description: 'Number of words.', example: 287, minimum: 0 })
+  words: number;
+
+  @TextField({ description: 'Model that transcribed.', example: 'large-v3' })
+  model: string;
+
+  @TextField({ description: 'Device the model ran on.', example: 'cuda' })
+  device: string;
+}
+
+/** The result class of each operation. */
+export const JOB_RESULT_CLASSES = {
+  [JobOperation.Caption]: CaptionJobResult,
+  [JobOperation.Img2Vid]: Img2VidJobResult,
+  [JobOperation.AddAudio]: AddAudioJobResult,
+  [JobOperation.Transcribe]: TranscribeJobResult,
+} as const satisfies Record<JobOperation, new () => object>;
+
+export type JobResultOf<O extends JobOperation> = InstanceType<(typeof JOB_RESULT_CLASSES)[O]>;
