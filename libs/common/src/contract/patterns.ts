@@ -28,9 +28,16 @@ function wholeString(body: string, rule: string): ContractPattern {
 // No user-info part: credentials in a URL would be secrets carried in the job.
 const HOST = '[A-Za-z0-9_-]+(?:\\.[A-Za-z0-9_-]+)*|\\[[0-9A-Fa-f:.]+\\]';
 
+// Plain spaces are allowed inside the path, though not at its end: the replaced service returned
+// result URLs with unencoded spaces ("…/Project Name/videos/video_1.mp4"), and its clients feed
+// them back as inputs. The worker percent-encodes them before fetching.
+const URL_CHAR = `[^${CONTROL}${UNICODE_SPACE}\\\\]`;
+const URL_LAST_CHAR = `[^${CONTROL} ${UNICODE_SPACE}\\\\]`;
+
 export const MEDIA_URL = wholeString(
-  `(?:https?|s3)://(?:${HOST})(?::[0-9]{1,5})?(?:[/?#][^${CONTROL} ${UNICODE_SPACE}\\\\]*)?`,
-  'must be an http://, https:// or s3:// URL with a host, no credentials, no white space and no backslash',
+  `(?:https?|s3)://(?:${HOST})(?::[0-9]{1,5})?(?:[/?#](?:${URL_CHAR}*${URL_LAST_CHAR})?)?`,
+  'must be an http://, https:// or s3:// URL with a host, no credentials, no backslash, ' +
+    'and no white space other than spaces inside its path',
 );
 
 // `..` is refused anywhere, not only as a whole segment: simpler to state, and no legitimate key
