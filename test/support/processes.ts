@@ -53,7 +53,8 @@ export class OwnedProcess {
 
   start(): this {
     const child = spawn(this.command, this.args, {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...this.env },
+      // Only what the test passes: neither the developer's environment nor their .env leaks in.
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ENV_FILE: '/dev/null', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
@@ -67,9 +68,19 @@ export class OwnedProcess {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** Resolves with the exit code once the process ends by itself. */
-  async exitCode(): Promise<number | null> {
-    return this.exited ?? null;
+  /**
+   * The exit code once the process ends by itself; a process still running after `timeoutMs` is
+   * killed and reported as `undefined`, so a test fails instead of hanging.
+   */
+  async exitCode(timeoutMs = 20_000): Promise<number | null | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), timeoutMs);
+    });
+    const code = await Promise.race([this.exited ?? null, timedOut]);
+    clearTimeout(timer);
+    if (code === undefined) await this.stop('SIGKILL');
+    return code;
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -81,15 +92,37 @@ export class OwnedProcess {
   }
 }
 
-/** A real redis-server on a free port, with its own data directory. */
-export class TestRedis {
-  readonly dir = mkdtempSync(join(tmpdir(), 'api-gpu-redis-'));
-  private process?: OwnedProcess;
+/**
+ * A server the test owns on a free port, with its own data directory, that can be stopped and
+ * started again on the same port and data, as an outage and a recovery would.
+ */
+abstract class TestServer {
+  readonly dir: string;
+  protected process?: OwnedProcess;
 
-  constructor(readonly port: number) {}
+  protected constructor(
+    readonly port: number,
+    name: string,
+  ) {
+    this.dir = mkdtempSync(join(tmpdir(), `api-gpu-${name}-`));
+  }
 
+  abstract start(): Promise<void>;
+
+  async stop(): Promise<void> {
+    await this.process?.stop();
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A real redis-server. */
+export class TestRedis extends TestServer {
   static async create(): Promise<TestRedis> {
-    return new TestRedis(await freePort());
+    return new TestRedis(await freePort(), 'redis');
   }
 
   get url(): string {
@@ -105,28 +138,15 @@ export class TestRedis {
       Promise.resolve(this.process?.output.includes('Ready to accept connections') || undefined),
     );
   }
-
-  async stop(): Promise<void> {
-    await this.process?.stop();
-  }
-
-  async dispose(): Promise<void> {
-    await this.stop();
-    rmSync(this.dir, { recursive: true, force: true });
-  }
 }
 
-/** A real MinIO server (the one the set-up builds) on a free port, with its own data directory. */
-export class TestMinio {
-  readonly dir = mkdtempSync(join(tmpdir(), 'api-gpu-minio-'));
+/** A real MinIO server, the one the set-up builds. */
+export class TestMinio extends TestServer {
   readonly accessKey = 'test-access-key';
   readonly secretKey = `test-secret-${Math.random().toString(36).slice(2)}`;
-  private process?: OwnedProcess;
-
-  constructor(readonly port: number) {}
 
   static async create(): Promise<TestMinio> {
-    return new TestMinio(await freePort());
+    return new TestMinio(await freePort(), 'minio');
   }
 
   get endpoint(): string {
@@ -140,17 +160,10 @@ export class TestMinio {
       { MINIO_ROOT_USER: this.accessKey, MINIO_ROOT_PASSWORD: this.secretKey, MINIO_BROWSER: 'off' },
     ).start();
     await waitFor('MinIO live', async () => {
-      const response = await fetch(`${this.endpoint}/minio/health/live`);
+      const response = await fetch(`${this.endpoint}/minio/health/live`, {
+        signal: AbortSignal.timeout(2000),
+      });
       return response.ok ? true : undefined;
     });
-  }
-
-  async stop(): Promise<void> {
-    await this.process?.stop();
-  }
-
-  async dispose(): Promise<void> {
-    await this.stop();
-    rmSync(this.dir, { recursive: true, force: true });
   }
 }

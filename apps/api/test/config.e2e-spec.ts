@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OwnedProcess, REPO_ROOT } from '../../../test/support/processes';
 
@@ -9,8 +11,10 @@ const VALID = {
   S3_ACCESS_KEY: 'config-test-access',
   S3_SECRET_KEY: 'config-test-secret-value',
   REDIS_URL: 'redis://127.0.0.1:1',
+  // Should validation ever let a case through, binding this documentation-only address fails at
+  // once, so the test fails on its message instead of hanging on a server that started.
   PORT: '1',
-  HOST: '127.0.0.1',
+  HOST: '192.0.2.1',
 };
 
 async function startAndFail(main: string, env: NodeJS.ProcessEnv) {
@@ -30,15 +34,36 @@ describe('configuration is validated at start', () => {
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
   ])('the API exits naming %s', async (variable, override) => {
     const { code, output } = await startAndFail(API_MAIN, { ...VALID, ...override });
-    expect(code).not.toBe(0);
+    expect(code).toBe(1);
     expect(output).toContain('Invalid configuration');
     expect(output).toContain(variable);
     expect(output).not.toContain(VALID.S3_SECRET_KEY);
   });
 
+  it('reads what the environment leaves unset from ENV_FILE, and the environment wins', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'api-gpu-env-'));
+    const envFile = join(dir, '.env');
+    writeFileSync(envFile, 'X_API_KEY=from-the-file\nLOG_LEVEL=loud\n');
+    try {
+      const { code, output } = await startAndFail(API_MAIN, {
+        ...VALID,
+        X_API_KEY: undefined,
+        ENV_FILE: envFile,
+        PORT: 'eighty',
+        LOG_LEVEL: 'warn',
+      });
+      expect(code).toBe(1);
+      expect(output).toContain('PORT');
+      expect(output).not.toContain('X_API_KEY');
+      expect(output).not.toContain('LOG_LEVEL');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('the GPU node exits naming NODE_CONCURRENCY', async () => {
     const { code, output } = await startAndFail(NODE_MAIN, { ...VALID, NODE_CONCURRENCY: '0' });
-    expect(code).not.toBe(0);
+    expect(code).toBe(1);
     expect(output).toContain('NODE_CONCURRENCY');
     expect(output).not.toContain(VALID.S3_SECRET_KEY);
   });

@@ -36,7 +36,7 @@ describe('GET /health (API process, real Redis and MinIO)', () => {
   let env: NodeJS.ProcessEnv;
 
   const health = async (): Promise<{ code: number; body: HealthBody }> => {
-    const response = await fetch(`${baseUrl}/health`);
+    const response = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(10_000) });
     return { code: response.status, body: (await response.json()) as HealthBody };
   };
   const healthWithCode = (code: number) =>

@@ -1,12 +1,11 @@
-import { RedisModule, validateEnv } from '@app/common';
+import { RedisModule, configModuleFor } from '@app/common';
 import { Module } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
 import { GpuNodeEnv } from './config/gpu-node-env';
 import { HeartbeatModule } from './heartbeat/heartbeat.module';
 
 @Module({
   imports: [
-    ConfigModule.forRoot({ isGlobal: true, cache: true, validate: validateEnv(GpuNodeEnv) }),
+    configModuleFor(GpuNodeEnv),
     RedisModule,
     HeartbeatModule,
   ],

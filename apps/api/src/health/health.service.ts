@@ -1,4 +1,4 @@
-import { NodeHeartbeat, REDIS_CLIENT } from '@app/common';
+import { NodeHeartbeat, REDIS_CLIENT, withTimeout } from '@app/common';
 import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import {
@@ -11,6 +11,8 @@ import type Redis from 'ioredis';
 import { ApiEnv } from '../config/api-env';
 import { NodeRegistryService } from '../nodes/node-registry.service';
 import { StorageService } from '../storage/storage.service';
+
+const PING_TIMEOUT_MS = 2000;
 
 export interface ServiceHealth {
   status: 'healthy' | 'unhealthy';
@@ -78,7 +80,8 @@ export class HealthService {
       return indicator.down({ message: `not connected (${this.redis.status})` });
     }
     try {
-      await this.redis.ping();
+      // A command caught in flight by a dropped connection waits for the reconnect; health must not.
+      await withTimeout(this.redis.ping(), PING_TIMEOUT_MS, 'ping');
       return indicator.up();
     } catch (error) {
       return indicator.down({ message: reason(error) });

@@ -1,3 +1,4 @@
 export * from './common-env';
 export * from './validate-env';
 export * from './log-levels';
+export * from './config-module';
