@@ -23,6 +23,8 @@ install_debian_packages() {
 install_minio() {
   local stamp="$TOOLS_DIR/minio.version"
   if [ -x "$TOOLS_DIR/bin/minio" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$MINIO_VERSION" ]; then return 0; fi
+  # The official Go tarball's place, for shells whose PATH does not name it.
+  command -v go >/dev/null || export PATH="$PATH:/usr/local/go/bin"
   command -v go >/dev/null || die "Go is needed to build MinIO from source (go install); install Go 1.24+"
   say "building MinIO server $MINIO_VERSION from source (first time only, a few minutes)"
   mkdir -p "$TOOLS_DIR/bin"
