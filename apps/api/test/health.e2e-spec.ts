@@ -71,6 +71,7 @@ describe('GET /health (API process, real Redis and MinIO)', () => {
       S3_BUCKET_NAME: BUCKET,
       LOG_LEVEL: 'warn',
       HEARTBEAT_INTERVAL_MS: '300',
+      CORS_ALLOW_ORIGINS: 'https://app.example.com, https://studio.example.com',
     };
     api = new OwnedProcess('node', [API_MAIN], env).start();
     await healthWithCode(200);
@@ -90,6 +91,15 @@ describe('GET /health (API process, real Redis and MinIO)', () => {
     expect(Number.isInteger(body.uptime)).toBe(true);
     expect(body.checks.redis.status).toBe('up');
     expect(body.checks.minio.status).toBe('up');
+  });
+
+  it('allows exactly the origins in CORS_ALLOW_ORIGINS', async () => {
+    const allowed = await fetch(`${baseUrl}/health`, {
+      headers: { Origin: 'https://studio.example.com' },
+    });
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://studio.example.com');
+    const other = await fetch(`${baseUrl}/health`, { headers: { Origin: 'https://evil.example.com' } });
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
 
   it('answers 503 naming MinIO while it is down, and 200 again once it is back', async () => {
