@@ -7,23 +7,13 @@ source "$(dirname "$0")/lib.sh"
 "$ROOT/scripts/setup.sh" || die "set-up failed"
 
 # Tests never read the developer's .env: it may point at real buckets or a real RunPod account.
-export ENV_FILE=/dev/null
-export DATA_DIR="$ROOT/.data/test"
-export REDIS_URL="redis://127.0.0.1:16379"
-export S3_ENDPOINT_URL="http://127.0.0.1:19000"
-export S3_BUCKET_NAME="api-gpu-test"
-export S3_PUBLIC_READ=true
-export S3_REGION=us-east-1
-mkdir -p "$DATA_DIR"
-CREDENTIALS="$DATA_DIR/credentials.env"
-load_env_file "$CREDENTIALS"
-ensure_secret "$CREDENTIALS" S3_ACCESS_KEY >/dev/null
-ensure_secret "$CREDENTIALS" S3_SECRET_KEY >/dev/null
-ensure_secret "$CREDENTIALS" X_API_KEY >/dev/null
-apply_defaults
-export LOG_LEVEL=warn HF_HUB_OFFLINE=1 PYTHONDONTWRITEBYTECODE=1
+source "$ROOT/scripts/test-env.sh"
 
-trap '"$ROOT/scripts/services.sh" stop >/dev/null' EXIT
+# Services someone else started for the test environment (a developer running one suite by hand)
+# are left running; the ones this run starts, it stops.
+if ! "$ROOT/scripts/services.sh" status | grep -q "^minio  up"; then
+  trap '"$ROOT/scripts/services.sh" stop >/dev/null' EXIT
+fi
 "$ROOT/scripts/services.sh" start || die "could not start Redis and MinIO for the tests"
 
 passed=0 failed=0 skipped=0

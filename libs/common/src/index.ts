@@ -1,5 +1,6 @@
 export * from './config';
 export * from './contract';
+export * from './jobs';
 export * from './nodes';
 export * from './redis';
 export * from './util';

@@ -1,0 +1,43 @@
+import type { JobOperation } from '../contract/operations';
+import type { JobStatus } from './job-status';
+
+/** Where a job runs. */
+export type ExecutorName = 'local' | 'runpod';
+
+/** A failure as the client sees it: the contract's error shape, plus the field when known. */
+export interface JobFailure {
+  error: string;
+  message: string;
+  field?: string;
+}
+
+/**
+ * Everything known about one job, kept in Redis under `api-gpu:job:<id>` so that any API process
+ * can answer for it and nothing lives only in memory. Times are ISO strings.
+ */
+export interface JobRecord {
+  id: string;
+  operation: JobOperation;
+  status: JobStatus;
+  /** The worker's input (the contract's fields, without `operation`). */
+  input: Record<string, unknown>;
+  executor: ExecutorName;
+  executorReason?: string;
+  node?: string;
+  /** 0 to 100. */
+  progress: number;
+  createdAt: string;
+  startedAt?: string;
+  endedAt?: string;
+  /** The worker's result, once completed. */
+  output?: Record<string, unknown>;
+  failure?: JobFailure;
+  webhookUrl?: string;
+  /** Delivery outcome of the webhook, once it has been tried for the last time. */
+  webhook?: { status: 'delivered' | 'failed'; attempts: number; lastError?: string };
+  /** The executor's own id of the job (RunPod's job id), so polling resumes after a restart. */
+  remoteId?: string;
+}
+
+/** Fields a transition may set along with the status. */
+export type JobUpdate = Partial<Omit<JobRecord, 'id' | 'operation' | 'createdAt' | 'input'>>;
