@@ -106,7 +106,7 @@ function encode(record: Partial<JobRecord>): Record<string, string> {
   const fields: Record<string, string> = {};
   for (const [name, value] of Object.entries(record)) {
     if (value === undefined) continue;
-    fields[name] = name === 'status' ? String(value) : JSON.stringify(value);
+    fields[name] = name === 'status' ? (value as string) : JSON.stringify(value);
   }
   return fields;
 }
