@@ -1,0 +1,91 @@
+import Redis from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { TestRedis, waitFor } from '../../../../test/support/processes';
+import { JOB_EVENTS_CHANNEL, jobKey } from './job-keys';
+import type { JobRecord } from './job-record';
+import { JobStatus } from './job-status';
+import { JobStore } from './job-store';
+
+describe('JobStore', () => {
+  let server: TestRedis;
+  let redis: Redis;
+  let store: JobStore;
+
+  beforeAll(async () => {
+    server = await TestRedis.create();
+    await server.start();
+    redis = new Redis(server.url);
+    store = new JobStore(redis);
+  });
+
+  afterAll(async () => {
+    redis.disconnect();
+    await server.dispose();
+  });
+
+  const newJob = (): JobRecord => ({
+    id: randomUUID(),
+    operation: 'img2vid',
+    status: JobStatus.InQueue,
+    input: { path: 'Projeto Ação/', images: [{ id: 'a', image_url: 'http://x/a.png', duracao: 2.5 }] },
+    executor: 'local',
+    progress: 0,
+    createdAt: new Date().toISOString(),
+  });
+
+  it('reads back what it stored, nested values and accents included', async () => {
+    const job = newJob();
+    await store.create(job);
+    expect(await store.get(job.id)).toEqual(job);
+    expect(await store.get(randomUUID())).toBeNull();
+  });
+
+  it('lets exactly one of a completion and a cancel win, whichever comes first', async () => {
+    const job = newJob();
+    await store.create(job);
+    const outcomes = await Promise.all([
+      store.finish(job.id, JobStatus.Completed, { output: { videos: [] } }, 0),
+      store.finish(job.id, JobStatus.Cancelled, {}, 0),
+    ]);
+    expect([...outcomes].sort()).toEqual(['applied', 'refused']);
+    const ended = await store.get(job.id);
+    expect(ended?.status).toBe(outcomes[0] === 'applied' ? JobStatus.Completed : JobStatus.Cancelled);
+    expect(ended?.endedAt).toEqual(expect.any(String));
+    expect(await store.updateActive(job.id, { progress: 50 })).toBe('refused');
+    expect(await store.annotate(job.id, { webhook: { status: 'delivered', attempts: 1 } })).toBe('applied');
+  });
+
+  it('reports a missing job instead of creating one', async () => {
+    const id = randomUUID();
+    expect(await store.updateActive(id, { progress: 10 })).toBe('missing');
+    expect(await redis.exists(jobKey(id))).toBe(0);
+  });
+
+  it('starts the retention clock when a job ends, not before', async () => {
+    const job = newJob();
+    await store.create(job);
+    await store.updateActive(job.id, { status: JobStatus.InProgress, progress: 10 });
+    expect(await redis.pttl(jobKey(job.id))).toBe(-1);
+    await store.finish(job.id, JobStatus.Failed, { failure: { error: 'Bad Request', message: 'x' } }, 60_000);
+    const ttl = await redis.pttl(jobKey(job.id));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+  });
+
+  it('announces every applied change on the events channel, and no refused one', async () => {
+    const subscriber = new Redis(server.url);
+    const heard: string[] = [];
+    subscriber.on('message', (_channel: string, message: string) => heard.push(message));
+    await subscriber.subscribe(JOB_EVENTS_CHANNEL);
+    const job = newJob();
+    await store.create(job);
+    await store.updateActive(job.id, { progress: 20 });
+    await store.finish(job.id, JobStatus.Completed, {}, 0);
+    await store.updateActive(job.id, { progress: 90 });
+    // Messages from one connection arrive in order: once the marker is heard, so is all before it.
+    await redis.publish(JOB_EVENTS_CHANNEL, 'marker');
+    await waitFor('the marker message', () => Promise.resolve(heard.includes('marker') || undefined));
+    subscriber.disconnect();
+    expect(heard).toEqual([job.id, job.id, 'marker']);
+  });
+});
