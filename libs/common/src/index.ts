@@ -1,6 +1,7 @@
 export * from './config';
 export * from './contract';
 export * from './jobs';
+export * from './net';
 export * from './nodes';
 export * from './redis';
 export * from './util';
