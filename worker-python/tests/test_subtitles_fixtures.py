@@ -1,0 +1,65 @@
+"""The transcript formatters write the shared fixtures' bytes exactly, as a TypeScript twin must."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from api_gpu_worker.subtitles import (
+    Segment,
+    TranscriptMetadata,
+    Word,
+    karaoke_ass,
+    parse_subtitles,
+    segments_srt,
+    words_json,
+)
+
+FIXTURES = Path(__file__).resolve().parents[2] / "libs/common/contract/fixtures/transcripts"
+CASES = sorted(path.name for path in FIXTURES.iterdir() if path.is_dir())
+
+
+def load(case: str) -> tuple[list[Segment], TranscriptMetadata]:
+    document = json.loads((FIXTURES / case / "input.json").read_text(encoding="utf-8"))
+    segments = [
+        Segment(
+            segment["start"],
+            segment["end"],
+            segment["text"],
+            tuple(Word(word["word"], word["start"], word["end"]) for word in segment["words"]),
+        )
+        for segment in document["segments"]
+    ]
+    return segments, TranscriptMetadata(**document["metadata"])
+
+
+def test_there_are_fixtures_with_accents_and_pauses() -> None:
+    assert len(CASES) >= 3
+    inputs = "".join((FIXTURES / case / "input.json").read_text(encoding="utf-8") for case in CASES)
+    assert all(letter in inputs for letter in "áãçéê")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_segments_srt_matches_fixture(case: str) -> None:
+    segments, _ = load(case)
+    assert segments_srt(segments) == (FIXTURES / case / "segments.srt").read_bytes()
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_karaoke_ass_matches_fixture(case: str) -> None:
+    segments, _ = load(case)
+    assert karaoke_ass(segments) == (FIXTURES / case / "karaoke.ass").read_bytes()
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_words_json_matches_fixture(case: str) -> None:
+    segments, metadata = load(case)
+    assert words_json(segments, metadata) == (FIXTURES / case / "words.json").read_bytes()
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_fixture_outputs_parse_back(case: str) -> None:
+    srt = parse_subtitles((FIXTURES / case / "segments.srt").read_bytes(), "url_srt")
+    ass = parse_subtitles((FIXTURES / case / "karaoke.ass").read_bytes(), "url_srt")
+    assert (srt.format, ass.format) == ("srt", "ass")
+    assert srt.cues and ass.cues
