@@ -1,0 +1,255 @@
+"""Ken Burns frames: a camera moving over a still image, rendered with sub-pixel precision.
+
+FFmpeg's ``zoompan`` snaps its crop window to whole pixels, so a slow zoom wanders back and forth
+by a fraction of a pixel from frame to frame (the replaced service upscaled to 11520x6480 first
+to hide it, which made it slow without curing it). Here each frame is one affine resample of the
+image at the camera's exact position, computed in floating point:
+
+* The image is decoded, cropped to the region the camera ever sees and resized ONCE into a
+  working copy twice as fine as the most zoomed frame needs (bicubic up, area down), then
+  converted ONCE to planar YUV 4:2:0.
+* Each frame is three ``cv2.warpAffine`` calls, Y at full resolution and U, V at half, written
+  straight into one I420 buffer that goes to FFmpeg's stdin as raw video: no colour conversion,
+  no scaling filter and no copy per frame. OpenCV resolves positions to 1/32 of a working pixel,
+  about 1/50 of an output pixel.
+
+The working copy is BT.601 limited-range YUV (what OpenCV's I420 conversion and FFmpeg's default
+RGB-to-YUV conversion both produce); `COLOR_ARGS` tags the output so players read it as such.
+
+Geometry uses continuous coordinates: an image W pixels wide spans [0, W], pixel i covers
+[i, i + 1] and its centre is at i + 0.5. A `View` is the part of the source image one frame shows.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import BinaryIO
+
+import cv2
+import numpy as np
+
+WIDTH = 1920
+HEIGHT = 1080
+FPS = 24
+ZOOM_END = 1.324
+OVERSAMPLING = 2
+FRAME_BYTES = WIDTH * HEIGHT * 3 // 2
+
+# Matrix, primaries and transfer of what is rendered: BT.601 matrix over sRGB/BT.709 primaries.
+COLOR_ARGS = (
+    "-colorspace",
+    "smpte170m",
+    "-color_primaries",
+    "bt709",
+    "-color_trc",
+    "bt709",
+    "-color_range",
+    "tv",
+)
+RAW_INPUT_ARGS = (
+    "-f",
+    "rawvideo",
+    "-pix_fmt",
+    "yuv420p",
+    "-s",
+    f"{WIDTH}x{HEIGHT}",
+    "-r",
+    str(FPS),
+)
+
+
+class Motion(StrEnum):
+    """The camera moves of the contract's ``zoom_type``; a pan keeps the zoom at ``ZOOM_END``."""
+
+    ZOOM_IN = "zoomin"
+    ZOOM_OUT = "zoomout"
+    PAN_RIGHT = "panright"
+    PAN_LEFT = "panleft"
+
+
+@dataclass(frozen=True)
+class View:
+    """The source rectangle one frame shows: centre and width in source pixels (16:9 always)."""
+
+    cx: float
+    cy: float
+    width: float
+
+    @property
+    def height(self) -> float:
+        return self.width * HEIGHT / WIDTH
+
+
+def frame_count(duration_s: float) -> int:
+    """round(duration x 24), halves rounded up as the API's Math.round does."""
+    return math.floor(duration_s * FPS + 0.5)
+
+
+def camera_path(motion: Motion, src_width: int, src_height: int, frames: int) -> list[View]:
+    """The view of each frame. Frame k shows the move at time k / frames of the clip, so the move
+    ends as the clip does, exactly as the replaced service's ``1 + 0.324 * on / frames``.
+
+    The unzoomed view is the largest centred 16:9 rectangle (cover, never stretched); pans cross
+    the whole width of the image at ``ZOOM_END``, from edge to edge.
+    """
+    cover_width = min(float(src_width), src_height * WIDTH / HEIGHT)
+    centre_x, centre_y = src_width / 2, src_height / 2
+    views = []
+    for k in range(frames):
+        t = k / frames
+        if motion in (Motion.ZOOM_IN, Motion.ZOOM_OUT):
+            progress = t if motion is Motion.ZOOM_IN else 1.0 - t
+            zoom = 1.0 + (ZOOM_END - 1.0) * progress
+            views.append(View(centre_x, centre_y, cover_width / zoom))
+        else:
+            width = cover_width / ZOOM_END
+            progress = t if motion is Motion.PAN_RIGHT else 1.0 - t
+            cx = width / 2 + (src_width - width) * progress
+            views.append(View(cx, centre_y, width))
+    return views
+
+
+def load_image(path: Path) -> np.ndarray | None:
+    """The image as 8-bit BGR, upright by its EXIF orientation; None if it does not decode."""
+    data = np.fromfile(path, dtype=np.uint8)
+    if data.size == 0:
+        return None
+    return cv2.imdecode(data, cv2.IMREAD_COLOR)
+
+
+class KenBurns:
+    """Renders the frames of one clip from a decoded BGR image."""
+
+    def __init__(self, image: np.ndarray, motion: Motion, frames: int) -> None:
+        src_height, src_width = image.shape[:2]
+        self.views = camera_path(motion, src_width, src_height, frames)
+        left = min(v.cx - v.width / 2 for v in self.views)
+        right = max(v.cx + v.width / 2 for v in self.views)
+        top = min(v.cy - v.height / 2 for v in self.views)
+        bottom = max(v.cy + v.height / 2 for v in self.views)
+        # One pixel of margin keeps the bicubic resize's support inside the image at the edges.
+        self.x0 = max(0, math.floor(left) - 1)
+        self.y0 = max(0, math.floor(top) - 1)
+        x1 = min(src_width, math.ceil(right) + 1)
+        y1 = min(src_height, math.ceil(bottom) + 1)
+        region = image[self.y0 : y1, self.x0 : x1]
+
+        # Detail the most zoomed frame can show, never more than the image has, then oversampled
+        # so the per-frame bilinear resample works on an already smooth, band-limited image.
+        detail = min(1.0, WIDTH / min(v.width for v in self.views))
+        detailed_size = (
+            max(1, round((x1 - self.x0) * detail)),
+            max(1, round((y1 - self.y0) * detail)),
+        )
+        if detail < 1.0:
+            region = cv2.resize(region, detailed_size, interpolation=cv2.INTER_AREA)
+        working_size = (detailed_size[0] * OVERSAMPLING, detailed_size[1] * OVERSAMPLING)
+        working = cv2.resize(region, working_size, interpolation=cv2.INTER_CUBIC)
+        self.scale_x = working_size[0] / (x1 - self.x0)
+        self.scale_y = working_size[1] / (y1 - self.y0)
+
+        planes = cv2.cvtColor(working, cv2.COLOR_BGR2YUV_I420)
+        w, h = working_size
+        chroma = planes[h:].reshape(2, h // 2, w // 2)
+        self._source_planes = (planes[:h], chroma[0], chroma[1])
+
+    @property
+    def frames(self) -> int:
+        return len(self.views)
+
+    def render(self, index: int, out: np.ndarray) -> None:
+        """Writes frame ``index`` into ``out``, an I420 buffer of ``FRAME_BYTES`` uint8."""
+        view = self.views[index]
+        a_x = view.width * self.scale_x / WIDTH
+        a_y = view.height * self.scale_y / HEIGHT
+        left = view.cx - view.width / 2 - self.x0
+        top = view.cy - view.height / 2 - self.y0
+        for plane, (source, target) in enumerate(
+            zip(self._source_planes, _i420_planes(out), strict=True)
+        ):
+            sub = 1 if plane == 0 else 2
+            # Output pixel i samples the source at working coordinate a * i + b (pixel centres).
+            matrix = np.array(
+                [
+                    [a_x, 0.0, left * self.scale_x / sub + 0.5 * a_x - 0.5],
+                    [0.0, a_y, top * self.scale_y / sub + 0.5 * a_y - 0.5],
+                ]
+            )
+            cv2.warpAffine(
+                source,
+                matrix,
+                (target.shape[1], target.shape[0]),
+                dst=target,
+                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                borderMode=cv2.BORDER_REPLICATE,
+            )
+
+    def iter_frames(self, buffers: int = 2) -> Iterator[memoryview]:
+        """Each frame in turn; a yielded buffer is rendered over again ``buffers`` frames later."""
+        ring = [np.empty(FRAME_BYTES, dtype=np.uint8) for _ in range(buffers)]
+        for index in range(self.frames):
+            buffer = ring[index % buffers]
+            self.render(index, buffer)
+            yield memoryview(buffer)
+
+
+def write_frames(
+    clip: KenBurns,
+    sink: BinaryIO,
+    *,
+    on_frame: Callable[[int], None] | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """Renders every frame into ``sink`` (FFmpeg's stdin); returns how many were written.
+
+    A writer thread empties the frames into the pipe while the next one renders: OpenCV and the
+    pipe both run without the GIL. ``on_frame(n)`` is called once n frames were written; a set
+    ``stop`` ends the clip early. An error writing (FFmpeg gone) is raised here.
+    """
+    pending: queue.Queue[memoryview | None] = queue.Queue(maxsize=1)
+    written = 0
+    failure: list[BaseException] = []
+
+    def drain() -> None:
+        nonlocal written
+        try:
+            while (frame := pending.get()) is not None:
+                sink.write(frame)
+                written += 1
+                if on_frame is not None:
+                    on_frame(written)
+        except BaseException as error:
+            failure.append(error)
+            while pending.get() is not None:
+                pass
+
+    writer = threading.Thread(target=drain, name="kenburns-writer", daemon=True)
+    writer.start()
+    try:
+        # Three buffers: one being written, one queued, one rendering.
+        for frame in clip.iter_frames(buffers=3):
+            if failure or (stop is not None and stop.is_set()):
+                break
+            pending.put(frame)
+    finally:
+        pending.put(None)
+        writer.join()
+    if failure:
+        raise failure[0]
+    return written
+
+
+def _i420_planes(buffer: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    luma = WIDTH * HEIGHT
+    chroma = luma // 4
+    return (
+        buffer[:luma].reshape(HEIGHT, WIDTH),
+        buffer[luma : luma + chroma].reshape(HEIGHT // 2, WIDTH // 2),
+        buffer[luma + chroma :].reshape(HEIGHT // 2, WIDTH // 2),
+    )
