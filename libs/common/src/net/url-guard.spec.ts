@@ -1,4 +1,13 @@
-import { HostResolver, UnsafeUrlError, UrlGuardOptions, assertPublicUrl, parseAllowlist } from './url-guard';
+import { Server, createServer, get } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  HostResolver,
+  UnsafeUrlError,
+  UrlGuardOptions,
+  assertPublicUrl,
+  guardedLookup,
+  parseAllowlist,
+} from './url-guard';
 
 const FIELD = 'video_url';
 
@@ -174,4 +183,55 @@ describe('parseAllowlist', () => {
       expect(() => parseAllowlist(value)).toThrow('PRIVATE_URL_ALLOWLIST');
     },
   );
+});
+
+describe('guardedLookup', () => {
+  let server: Server;
+  let port: string;
+  let requestsSeen = 0;
+
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      requestsSeen += 1;
+      response.end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = String((server.address() as AddressInfo).port);
+  });
+
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const fetchThrough = (url: string, options: UrlGuardOptions) =>
+    new Promise<string>((resolve, reject) => {
+      get(url, { agent: false, lookup: guardedLookup('webhook_url', port, options) }, (response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        response.on('end', () => resolve(body));
+      }).on('error', reject);
+    });
+
+  it('connects to a name whose addresses are allowed', async () => {
+    const before = requestsSeen;
+    const body = await fetchThrough(`http://localhost:${port}/`, { allowlist: [`127.0.0.1:${port}`] });
+    expect(body).toBe('ok');
+    expect(requestsSeen).toBe(before + 1);
+  });
+
+  it('refuses before connecting when the name resolves to loopback', async () => {
+    const before = requestsSeen;
+    await expect(fetchThrough(`http://localhost:${port}/`, { allowlist: [] })).rejects.toThrow(
+      'webhook_url host "localhost" resolves to a loopback address',
+    );
+    expect(requestsSeen).toBe(before);
+  });
+
+  it('refuses what the name answers at connection time, whatever it answered before (DNS rebinding)', async () => {
+    const answers = [['93.184.215.14'], ['10.0.0.1']];
+    const rebinding: HostResolver = () => Promise.resolve(answers.shift() ?? []);
+    const options = { allowlist: [], resolve: rebinding };
+    await assertPublicUrl(`http://rebind.example.com:${port}/`, 'webhook_url', options);
+    await expect(fetchThrough(`http://rebind.example.com:${port}/`, options)).rejects.toThrow(
+      'resolves to a private address (10.0.0.1)',
+    );
+  });
 });

@@ -1,4 +1,5 @@
 import { promises as dns } from 'node:dns';
+import type { LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { withTimeout } from '../util/with-timeout';
 
@@ -80,22 +81,60 @@ export async function assertPublicUrl(url: string, field: string, options: UrlGu
 
   const host = stripBrackets(parsed.hostname);
   const port = parsed.port || DEFAULT_PORTS[parsed.protocol];
-  const allowlist = new Set(options.allowlist.map(normaliseAllowlistEntry));
-  if (allowlist.has(hostPort(host, port))) return;
+  if (options.allowlist.map(normaliseAllowlistEntry).includes(hostPort(host, port))) return;
+  await checkedAddresses(host, port, field, options);
+}
 
+/**
+ * A `lookup` for node:http(s) that resolves and refuses exactly as assertPublicUrl does, so the
+ * connection goes to an address that was checked: a name cannot answer a public address to the
+ * check and a private one to the connection (DNS rebinding).
+ */
+export function guardedLookup(field: string, port: string, options: UrlGuardOptions): LookupFunction {
+  return (hostname, lookupOptions, callback) => {
+    checkedAddresses(stripBrackets(hostname), port, field, options).then(
+      (addresses) => {
+        const family = lookupOptions.family === 'IPv4' ? 4 : lookupOptions.family === 'IPv6' ? 6 : lookupOptions.family;
+        const answers = addresses
+          .map((address) => ({ address, family: ipaddr.parse(address).kind() === 'ipv6' ? 6 : 4 }))
+          .filter((answer) => !family || answer.family === family);
+        if (answers.length === 0) {
+          callback(new UnsafeUrlError(field, `${field} host "${hostname}" has no address of the requested family`), '');
+        } else if (lookupOptions.all) {
+          callback(null, answers);
+        } else {
+          callback(null, answers[0].address, answers[0].family);
+        }
+      },
+      (error: UnsafeUrlError) => callback(error, ''),
+    );
+  };
+}
+
+/** The addresses `host` stands for, once every one of them is known to be allowed. */
+async function checkedAddresses(
+  host: string,
+  port: string,
+  field: string,
+  options: UrlGuardOptions,
+): Promise<readonly string[]> {
+  const allowlist = new Set(options.allowlist.map(normaliseAllowlistEntry));
   if (ipaddr.isValid(host)) {
     const problem = nonPublicRange(host);
-    if (problem) throw new UnsafeUrlError(field, `${field} must not point to ${problem} (${host})`);
-    return;
+    if (problem && !allowlist.has(hostPort(host, port))) {
+      throw new UnsafeUrlError(field, `${field} must not point to ${problem} (${host})`);
+    }
+    return [host];
   }
-
+  const hostAllowed = allowlist.has(hostPort(host, port));
   const addresses = await lookup(host, field, options);
   for (const address of addresses) {
     const problem = nonPublicRange(address);
-    if (problem && !allowlist.has(hostPort(address, port))) {
+    if (problem && !hostAllowed && !allowlist.has(hostPort(address, port))) {
       throw new UnsafeUrlError(field, `${field} host "${host}" resolves to ${problem} (${address})`);
     }
   }
+  return addresses;
 }
 
 /**
