@@ -151,7 +151,11 @@ def _outermost(
         if any(path[:depth] in paths for depth in range(len(path))):
             continue
         field = _format_path(path)
-        by_field.setdefault(field, []).append(f"{field} {message}" if field else message)
+        text = f"{field} {message}" if field else message
+        messages = by_field.setdefault(field, [])
+        # jsonschema reports "required" once per missing property, each listing them all.
+        if text not in messages:
+            messages.append(text)
     return [(field, "; ".join(messages)) for field, messages in by_field.items()]
 
 

@@ -1,0 +1,284 @@
+"""One job's context (work directory, storage, encoder, progress, cancel) and its dispatch.
+
+Every external process a job starts goes through ``JobContext.run`` or ``JobContext.popen``, which
+register it: ``cancel()`` kills them all (their whole process group) at once, so a cancelled job
+stops within a moment whatever it was doing. ``run_job`` validates the input against the contract
+before anything is fetched, and whatever way the job ends, its work directory is removed, and on
+failure or cancel so is every object it had uploaded.
+"""
+
+import importlib
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import IO, Any
+
+from .contract import ContractError, validate_job
+from .encoders import EncoderConfig, select_encoder
+from .errors import InputError, InternalError, JobCancelled, JobError, ProcessingError
+from .settings import Settings
+from .storage import Storage
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[float], None]
+ErrorFactory = Callable[[int, str], JobError]
+
+# At most ~4 progress reports a second reach the caller; the last one (100) always does.
+_PROGRESS_INTERVAL_S = 0.25
+_STDERR_LINES_KEPT = 20
+_OUT_TIME = re.compile(r"out_time_(?:us|ms)=(\d+)")
+_PROGRESS_KEY = re.compile(r"[a-z_0-9]+=\S*$")
+
+
+class JobContext:
+    """What an operation gets: ``workdir`` for its files, ``storage`` for its results, ``encoder``.
+
+    Use it as a context manager (``run_job`` does) so the work directory goes away afterwards.
+    """
+
+    def __init__(
+        self,
+        job_id: str,
+        settings: Settings,
+        *,
+        encoder: EncoderConfig | None = None,
+        storage: Storage | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        self.job_id = job_id
+        self.settings = settings
+        self.encoder = encoder if encoder is not None else select_encoder(settings.ffmpeg_encoder)
+        self.storage = storage if storage is not None else Storage(settings)
+        self.cancelled = threading.Event()
+        self.fallback_reason: str | None = None
+        safe_id = re.sub(r"[^A-Za-z0-9_-]", "_", job_id)[:64]
+        self.workdir = settings.work_root / f"job-{safe_id}-{uuid.uuid4().hex[:8]}"
+        self._on_progress = on_progress
+        self._last_percent = -1.0
+        self._last_report = 0.0
+        self._lock = threading.Lock()
+        self._processes: set[subprocess.Popen] = set()
+        self._cancel_hooks: set[Callable[[], None]] = set()
+
+    def __enter__(self) -> "JobContext":
+        self.workdir.mkdir(parents=True, exist_ok=False)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            processes = list(self._processes)
+        for process in processes:
+            _kill_group(process)
+            process.wait()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def progress(self, percent: float, *, force: bool = False) -> None:
+        """Reports progress, clamped to 0-100, never decreasing, throttled to ~4 per second.
+
+        ``force`` skips the throttle, for the end of a step that must not be lost.
+        """
+        percent = round(min(100.0, max(0.0, float(percent))), 1)
+        now = time.monotonic()
+        with self._lock:
+            if percent <= self._last_percent:
+                return
+            throttled = now - self._last_report < _PROGRESS_INTERVAL_S
+            if throttled and percent < 100.0 and not force:
+                return
+            self._last_percent = percent
+            self._last_report = now
+        if self._on_progress is not None:
+            self._on_progress(percent)
+
+    def check_cancelled(self) -> None:
+        if self.cancelled.is_set():
+            raise JobCancelled()
+
+    def cancel(self) -> None:
+        """Stops the job: every registered process is killed, every cancel hook called."""
+        with self._lock:
+            self.cancelled.set()
+            processes = list(self._processes)
+            hooks = list(self._cancel_hooks)
+        for process in processes:
+            _kill_group(process)
+        for hook in hooks:
+            try:
+                hook()
+            except Exception:
+                log.exception("cancel hook failed")
+
+    @contextmanager
+    def cancel_hook(self, hook: Callable[[], None]) -> Iterator[None]:
+        """Calls ``hook`` if the job is cancelled while the block runs (to abort a download)."""
+        with self._lock:
+            if self.cancelled.is_set():
+                raise JobCancelled()
+            self._cancel_hooks.add(hook)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._cancel_hooks.discard(hook)
+
+    def popen(self, args: Sequence[str], **kwargs: Any) -> subprocess.Popen:
+        """Starts a process the job's cancel kills; the caller waits for it (``release`` after).
+
+        It runs in a session of its own, so killing it also kills what it started.
+        """
+        with self._lock:
+            if self.cancelled.is_set():
+                raise JobCancelled()
+            self._processes = {p for p in self._processes if p.poll() is None}
+            process = subprocess.Popen(
+                [str(arg) for arg in args], start_new_session=True, cwd=self.workdir, **kwargs
+            )
+            self._processes.add(process)
+        return process
+
+    def release(self, process: subprocess.Popen) -> None:
+        with self._lock:
+            self._processes.discard(process)
+
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        duration_s: float | None = None,
+        span: tuple[float, float] = (0.0, 100.0),
+        stdin: IO[bytes] | int | None = None,
+        input_bytes: bytes | None = None,
+        on_error: ErrorFactory | None = None,
+    ) -> subprocess.CompletedProcess:
+        """Runs a tool to completion; stdout is captured, stderr kept for the error message.
+
+        For FFmpeg (``args[0]`` named ``ffmpeg``), ``-hide_banner -loglevel error`` are added
+        unless a log level is given, and with ``duration_s`` also ``-progress pipe:2 -nostats``,
+        whose ``out_time`` is reported as progress mapped into ``span``. A non-zero exit raises
+        ``on_error(returncode, stderr_tail)``, by default a ProcessingError holding that tail;
+        an exit caused by cancel raises JobCancelled.
+        """
+        argv = [str(arg) for arg in args]
+        if Path(argv[0]).name == "ffmpeg":
+            extra = [] if "-loglevel" in argv or "-v" in argv else ["-loglevel", "error"]
+            extra = ["-hide_banner", *extra]
+            if duration_s:
+                extra += ["-progress", "pipe:2", "-nostats"]
+            argv = [argv[0], *extra, *argv[1:]]
+        if input_bytes is not None:
+            stdin = subprocess.PIPE
+        process = self.popen(
+            argv,
+            stdin=stdin if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        tail: deque[str] = deque(maxlen=_STDERR_LINES_KEPT)
+        reader = threading.Thread(
+            target=self._read_stderr, args=(process.stderr, tail, duration_s, span), daemon=True
+        )
+        reader.start()
+        try:
+            if input_bytes is not None:
+                threading.Thread(
+                    target=_feed, args=(process.stdin, input_bytes), daemon=True
+                ).start()
+            stdout = process.stdout.read()
+            process.wait()
+            reader.join()
+        finally:
+            if process.poll() is None:
+                _kill_group(process)
+                process.wait()
+            self.release(process)
+        stderr_tail = "\n".join(tail)
+        if self.cancelled.is_set():
+            raise JobCancelled()
+        if process.returncode != 0:
+            if on_error is not None:
+                raise on_error(process.returncode, stderr_tail)
+            raise ProcessingError(
+                f"{Path(argv[0]).name} failed (exit {process.returncode}): {stderr_tail[-600:]}"
+            )
+        return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr_tail)
+
+    def _read_stderr(
+        self,
+        stream: IO[bytes],
+        tail: deque[str],
+        duration_s: float | None,
+        span: tuple[float, float],
+    ) -> None:
+        for raw in stream:
+            line = raw.decode("utf-8", "replace").rstrip()
+            match = _OUT_TIME.match(line)
+            if line == "progress=end" and duration_s:
+                self.progress(span[1], force=True)
+            elif match:
+                if duration_s:
+                    done = min(1.0, int(match.group(1)) / 1e6 / duration_s)
+                    self.progress(span[0] + (span[1] - span[0]) * done)
+            elif line and not _PROGRESS_KEY.match(line):
+                tail.append(line)
+
+
+def _feed(stream: IO[bytes], data: bytes) -> None:
+    try:
+        stream.write(data)
+        stream.close()
+    except BrokenPipeError:
+        pass
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def run_job(job: Mapping[str, Any], ctx: JobContext) -> dict[str, Any]:
+    """Validates ``job`` (``{"operation": ..., **fields}``), runs its operation, returns its result.
+
+    Raises a JobError; before it does, the objects the job uploaded are deleted. The context's
+    work directory is removed in every case.
+    """
+    try:
+        operation, fields = validate_job(job)
+    except ContractError as error:
+        raise InputError(error.message, field=error.field or None) from None
+    run = _operation(operation)
+    with ctx:
+        try:
+            ctx.check_cancelled()
+            result = run(fields, ctx)
+            ctx.check_cancelled()
+        except BaseException:
+            ctx.storage.delete_uploaded()
+            raise
+    ctx.progress(100.0)
+    return result
+
+
+def _operation(name: str) -> Callable[[dict[str, Any], JobContext], dict[str, Any]]:
+    # Imported on first use: an operation whose module or dependencies are missing fails alone.
+    try:
+        module = importlib.import_module(f"{__package__}.operations.{name}")
+    except ImportError as error:
+        log.error("operation %s cannot be loaded", name, exc_info=error)
+        raise InternalError(f"operation {name} is not available on this worker") from None
+    return module.run

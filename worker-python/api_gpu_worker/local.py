@@ -1,0 +1,182 @@
+"""``python -m api_gpu_worker.local``: the GPU node's long-lived worker, one per slot.
+
+It speaks JSON lines (protocol in worker-python/README.md): jobs and cancels on stdin; ready,
+progress, result, error and cancelled on stdout. Only protocol lines reach stdout: the real
+stdout is kept on a private descriptor and descriptor 1 is pointed at stderr, so nothing a
+library or a child process prints can corrupt the stream. One job runs at a time, on a thread,
+so that stdin stays read and a cancel takes effect while the job runs; the process, and the
+models and encoder it holds, stay warm from one job to the next.
+"""
+
+import json
+import logging
+import os
+import sys
+import threading
+from typing import IO, Any
+
+from .encoders import nvenc_available, select_encoder
+from .errors import JobCancelled, as_job_error
+from .job import JobContext, run_job
+from .settings import ConfigError, Settings
+from .storage import Storage
+from .whisper_models import available_models, whisper_device
+
+log = logging.getLogger("api_gpu_worker.local")
+
+
+class ProtocolOutput:
+    """Writes one JSON object per line, whole, whichever thread writes."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def send(self, message: dict[str, Any]) -> None:
+        line = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+        with self._lock:
+            self._stream.write(line + "\n")
+            self._stream.flush()
+
+
+class LocalWorker:
+    def __init__(self, settings: Settings, output: ProtocolOutput) -> None:
+        self.settings = settings
+        self.output = output
+        self.encoder = select_encoder(settings.ffmpeg_encoder)
+        self._lock = threading.Lock()
+        self._current: tuple[str, JobContext, threading.Thread] | None = None
+
+    def ready_message(self) -> dict[str, Any]:
+        return {
+            "type": "ready",
+            "encoder": self.encoder.name,
+            "nvenc": nvenc_available(),
+            "whisper_device": whisper_device().device,
+            "models": available_models(),
+            "pid": os.getpid(),
+        }
+
+    def handle(self, line: str) -> None:
+        try:
+            message = json.loads(line)
+        except json.JSONDecodeError:
+            self._protocol_error(None, "the line is not JSON")
+            return
+        if not isinstance(message, dict):
+            self._protocol_error(None, "a message must be a JSON object")
+            return
+        job_id = message.get("id")
+        if not isinstance(job_id, str) or not job_id:
+            self._protocol_error(None, "id must be a non-empty string")
+            return
+        match message.get("type"):
+            case "job":
+                self._start(job_id, message.get("input"))
+            case "cancel":
+                self._cancel(job_id)
+            case _:
+                self._protocol_error(job_id, "type must be job or cancel")
+
+    def wait(self) -> None:
+        """Blocks until the running job, if any, has ended and been reported."""
+        with self._lock:
+            current = self._current
+        if current is not None:
+            current[2].join()
+
+    def _start(self, job_id: str, job_input: Any) -> None:
+        with self._lock:
+            if self._current is not None:
+                self.output.send(
+                    {
+                        "type": "error",
+                        "id": job_id,
+                        "error": {
+                            "code": "busy",
+                            "message": f"this worker is running job {self._current[0]}",
+                            "retryable": True,
+                        },
+                    }
+                )
+                return
+            ctx = JobContext(
+                job_id,
+                self.settings,
+                encoder=self.encoder,
+                storage=Storage(self.settings),
+                on_progress=lambda percent: self.output.send(
+                    {"type": "progress", "id": job_id, "percent": percent}
+                ),
+            )
+            thread = threading.Thread(
+                target=self._run, args=(job_id, job_input, ctx), name=f"job-{job_id}", daemon=True
+            )
+            self._current = (job_id, ctx, thread)
+            thread.start()
+
+    def _run(self, job_id: str, job_input: Any, ctx: JobContext) -> None:
+        try:
+            output = run_job(job_input if job_input is not None else {}, ctx)
+            message: dict[str, Any] = {"type": "result", "id": job_id, "output": output}
+            if ctx.fallback_reason:
+                message["encoder_fallback"] = ctx.fallback_reason
+        except BaseException as error:
+            if isinstance(error, JobCancelled) or ctx.cancelled.is_set():
+                message = {"type": "cancelled", "id": job_id}
+            else:
+                message = {"type": "error", "id": job_id, "error": as_job_error(error).to_dict()}
+        with self._lock:
+            self._current = None
+        self.output.send(message)
+
+    def _cancel(self, job_id: str) -> None:
+        with self._lock:
+            current = self._current
+        if current is not None and current[0] == job_id:
+            current[1].cancel()
+
+    def _protocol_error(self, job_id: str | None, message: str) -> None:
+        self.output.send(
+            {
+                "type": "error",
+                "id": job_id,
+                "error": {"code": "invalid_message", "message": message, "retryable": False},
+            }
+        )
+
+
+def _protocol_stream() -> IO[str]:
+    protocol_fd = os.dup(sys.stdout.fileno())
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    return os.fdopen(protocol_fd, "w", encoding="utf-8", buffering=1)
+
+
+def main() -> int:
+    logging.basicConfig(
+        level=os.environ.get("WORKER_LOG_LEVEL", "INFO").upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    output = ProtocolOutput(_protocol_stream())
+    try:
+        settings = Settings.from_env()
+        worker = LocalWorker(settings, output)
+        ready = worker.ready_message()
+    except ConfigError as error:
+        log.error("configuration error: %s", error)
+        return 2
+    except Exception as error:
+        log.error("the worker cannot start: %s", as_job_error(error).message)
+        return 1
+    output.send(ready)
+    for line in sys.stdin:
+        if line.strip():
+            worker.handle(line)
+    worker.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
