@@ -2,6 +2,7 @@ import { Server, createServer, get } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   HostResolver,
+  UnresolvableHostError,
   UnsafeUrlError,
   UrlGuardOptions,
   assertPublicUrl,
@@ -131,6 +132,7 @@ describe('assertPublicUrl refuses', () => {
   it('gives up on a lookup that never answers', async () => {
     const silent: HostResolver = () => new Promise(() => undefined);
     const error = await refusal('http://slow.example.com/', { allowlist: [], resolve: silent, lookupTimeoutMs: 50 });
+    expect(error).toBeInstanceOf(UnresolvableHostError);
     expect((error as Error).message).toContain('does not resolve');
   });
 });

@@ -14,6 +14,14 @@ export class UnsafeUrlError extends Error {
   }
 }
 
+/** A host name that did not resolve: unlike the other refusals, trying again later may succeed. */
+export class UnresolvableHostError extends UnsafeUrlError {
+  constructor(field: string, host: string) {
+    super(field, `${field} host "${host}" does not resolve`);
+    this.name = 'UnresolvableHostError';
+  }
+}
+
 /** Every address a host name resolves to, as strings. */
 export type HostResolver = (hostname: string) => Promise<readonly string[]>;
 
@@ -169,9 +177,9 @@ async function lookup(host: string, field: string, options: UrlGuardOptions): Pr
   try {
     addresses = await withTimeout(resolve(host), timeoutMs, `looking up ${host}`);
   } catch {
-    throw new UnsafeUrlError(field, `${field} host "${host}" does not resolve`);
+    throw new UnresolvableHostError(field, host);
   }
-  if (addresses.length === 0) throw new UnsafeUrlError(field, `${field} host "${host}" does not resolve`);
+  if (addresses.length === 0) throw new UnresolvableHostError(field, host);
   return addresses;
 }
 

@@ -1,0 +1,54 @@
+import { parseAllowlist, validateEnv } from '@app/common';
+import { ConfigService } from '@nestjs/config';
+import { IsInt, Matches, Max, Min } from 'class-validator';
+
+export const WEBHOOK_SETTINGS = Symbol('WEBHOOK_SETTINGS');
+
+/** Bull queue of the deliveries themselves, retried on the schedule below; fed from WEBHOOK_QUEUE. */
+export const WEBHOOK_DELIVERY_QUEUE = 'webhook-deliveries';
+
+/** Name of the Bull backoff strategy that reads WEBHOOK_RETRY_DELAYS_MS. */
+export const WEBHOOK_BACKOFF = 'webhook-schedule';
+
+const DEFAULT_RETRY_DELAYS_MS = '1000,5000,30000,120000,600000';
+
+class WebhookEnv {
+  @Matches(/^\s*\d+\s*(,\s*\d+\s*)*$/, {
+    message: 'WEBHOOK_RETRY_DELAYS_MS must be milliseconds separated by commas, e.g. 1000,5000,30000',
+  })
+  WEBHOOK_RETRY_DELAYS_MS: string = DEFAULT_RETRY_DELAYS_MS;
+
+  @IsInt({ message: 'WEBHOOK_TIMEOUT_MS must be an integer' })
+  @Min(100, { message: 'WEBHOOK_TIMEOUT_MS must be between 100 and 120000' })
+  @Max(120000, { message: 'WEBHOOK_TIMEOUT_MS must be between 100 and 120000' })
+  WEBHOOK_TIMEOUT_MS: number = 10000;
+}
+
+export interface WebhookSettings {
+  /** Unset: the API refuses webhook_url at submission, and a delivery found without it fails. */
+  secret?: string;
+  /** Wait before each retry; a delivery is tried once more than there are delays. */
+  retryDelaysMs: number[];
+  timeoutMs: number;
+  allowlist: string[];
+  /** How long finished deliveries stay in Bull, as long as the job records themselves. */
+  retentionMs: number;
+}
+
+/** Reads and validates the webhook variables; a bad one stops the API at start, named. */
+export function webhookSettingsFrom(config: ConfigService): WebhookSettings {
+  const raw: Record<string, unknown> = {};
+  for (const name of ['WEBHOOK_RETRY_DELAYS_MS', 'WEBHOOK_TIMEOUT_MS']) {
+    const value = config.get<unknown>(name);
+    if (value !== undefined && value !== '') raw[name] = value;
+  }
+  const env = validateEnv(WebhookEnv)(raw);
+  const secret = config.get<string>('WEBHOOK_SECRET');
+  return {
+    secret: secret ? secret : undefined,
+    retryDelaysMs: env.WEBHOOK_RETRY_DELAYS_MS.split(',').map((delay) => Number(delay.trim())),
+    timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+    allowlist: parseAllowlist(config.get<string>('PRIVATE_URL_ALLOWLIST')),
+    retentionMs: Number(config.get('JOB_RETENTION_HOURS') ?? 24) * 3_600_000,
+  };
+}
