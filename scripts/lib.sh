@@ -9,6 +9,13 @@ export PATH="$TOOLS_DIR/bin:$PATH"
 # Pinned versions of what the set-up builds from source.
 MINIO_MODULE="github.com/minio/minio"
 MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
+# Deployment checks (scripts/check-deploy.sh): each the newest release that still builds with Go 1.24.
+KUSTOMIZE_MODULE="sigs.k8s.io/kustomize/kustomize/v5"
+KUSTOMIZE_VERSION="v5.8.1"
+COMPOSE_MODULE="github.com/docker/compose/v5"
+COMPOSE_VERSION="v5.0.2"
+KEDA_MODULE="github.com/kedacore/keda/v2"
+KEDA_VERSION="v2.18.0"
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -42,6 +49,22 @@ apply_defaults() {
   export LOG_DIR="$DATA_DIR/logs"
   export RUN_DIR="$DATA_DIR/run"
   mkdir -p "$LOG_DIR" "$RUN_DIR"
+}
+
+# require_go WHY: Go on PATH, also from the official tarball's place, or a clear error.
+require_go() {
+  command -v go >/dev/null || export PATH="$PATH:/usr/local/go/bin"
+  command -v go >/dev/null || die "Go 1.24+ is needed to $1"
+}
+
+# go_module_dir MODULE VERSION: fetches a module through the Go module proxy into the module cache
+# and prints its directory (outside any go.mod, so no project's requirements interfere).
+go_module_dir() {
+  local dir
+  mkdir -p "$TOOLS_DIR"
+  dir="$(cd "$TOOLS_DIR" && go mod download -json "$1@$2" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [ -d "$dir" ] || die "could not download the Go module $1@$2"
+  printf '%s' "$dir"
 }
 
 random_secret() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }

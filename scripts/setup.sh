@@ -32,6 +32,32 @@ install_minio() {
   echo "$MINIO_VERSION" > "$stamp"
 }
 
+install_kustomize() {
+  local stamp="$TOOLS_DIR/kustomize.version"
+  if [ -x "$TOOLS_DIR/bin/kustomize" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$KUSTOMIZE_VERSION" ]; then return 0; fi
+  require_go "build kustomize (go install)"
+  say "building kustomize $KUSTOMIZE_VERSION"
+  mkdir -p "$TOOLS_DIR/bin"
+  GOBIN="$TOOLS_DIR/bin" GOFLAGS=-trimpath go install "$KUSTOMIZE_MODULE@$KUSTOMIZE_VERSION"
+  echo "$KUSTOMIZE_VERSION" > "$stamp"
+}
+
+# The Compose CLI (what `docker compose` runs as a plugin) checks a compose file without a Docker
+# engine. Debian's docker-compose is the retired Python v1, so it is built from its Go module; not
+# with `go install`, which refuses modules whose go.mod has exclude directives, as Compose's has.
+install_docker_compose() {
+  local stamp="$TOOLS_DIR/docker-compose.version" dir
+  if [ -x "$TOOLS_DIR/bin/docker-compose" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$COMPOSE_VERSION" ]; then return 0; fi
+  require_go "build the Docker Compose CLI"
+  say "building docker-compose $COMPOSE_VERSION (first time only, about a minute)"
+  dir="$(go_module_dir "$COMPOSE_MODULE" "$COMPOSE_VERSION")"
+  mkdir -p "$TOOLS_DIR/bin"
+  (cd "$dir" && GOFLAGS=-trimpath go build \
+    -ldflags "-X $COMPOSE_MODULE/internal.Version=$COMPOSE_VERSION" \
+    -o "$TOOLS_DIR/bin/docker-compose" ./cmd)
+  echo "$COMPOSE_VERSION" > "$stamp"
+}
+
 install_python() {
   local stamp="$VENV/.requirements.sha256" want
   want="$(cat "$ROOT/worker-python/requirements.txt" "$ROOT/worker-python/requirements-dev.txt" | sha256sum | cut -d' ' -f1)"
@@ -72,6 +98,8 @@ build_typescript() {
 
 install_debian_packages
 install_minio
+install_kustomize
+install_docker_compose
 install_python
 install_node_modules
 build_typescript
