@@ -1,0 +1,240 @@
+"""img2vid: one Ken Burns clip per image, ``video_1.mp4``... in the order of ``images``.
+
+Each image is fetched, checked (its header's pixel count before anything decodes it), decoded
+once, and its frames rendered by `kenburns` straight into FFmpeg's stdin as raw I420, encoded with
+the job's encoder. Images run in parallel, up to BATCH_SIZE at a time. Clip names come from the
+position of the image, never from its ``id`` (two images may share one; both get their clip).
+
+Progress is the share of all frames written so far (95%) and of clips uploaded (5%).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import threading
+from collections import deque
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import kenburns
+from ..encoders import EncoderConfig, NvencEncoder, SoftwareEncoder
+from ..errors import EncoderError, InputError, JobCancelled, MediaError
+from ..fetch import fetch
+from ..media import require_image
+from ..storage import object_key
+
+if TYPE_CHECKING:
+    from ..job import JobContext
+
+_STDERR_LINES_KEPT = 20
+_FRAMES_SHARE = 95.0
+
+
+@dataclass(frozen=True)
+class _Clip:
+    index: int
+    image_id: str
+    image_url: str
+    frames: int
+    motion: kenburns.Motion
+
+    @property
+    def filename(self) -> str:
+        return f"video_{self.index + 1}.mp4"
+
+    @property
+    def field(self) -> str:
+        return f"images[{self.index}]"
+
+
+class _Abandoned(Exception):
+    """A clip stopped because another clip of the job failed."""
+
+
+class _EncodeFailed(Exception):
+    def __init__(self, returncode: int, stderr: str) -> None:
+        super().__init__(stderr)
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    clips = [_plan(index, image) for index, image in enumerate(fields["images"])]
+    progress = _Progress(ctx, clips)
+    halt = threading.Event()
+    workers = max(1, min(ctx.settings.batch_size, len(clips)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="img2vid") as pool:
+        futures = [
+            pool.submit(_make_clip, clip, fields["path"], ctx, progress, halt) for clip in clips
+        ]
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = next((f for f in futures if f in done and f.exception() is not None), None)
+        if failed is not None:
+            halt.set()
+            wait(futures)
+            raise failed.exception()
+    outcomes = [future.result() for future in futures]
+    encoders = {encoder.name for _, encoder in outcomes}
+    # A clip that fell back to the CPU makes the job's encoder libx264 (fallback_reason says why).
+    encoder = SoftwareEncoder.name if SoftwareEncoder.name in encoders else ctx.encoder.name
+    return {"videos": [video for video, _ in outcomes], "encoder": encoder}
+
+
+def _plan(index: int, image: dict[str, Any]) -> _Clip:
+    frames = kenburns.frame_count(image["duracao"])
+    if frames < 1:
+        raise InputError(
+            f"images[{index}].duracao: {image['duracao']} s is shorter than one frame at "
+            f"{kenburns.FPS} fps (at least {1 / (2 * kenburns.FPS):.4f} s)",
+            field=f"images[{index}].duracao",
+        )
+    return _Clip(
+        index=index,
+        image_id=image["id"],
+        image_url=image["image_url"],
+        frames=frames,
+        motion=kenburns.Motion(image.get("zoom_type", kenburns.Motion.ZOOM_IN)),
+    )
+
+
+class _Progress:
+    def __init__(self, ctx: JobContext, clips: list[_Clip]) -> None:
+        self._ctx = ctx
+        self._total_frames = sum(clip.frames for clip in clips)
+        self._clips = len(clips)
+        self._written = [0] * len(clips)
+        self._uploaded = 0
+        self._lock = threading.Lock()
+
+    def frames_written(self, clip: _Clip, count: int) -> None:
+        with self._lock:
+            # A clip encoded again after an NVENC failure does not count its frames twice.
+            self._written[clip.index] = max(self._written[clip.index], count)
+            self._report()
+
+    def uploaded(self) -> None:
+        with self._lock:
+            self._uploaded += 1
+            self._report()
+
+    def _report(self) -> None:
+        frames = sum(self._written) / self._total_frames
+        self._ctx.progress(
+            _FRAMES_SHARE * frames + (100.0 - _FRAMES_SHARE) * self._uploaded / self._clips
+        )
+
+
+def _make_clip(
+    clip: _Clip, path: str, ctx: JobContext, progress: _Progress, halt: threading.Event
+) -> tuple[dict[str, str], EncoderConfig]:
+    if halt.is_set():
+        raise _Abandoned()
+    field = f"{clip.field}.image_url"
+    source = ctx.workdir / f"image_{clip.index + 1}"
+    output = ctx.workdir / clip.filename
+    fetch(clip.image_url, source, ctx, field=field)
+    require_image(source, field, ctx.settings)
+    image = kenburns.load_image(source)
+    source.unlink()
+    if image is None:
+        raise MediaError(f"{field}: the image cannot be decoded", field=field)
+    renderer = kenburns.KenBurns(image, clip.motion, clip.frames)
+    del image
+    ctx.check_cancelled()
+    encoder = _encode(renderer, clip, output, ctx, progress, halt)
+    url = ctx.storage.upload(output, object_key(path, clip.filename), "video/mp4")
+    output.unlink()
+    progress.uploaded()
+    return {"id": clip.image_id, "video_url": url, "filename": clip.filename}, encoder
+
+
+def _encode(
+    renderer: kenburns.KenBurns,
+    clip: _Clip,
+    output: Path,
+    ctx: JobContext,
+    progress: _Progress,
+    halt: threading.Event,
+) -> EncoderConfig:
+    """Encodes with the job's encoder; an NVENC failure of NVENC's own is retried on the CPU."""
+    encoder = ctx.encoder
+    try:
+        _encode_with(encoder, renderer, clip, output, ctx, progress, halt)
+        return encoder
+    except _EncodeFailed as failed:
+        if not (encoder.hardware and NvencEncoder.is_encoder_failure(failed.stderr)):
+            raise EncoderError(
+                f"{clip.field}: {encoder.name} failed (exit {failed.returncode}): "
+                f"{failed.stderr[-600:]}",
+                field=clip.field,
+            ) from None
+        ctx.fallback_reason = (
+            f"h264_nvenc failed at run time, encoded with libx264: {failed.stderr[-200:]}"
+        )
+    software = SoftwareEncoder()
+    try:
+        _encode_with(software, renderer, clip, output, ctx, progress, halt)
+    except _EncodeFailed as failed:
+        raise EncoderError(
+            f"{clip.field}: libx264 failed (exit {failed.returncode}): {failed.stderr[-600:]}",
+            field=clip.field,
+        ) from None
+    return software
+
+
+def _encode_with(
+    encoder: EncoderConfig,
+    renderer: kenburns.KenBurns,
+    clip: _Clip,
+    output: Path,
+    ctx: JobContext,
+    progress: _Progress,
+    halt: threading.Event,
+) -> None:
+    process = ctx.popen(
+        [
+            "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+            *kenburns.RAW_INPUT_ARGS, "-i", "pipe:0",
+            *encoder.encode_args(), *kenburns.COLOR_ARGS,
+            "-frames:v", str(clip.frames), "-an", "-movflags", "+faststart", str(output),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    tail: deque[str] = deque(maxlen=_STDERR_LINES_KEPT)
+    reader = threading.Thread(target=_keep_tail, args=(process.stderr, tail), daemon=True)
+    reader.start()
+    written = 0
+    try:
+        written = kenburns.write_frames(
+            renderer,
+            process.stdin,
+            on_frame=lambda count: progress.frames_written(clip, count),
+            stop=halt,
+        )
+    except OSError:
+        # FFmpeg went away (killed by cancel, or failed): its exit status and stderr tell why.
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            process.stdin.close()
+        process.wait()
+        reader.join()
+        ctx.release(process)
+    if ctx.cancelled.is_set():
+        raise JobCancelled()
+    if halt.is_set():
+        raise _Abandoned()
+    if process.returncode != 0 or written != clip.frames:
+        raise _EncodeFailed(process.returncode, "\n".join(tail))
+
+
+def _keep_tail(stream, tail: deque[str]) -> None:
+    for raw in stream:
+        line = raw.decode("utf-8", "replace").rstrip()
+        if line:
+            tail.append(line)
