@@ -74,6 +74,11 @@ export class HealthService {
     });
   }
 
+  /** Readiness for Kubernetes, in Terminus's own shape: 200 when Redis and MinIO answer, else 503. */
+  readiness(): Promise<HealthCheckResult> {
+    return this.health.check([() => this.redisStatus(), () => this.minioStatus()]);
+  }
+
   private async redisStatus(): Promise<HealthIndicatorResult> {
     const indicator = this.indicators.check('redis');
     if (this.redis.status !== 'ready') {

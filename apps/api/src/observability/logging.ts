@@ -1,0 +1,74 @@
+import { LogLevel } from '@app/common';
+import { ConfigService } from '@nestjs/config';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { LoggerModule, Params } from 'nestjs-pino';
+import pino from 'pino';
+import { SecretScrubber } from './secret-scrubber';
+
+/** A client's own request id is kept when it is a plain token, so logs can be matched across systems. */
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Routes polled by machines every few seconds: their successful answers are not worth a line each. */
+const QUIET_ROUTES = new Set(['/metrics', '/health', '/health/ready']);
+
+const PINO_LEVELS: Record<LogLevel, pino.Level> = {
+  fatal: 'fatal',
+  error: 'error',
+  warn: 'warn',
+  info: 'info',
+  debug: 'debug',
+  verbose: 'trace',
+};
+
+export function requestIdFor(req: IncomingMessage, res: ServerResponse): string {
+  const offered = req.headers['x-request-id'];
+  const id = typeof offered === 'string' && CLIENT_REQUEST_ID.test(offered) ? offered : randomUUID();
+  res.setHeader('X-Request-Id', id);
+  return id;
+}
+
+function pathOf(url: string | undefined): string {
+  return (url ?? '').split('?')[0];
+}
+
+/**
+ * JSON lines on stdout, one per request plus whatever the application logs, each carrying the
+ * request id (and the job id once known). Headers and query strings are never logged, and the
+ * final text of every line goes through the secret scrubber, whatever put a secret in it.
+ */
+export function pinoParams(config: ConfigService): Params {
+  const scrubber = new SecretScrubber(SecretScrubber.secretsOf(process.env));
+  const stdout = pino.destination({ fd: 1, sync: true });
+  const scrubbed = { write: (line: string) => stdout.write(scrubber.scrub(line)) };
+  return {
+    pinoHttp: {
+      level: PINO_LEVELS[config.get<LogLevel>('LOG_LEVEL') ?? 'info'],
+      stream: scrubbed,
+      genReqId: requestIdFor,
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          path: pathOf(req.url),
+        }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      autoLogging: {
+        ignore: (req) => QUIET_ROUTES.has(pathOf(req.url)),
+      },
+      customLogLevel: (_req, res, error) =>
+        error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+      redact: {
+        paths: ['req.headers', 'res.headers', '*.authorization', '*["x-api-key"]', '*.password'],
+        censor: '[REDACTED]',
+      },
+    },
+    assignResponse: true,
+  };
+}
+
+export const LoggingModule = LoggerModule.forRootAsync({
+  inject: [ConfigService],
+  useFactory: pinoParams,
+});
