@@ -1,5 +1,26 @@
-import { CommonEnv } from '@app/common';
-import { IsInt, IsNotEmpty, IsString, Matches, Max, Min } from 'class-validator';
+import { CommonEnv, MAX_IMG2VID_IMAGES, parseAllowlist } from '@app/common';
+import { Transform } from 'class-transformer';
+import { IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MinLength, Min, ValidateBy } from 'class-validator';
+
+/** The longest clip the job contract lets an img2vid image ask for, in seconds. */
+const CONTRACT_MAX_DURACAO_S = 600;
+
+const IsPrivateUrlAllowlist = () =>
+  ValidateBy({
+    name: 'privateUrlAllowlist',
+    validator: {
+      validate: (value: unknown) => {
+        try {
+          parseAllowlist(typeof value === 'string' ? value : undefined);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      defaultMessage: () =>
+        'PRIVATE_URL_ALLOWLIST must be comma-separated host:port entries (e.g. 127.0.0.1:9000 or [::1]:9000)',
+    },
+  });
 
 export class ApiEnv extends CommonEnv {
   @IsInt({ message: 'PORT must be an integer' })
@@ -24,4 +45,39 @@ export class ApiEnv extends CommonEnv {
   @IsString()
   @IsNotEmpty()
   SERVICE_NAME: string = 'api-gpu';
+
+  @IsInt({ message: 'SYNC_TIMEOUT_S must be an integer' })
+  @Min(1, { message: 'SYNC_TIMEOUT_S must be at least 1' })
+  SYNC_TIMEOUT_S: number = 300;
+
+  @IsInt({ message: 'JOB_RETENTION_HOURS must be an integer' })
+  @Min(1, { message: 'JOB_RETENTION_HOURS must be at least 1' })
+  JOB_RETENTION_HOURS: number = 24;
+
+  @IsInt({ message: 'MAX_BODY_MB must be an integer' })
+  @Min(1, { message: 'MAX_BODY_MB must be between 1 and 100' })
+  @Max(100, { message: 'MAX_BODY_MB must be between 1 and 100' })
+  MAX_BODY_MB: number = 10;
+
+  // The worker validates against the job contract too, so these may lower its limits, never raise them.
+  @IsInt({ message: 'MAX_IMAGES must be an integer' })
+  @Min(1, { message: `MAX_IMAGES must be between 1 and ${MAX_IMG2VID_IMAGES}` })
+  @Max(MAX_IMG2VID_IMAGES, { message: `MAX_IMAGES must be between 1 and ${MAX_IMG2VID_IMAGES}` })
+  MAX_IMAGES: number = MAX_IMG2VID_IMAGES;
+
+  @IsInt({ message: 'MAX_DURACAO_S must be an integer' })
+  @Min(1, { message: `MAX_DURACAO_S must be between 1 and ${CONTRACT_MAX_DURACAO_S}` })
+  @Max(CONTRACT_MAX_DURACAO_S, { message: `MAX_DURACAO_S must be between 1 and ${CONTRACT_MAX_DURACAO_S}` })
+  MAX_DURACAO_S: number = CONTRACT_MAX_DURACAO_S;
+
+  @IsString()
+  @IsPrivateUrlAllowlist()
+  PRIVATE_URL_ALLOWLIST: string = '';
+
+  // Without it webhook_url is refused: an unsigned webhook could be forged by anyone who can reach the receiver.
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
+  @IsString({ message: 'WEBHOOK_SECRET must be a string' })
+  @MinLength(16, { message: 'WEBHOOK_SECRET must be at least 16 characters long' })
+  WEBHOOK_SECRET?: string;
 }

@@ -4,4 +4,5 @@ export * from './job-results';
 export * from './json-schema';
 export * from './operations';
 export * from './patterns';
+export * from './requests';
 export * from './validate-job-input';

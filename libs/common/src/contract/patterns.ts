@@ -40,6 +40,13 @@ export const MEDIA_URL = wholeString(
     'and no white space other than spaces inside its path',
 );
 
+// Where the API POSTs a job's final response: http(s) only; the same host rules as media URLs.
+export const WEBHOOK_URL = wholeString(
+  `https?://(?:${HOST})(?::[0-9]{1,5})?(?:[/?#](?:${URL_CHAR}*${URL_LAST_CHAR})?)?`,
+  'must be an http:// or https:// URL with a host, no credentials, no backslash, ' +
+    'and no white space other than spaces inside its path',
+);
+
 // `..` is refused anywhere, not only as a whole segment: simpler to state, and no legitimate key
 // prefix needs it.
 export const S3_KEY_PREFIX = wholeString(

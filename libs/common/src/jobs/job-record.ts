@@ -9,6 +9,20 @@ export interface JobFailure {
   error: string;
   message: string;
   field?: string;
+  /**
+   * The worker's error code (`invalid_input`, `invalid_media`, `fetch_failed`, `encoder_failed`, …),
+   * when the failure came from the worker. It tells a failure caused by the request from one of the
+   * service's own, where `error` alone cannot (a transcription keeps "Transcription failed" for both).
+   */
+  code?: string;
+}
+
+/** Worker error codes that mean the request itself was at fault: never retried, answered as a 4xx. */
+export const INPUT_FAILURE_CODES: readonly string[] = ['invalid_input', 'invalid_media', 'fetch_failed'];
+
+/** Whether a job failed because of what the client sent (its input, its media, its URLs). */
+export function isInputFailure(failure: JobFailure): boolean {
+  return failure.error === 'Bad Request' || (failure.code !== undefined && INPUT_FAILURE_CODES.includes(failure.code));
 }
 
 /**

@@ -51,6 +51,11 @@ export class JobStore {
     return fields.status ? decode(fields) : null;
   }
 
+  /** Deletes a record, e.g. one whose job could not be queued, so that no one waits on it. */
+  async remove(jobId: string): Promise<void> {
+    await this.redis.del(jobKey(jobId));
+  }
+
   /** Applies `update` if the job is still active (neither ended nor cancelled). */
   updateActive(jobId: string, update: JobUpdate): Promise<TransitionOutcome> {
     return this.transition(jobId, ACTIVE_STATUSES, update);

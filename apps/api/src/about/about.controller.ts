@@ -1,0 +1,46 @@
+import { Controller, Get } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Public } from '../auth/public.decorator';
+import { ApiEnv } from '../config/api-env';
+
+const ROUTES = [
+  ['GET', '/health', 'Service health, with Redis, MinIO and the live GPU nodes (no key)'],
+  ['POST', '/video/caption', 'Burn SRT/ASS subtitles into a video'],
+  ['POST', '/video/caption_style', 'Burn subtitles with a custom style'],
+  ['POST', '/video/img2vid', 'Turn images into Ken Burns clips'],
+  ['POST', '/video/addaudio', 'Add or replace the audio track of a video'],
+  ['POST', '/video/{caption,img2vid,addaudio}/async', 'Queue a job and answer at once'],
+  ['POST', '/transcribe', 'Transcribe audio into SRT, karaoke ASS and word timings'],
+  ['GET', '/transcribe/health', 'Transcription health (no key)'],
+  ['GET', '/job/:jobId', 'Job status (also /video/job/:jobId)'],
+  ['GET', '/video/job/:jobId/result', 'Job result: 202 while it runs, 200 once it has ended'],
+  ['POST', '/job/:jobId/cancel', 'Cancel a queued or running job'],
+  ['GET', '/runpod/health', 'RunPod executor status'],
+  ['GET', '/runpod/config', 'RunPod executor configuration'],
+] as const;
+
+/** What the service is and which routes it answers, for someone who found its address. */
+@Controller()
+export class AboutController {
+  private readonly serviceName: string;
+
+  constructor(config: ConfigService<ApiEnv, true>) {
+    this.serviceName = config.get('SERVICE_NAME', { infer: true });
+  }
+
+  @Public()
+  @Get()
+  describe() {
+    return {
+      service: this.serviceName,
+      description:
+        'GPU media processing: captions, image-to-video, audio replacement and transcription, ' +
+        'run on local GPU nodes, results uploaded to S3/MinIO',
+      authentication: 'X-API-Key header on every route but GET /, /health and /transcribe/health',
+      execution:
+        'Synchronous by default; send "Prefer: respond-async" or "async": true for a 202 with the job id, ' +
+        'and "webhook_url" to receive the final response',
+      endpoints: ROUTES.map(([method, path, description]) => ({ method, path, description })),
+    };
+  }
+}

@@ -1,0 +1,252 @@
+import {
+  ApiOptions,
+  JOB_CANCEL_CHANNEL,
+  JobOperation,
+  JobRecord,
+  JobStatus,
+  JobStore,
+  QueuedJobData,
+  REDIS_CLIENT,
+  UnsafeUrlError,
+  assertPublicUrl,
+  parseAllowlist,
+  validateJobInput,
+  withTimeout,
+} from '@app/common';
+import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type Redis from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { ApiEnv } from '../config/api-env';
+import { apiError, badRequest, serviceUnavailable } from '../http/error-body';
+import { JobEventsService } from './job-events.service';
+import { JOB_QUEUE_BY_OPERATION, JobQueueByOperation } from './job-queues';
+import { JobReply, acceptedBody, finalResponse, resultReply, statusBody } from './job-responses';
+
+/** A Redis round trip that has not answered by then is treated as Redis being down. */
+const REDIS_TIMEOUT_MS = 5000;
+const ATTEMPTS = 3;
+const BACKOFF_DELAY_MS = 5000;
+
+export interface Submission {
+  operation: JobOperation;
+  input: Record<string, unknown>;
+  options: ApiOptions;
+}
+
+/**
+ * The life of a local job as the API sees it: accepted (validated, its URLs checked, its record
+ * written, then queued), watched, answered, cancelled. The record always exists before the Bull job
+ * that points at it, so a node never picks up a job nobody can ask about.
+ */
+@Injectable()
+export class JobsService {
+  private readonly logger = new Logger(JobsService.name);
+  private readonly allowlist: string[];
+  private readonly retentionMs: number;
+  private readonly syncTimeoutMs: number;
+  private readonly maxImages: number;
+  private readonly maxDuracaoS: number;
+  private readonly webhooksEnabled: boolean;
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly events: JobEventsService,
+    @Inject(JOB_QUEUE_BY_OPERATION) private readonly queues: JobQueueByOperation,
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    config: ConfigService<ApiEnv, true>,
+  ) {
+    this.allowlist = parseAllowlist(config.get('PRIVATE_URL_ALLOWLIST', { infer: true }));
+    this.retentionMs = config.get('JOB_RETENTION_HOURS', { infer: true }) * 3600_000;
+    this.syncTimeoutMs = config.get('SYNC_TIMEOUT_S', { infer: true }) * 1000;
+    this.maxImages = config.get('MAX_IMAGES', { infer: true });
+    this.maxDuracaoS = config.get('MAX_DURACAO_S', { infer: true });
+    this.webhooksEnabled = Boolean(config.get('WEBHOOK_SECRET', { infer: true }));
+  }
+
+  /** Accepts a job; waits for its end unless asked not to (or SYNC_TIMEOUT_S passes first). */
+  async submit(submission: Submission): Promise<JobReply> {
+    const record = await this.accept(submission);
+    if (submission.options.async) return { status: HttpStatus.ACCEPTED, body: acceptedBody(record) };
+    const ended = await this.events.waitForEnd(record.id, this.syncTimeoutMs);
+    if (ended) return finalResponse(ended);
+    const current = await this.store.get(record.id).catch(() => null);
+    return { status: HttpStatus.ACCEPTED, body: acceptedBody(current ?? record) };
+  }
+
+  /** Validates, writes the record and queues the job; returns the record as queued. */
+  async accept({ operation, input, options }: Submission): Promise<JobRecord> {
+    this.checkLimits(operation, input);
+    const checked = validateJobInput(operation, input);
+    if (!checked.ok) throw badRequest(checked.errors.map((e) => e.message).join('; '));
+    if (options.webhookUrl && !this.webhooksEnabled) {
+      throw badRequest('webhook_url cannot be used: this service has no WEBHOOK_SECRET to sign webhooks with');
+    }
+    await this.checkUrls(operation, input, options);
+    this.requireRedis();
+
+    const record: JobRecord = {
+      id: randomUUID(),
+      operation,
+      status: JobStatus.InQueue,
+      input: JSON.parse(JSON.stringify(input)) as Record<string, unknown>,
+      executor: 'local',
+      progress: 0,
+      createdAt: new Date().toISOString(),
+      ...(options.webhookUrl ? { webhookUrl: options.webhookUrl } : {}),
+    };
+    await this.redisCall(this.store.create(record));
+    try {
+      const data: QueuedJobData = { jobId: record.id };
+      const keepFor = { age: Math.ceil(this.retentionMs / 1000) };
+      await withTimeout(
+        this.queues[operation].add(data, {
+          jobId: record.id,
+          attempts: ATTEMPTS,
+          backoff: { type: 'exponential', delay: BACKOFF_DELAY_MS },
+          removeOnComplete: keepFor,
+          removeOnFail: keepFor,
+        }),
+        REDIS_TIMEOUT_MS,
+        'queueing the job',
+      );
+    } catch (error) {
+      await this.store.remove(record.id).catch(() => {
+        this.logger.error(`job ${record.id} could not be queued nor its record removed`);
+      });
+      this.logger.warn(`job ${record.id} not queued: ${reason(error)}`);
+      throw serviceUnavailable('The job queue (Redis) is unavailable; nothing was queued, retry shortly');
+    }
+    return record;
+  }
+
+  async status(jobId: string): Promise<Record<string, unknown>> {
+    return statusBody(await this.find(jobId));
+  }
+
+  async result(jobId: string): Promise<JobReply> {
+    return resultReply(await this.find(jobId));
+  }
+
+  /**
+   * Marks the job cancelled (atomically, so a job that ends meanwhile is either ended or cancelled,
+   * never both), takes it off the queue if no node has it yet, and tells the node running it.
+   */
+  async cancel(jobId: string): Promise<{ message: string; jobId: string }> {
+    const record = await this.find(jobId);
+    const outcome = await this.redisCall(this.store.finish(jobId, JobStatus.Cancelled, {}, this.retentionMs));
+    if (outcome === 'missing') throw notFound(jobId);
+    if (outcome === 'refused') {
+      const now = await this.redisCall(this.store.get(jobId));
+      throw apiError(HttpStatus.CONFLICT, `Job ${jobId} has already ended (${now?.status ?? record.status}); there is nothing to cancel`, {
+        jobId,
+        status: now?.status ?? record.status,
+      });
+    }
+    await this.dequeue(record).catch((error) => {
+      this.logger.warn(`job ${jobId} cancelled but still in its queue (${reason(error)}); nodes skip cancelled jobs`);
+    });
+    await this.redisCall(this.redis.publish(JOB_CANCEL_CHANNEL, jobId));
+    return { message: 'Job cancelled successfully', jobId };
+  }
+
+  private async dequeue(record: JobRecord): Promise<void> {
+    const job = await this.queues[record.operation].getJob(record.id);
+    if (!job) return;
+    const state = await job.getState();
+    if (state === 'waiting' || state === 'delayed' || state === 'paused') await job.remove();
+  }
+
+  private async find(jobId: string): Promise<JobRecord> {
+    this.requireRedis();
+    const record = await this.redisCall(this.store.get(jobId));
+    if (!record) throw notFound(jobId);
+    return record;
+  }
+
+  /** The limits the operator may lower below the contract's: MAX_IMAGES and MAX_DURACAO_S. */
+  private checkLimits(operation: JobOperation, input: Record<string, unknown>): void {
+    if (operation !== JobOperation.Img2Vid || !Array.isArray(input.images)) return;
+    const images = input.images as { duracao?: unknown }[];
+    if (images.length > this.maxImages) {
+      throw badRequest(`images must contain no more than ${this.maxImages} elements`);
+    }
+    const tooLong = images.findIndex((image) => typeof image.duracao === 'number' && image.duracao > this.maxDuracaoS);
+    if (tooLong >= 0) {
+      throw badRequest(`images[${tooLong}].duracao must not be greater than ${this.maxDuracaoS}`);
+    }
+  }
+
+  /**
+   * Refuses, before anything is queued, every URL that names a private address or a host resolving
+   * to one (unless allowlisted). One URL per distinct host is looked up: an img2vid batch of 500
+   * images from one server costs one lookup.
+   */
+  private async checkUrls(operation: JobOperation, input: Record<string, unknown>, options: ApiOptions): Promise<void> {
+    const byHost = new Map<string, { url: string; field: string }>();
+    for (const { url, field } of [...urlsOf(operation, input), ...(options.webhookUrl ? [{ url: options.webhookUrl, field: 'webhook_url' }] : [])]) {
+      const key = hostKeyOf(url);
+      if (!byHost.has(key)) byHost.set(key, { url, field });
+    }
+    try {
+      await Promise.all(
+        [...byHost.values()].map(({ url, field }) => assertPublicUrl(url, field, { allowlist: this.allowlist })),
+      );
+    } catch (error) {
+      if (error instanceof UnsafeUrlError) throw badRequest(error.message, { field: error.field });
+      throw error;
+    }
+  }
+
+  private requireRedis(): void {
+    if (this.redis.status !== 'ready') {
+      throw serviceUnavailable('Redis, where jobs are kept, is unavailable; retry shortly');
+    }
+  }
+
+  /** A Redis command, with a lost or failed connection answered as 503 rather than 500. */
+  private async redisCall<T>(command: Promise<T>): Promise<T> {
+    try {
+      return await withTimeout(command, REDIS_TIMEOUT_MS, 'Redis');
+    } catch (error) {
+      this.logger.warn(`Redis command failed: ${reason(error)}`);
+      throw serviceUnavailable('Redis, where jobs are kept, is unavailable; retry shortly');
+    }
+  }
+}
+
+function urlsOf(operation: JobOperation, input: Record<string, unknown>): { url: string; field: string }[] {
+  const fields: Record<JobOperation, string[]> = {
+    caption: ['url_video', 'url_srt'],
+    addaudio: ['url_video', 'url_audio'],
+    transcribe: ['audio_url'],
+    img2vid: [],
+  };
+  const urls = fields[operation]
+    .filter((field) => typeof input[field] === 'string')
+    .map((field) => ({ url: input[field] as string, field }));
+  if (operation === JobOperation.Img2Vid && Array.isArray(input.images)) {
+    (input.images as { image_url?: unknown }[]).forEach((image, index) => {
+      if (typeof image.image_url === 'string') urls.push({ url: image.image_url, field: `images[${index}].image_url` });
+    });
+  }
+  return urls;
+}
+
+/** Scheme, host and port: what the URL guard's verdict depends on. */
+function hostKeyOf(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}`;
+  } catch {
+    return url;
+  }
+}
+
+function notFound(jobId: string) {
+  return apiError(HttpStatus.NOT_FOUND, `Job ${jobId} not found`);
+}
+
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+import { RunpodController } from './runpod.controller';
+
+@Module({ controllers: [RunpodController] })
+export class RunpodModule {}

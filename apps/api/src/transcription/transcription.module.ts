@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { JobsModule } from '../jobs/jobs.module';
+import { NodesModule } from '../nodes/nodes.module';
+import { TranscriptionController } from './transcription.controller';
+import { WhisperHealthService } from './whisper-health.service';
+
+@Module({
+  imports: [JobsModule, NodesModule],
+  controllers: [TranscriptionController],
+  providers: [WhisperHealthService],
+})
+export class TranscriptionModule {}

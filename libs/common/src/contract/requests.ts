@@ -1,0 +1,81 @@
+import { OmitType } from '@nestjs/swagger';
+import { BooleanField, TextField } from './fields';
+import { AddAudioJobInput, CaptionJobInput, Img2VidJobInput, TranscribeJobInput } from './job-inputs';
+import { WEBHOOK_URL } from './patterns';
+
+/*
+ * What clients POST to the API: a job's input plus fields that steer the API itself. The API-level
+ * fields never reach the worker; `apiOptionsOf` splits them off.
+ */
+
+const AsyncField = () =>
+  BooleanField({
+    description: 'Answer 202 at once with the job id instead of holding the request until the job ends.',
+    example: true,
+    optional: true,
+  });
+
+const WebhookUrlField = () =>
+  TextField({
+    description: 'URL that receives the final response body, POSTed and signed, once the job ends.',
+    example: 'https://hooks.example.com/api-gpu',
+    optional: true,
+    minLength: 1,
+    maxLength: 2048,
+    pattern: WEBHOOK_URL,
+  });
+
+export class CaptionRequest extends OmitType(CaptionJobInput, ['style'] as const) {
+  @AsyncField()
+  async?: boolean;
+
+  @WebhookUrlField()
+  webhook_url?: string;
+}
+
+export class CaptionStyleRequest extends CaptionJobInput {
+  @AsyncField()
+  async?: boolean;
+
+  @WebhookUrlField()
+  webhook_url?: string;
+}
+
+export class Img2VidRequest extends Img2VidJobInput {
+  @AsyncField()
+  async?: boolean;
+
+  @WebhookUrlField()
+  webhook_url?: string;
+}
+
+export class AddAudioRequest extends AddAudioJobInput {
+  @AsyncField()
+  async?: boolean;
+
+  @WebhookUrlField()
+  webhook_url?: string;
+}
+
+export class TranscribeRequest extends TranscribeJobInput {
+  @AsyncField()
+  async?: boolean;
+
+  @WebhookUrlField()
+  webhook_url?: string;
+}
+
+export type JobRequest = CaptionRequest | CaptionStyleRequest | Img2VidRequest | AddAudioRequest | TranscribeRequest;
+
+export interface ApiOptions {
+  async: boolean;
+  webhookUrl?: string;
+}
+
+/** Splits a request into the worker's input and the fields meant for the API. */
+export function apiOptionsOf<T extends JobRequest>(
+  request: T,
+): { input: Omit<T, 'async' | 'webhook_url'>; options: ApiOptions } {
+  const { async, webhook_url, ...input } = request;
+  return { input, options: { async: async === true, webhookUrl: webhook_url } };
+}
