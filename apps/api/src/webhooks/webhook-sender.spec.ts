@@ -55,7 +55,6 @@ describe('WebhookSender', () => {
       retryDelaysMs: [10],
       timeoutMs: 2000,
       allowlist: [`127.0.0.1:${port}`],
-      retentionMs: 60_000,
       ...overrides,
     });
 

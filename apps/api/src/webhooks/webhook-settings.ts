@@ -1,16 +1,10 @@
-import { parseAllowlist, validateEnv } from '@app/common';
+import { WEBHOOK_RETRY_DELAYS_MS, parseAllowlist, validateEnv } from '@app/common';
 import { ConfigService } from '@nestjs/config';
 import { IsInt, Matches, Max, Min } from 'class-validator';
 
 export const WEBHOOK_SETTINGS = Symbol('WEBHOOK_SETTINGS');
 
-/** Bull queue of the deliveries themselves, retried on the schedule below; fed from WEBHOOK_QUEUE. */
-export const WEBHOOK_DELIVERY_QUEUE = 'webhook-deliveries';
-
-/** Name of the Bull backoff strategy that reads WEBHOOK_RETRY_DELAYS_MS. */
-export const WEBHOOK_BACKOFF = 'webhook-schedule';
-
-const DEFAULT_RETRY_DELAYS_MS = '1000,5000,30000,120000,600000';
+const DEFAULT_RETRY_DELAYS_MS = WEBHOOK_RETRY_DELAYS_MS.join(',');
 
 class WebhookEnv {
   @Matches(/^\s*\d+\s*(,\s*\d+\s*)*$/, {
@@ -27,12 +21,13 @@ class WebhookEnv {
 export interface WebhookSettings {
   /** Unset: the API refuses webhook_url at submission, and a delivery found without it fails. */
   secret?: string;
-  /** Wait before each retry; a delivery is tried once more than there are delays. */
+  /**
+   * Wait before each retry; a delivery is tried once more than there are delays (or as often as
+   * its Bull job allows, if that is fewer).
+   */
   retryDelaysMs: number[];
   timeoutMs: number;
   allowlist: string[];
-  /** How long finished deliveries stay in Bull, as long as the job records themselves. */
-  retentionMs: number;
 }
 
 /** Reads and validates the webhook variables; a bad one stops the API at start, named. */
@@ -49,6 +44,5 @@ export function webhookSettingsFrom(config: ConfigService): WebhookSettings {
     retryDelaysMs: env.WEBHOOK_RETRY_DELAYS_MS.split(',').map((delay) => Number(delay.trim())),
     timeoutMs: env.WEBHOOK_TIMEOUT_MS,
     allowlist: parseAllowlist(config.get<string>('PRIVATE_URL_ALLOWLIST')),
-    retentionMs: Number(config.get('JOB_RETENTION_HOURS') ?? 24) * 3_600_000,
   };
 }
