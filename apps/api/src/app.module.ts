@@ -14,6 +14,7 @@ import { JobsModule } from './jobs/jobs.module';
 import { RunpodModule } from './runpod/runpod.module';
 import { SecurityModule } from './security/security.module';
 import { TranscriptionModule } from './transcription/transcription.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({
   imports: [
@@ -27,6 +28,7 @@ import { TranscriptionModule } from './transcription/transcription.module';
     ApiHttpModule,
     bullRootModule(),
     JobsModule,
+    WebhooksModule,
     TranscriptionModule,
     RunpodModule,
     AboutModule,
