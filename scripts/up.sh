@@ -12,6 +12,7 @@ load_env_file "$ENV_FILE"
 ensure_secret "$ENV_FILE" X_API_KEY
 ensure_secret "$ENV_FILE" S3_ACCESS_KEY
 ensure_secret "$ENV_FILE" S3_SECRET_KEY
+ensure_secret "$ENV_FILE" WEBHOOK_SECRET
 apply_defaults
 
 "$ROOT/scripts/services.sh" start
