@@ -10,56 +10,76 @@ import { ConfigService } from '@nestjs/config';
 import type Redis from 'ioredis';
 import { hostname } from 'node:os';
 import { GpuNodeEnv } from '../config/gpu-node-env';
+import { NodeState } from '../lifecycle/node-state.service';
+import { WorkerPool } from '../worker/worker-pool.service';
 
 /** A node's heartbeat outlives three missed beats, then the node counts as gone. */
 const MISSED_BEATS_BEFORE_GONE = 3;
 
-/** Keeps this node's entry in the live set that the API reads. */
+/** Keeps this node's entry, with its capacity, in the live set that the API reads. */
 @Injectable()
 export class HeartbeatService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(HeartbeatService.name);
   private readonly intervalMs: number;
-  private readonly heartbeat: NodeHeartbeat;
   private timer?: NodeJS.Timeout;
+  private withdrawn = false;
 
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     config: ConfigService<GpuNodeEnv, true>,
+    private readonly state: NodeState,
+    private readonly pool: WorkerPool,
   ) {
     this.intervalMs = config.get('HEARTBEAT_INTERVAL_MS', { infer: true });
-    this.heartbeat = {
-      nodeId: config.get('NODE_ID', { infer: true }) ?? hostname(),
-      hostname: hostname(),
-      pid: process.pid,
-      slots: config.get('NODE_CONCURRENCY', { infer: true }),
-      startedAt: new Date().toISOString(),
-      lastSeenAt: new Date().toISOString(),
-    };
-  }
-
-  get nodeId(): string {
-    return this.heartbeat.nodeId;
   }
 
   onApplicationBootstrap(): void {
     // Beat as soon as Redis is (again) reachable, not only on the next tick: after a Redis restart
-    // the node is back in the live set at once.
+    // the node is back in the live set at once. Capacity changes are told at once too.
     this.redis.on('ready', () => void this.beat());
     if (this.redis.status === 'ready') void this.beat();
+    this.pool.onChange(() => void this.beat());
+    this.state.onDraining(() => void this.beat());
     this.timer = setInterval(() => void this.beat(), this.intervalMs);
-    this.logger.log(`node ${this.nodeId} up with ${this.heartbeat.slots} slot(s)`);
+    this.logger.log(`node ${this.state.nodeId} up with ${this.pool.size} slot(s)`);
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.withdraw();
+  }
+
+  /** Leaves the live set at once instead of waiting for the TTL. */
+  async withdraw(): Promise<void> {
+    this.withdrawn = true;
     clearInterval(this.timer);
-    await this.redis.del(nodeHeartbeatKey(this.nodeId)).catch(() => undefined);
+    await this.redis.del(nodeHeartbeatKey(this.state.nodeId)).catch(() => undefined);
+  }
+
+  current(): NodeHeartbeat {
+    const capabilities = this.pool.capabilities;
+    return {
+      nodeId: this.state.nodeId,
+      hostname: hostname(),
+      pid: process.pid,
+      slots: this.pool.size,
+      freeSlots: this.state.draining ? 0 : this.pool.freeSlots,
+      draining: this.state.draining,
+      gpu: capabilities?.gpu ?? null,
+      encoder: capabilities?.encoder ?? null,
+      nvenc: capabilities?.nvenc ?? null,
+      whisperDevice: capabilities?.whisperDevice ?? null,
+      models: capabilities?.models ?? [],
+      warmModels: capabilities?.warmModels ?? [],
+      startedAt: this.state.startedAt,
+      lastSeenAt: new Date().toISOString(),
+    };
   }
 
   private async beat(): Promise<void> {
-    this.heartbeat.lastSeenAt = new Date().toISOString();
+    if (this.withdrawn || this.redis.status !== 'ready') return;
     const ttlMs = this.intervalMs * MISSED_BEATS_BEFORE_GONE;
     try {
-      await this.redis.set(nodeHeartbeatKey(this.nodeId), JSON.stringify(this.heartbeat), 'PX', ttlMs);
+      await this.redis.set(nodeHeartbeatKey(this.state.nodeId), JSON.stringify(this.current()), 'PX', ttlMs);
     } catch (error) {
       this.logger.warn(`heartbeat not written: ${error instanceof Error ? error.message : String(error)}`);
     }

@@ -6,7 +6,23 @@ export interface NodeHeartbeat {
   nodeId: string;
   hostname: string;
   pid: number;
+  /** Jobs the node runs at once: one warm worker process per slot. */
   slots: number;
+  /** Slots whose worker is ready and idle. */
+  freeSlots: number;
+  /** True once the node has been asked to stop: it takes no new job. */
+  draining: boolean;
+  /** GPU name, or null when the node has none (or cannot tell). */
+  gpu: string | null;
+  /** FFmpeg video encoder the workers use (`h264_nvenc`, `libx264`); null until a worker is ready. */
+  encoder: string | null;
+  nvenc: boolean | null;
+  /** Device faster-whisper runs on (`cuda`, `cpu`); null until a worker is ready. */
+  whisperDevice: string | null;
+  /** Whisper models the workers can load. */
+  models: string[];
+  /** Whisper models already loaded in a worker's memory. */
+  warmModels: string[];
   startedAt: string;
   lastSeenAt: string;
 }

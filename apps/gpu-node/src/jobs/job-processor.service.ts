@@ -1,0 +1,301 @@
+import {
+  JobRecord,
+  JobStatus,
+  JobStore,
+  QueuedJobData,
+  WEBHOOK_QUEUE,
+  isTerminal,
+  webhookJobOptions,
+} from '@app/common';
+import { InjectQueue } from '@nestjs/bull';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { Job, Queue } from 'bull';
+import { GpuNodeEnv } from '../config/gpu-node-env';
+import { NodeState } from '../lifecycle/node-state.service';
+import { WorkerPool, WorkerSlot } from '../worker/worker-pool.service';
+import { JobOutcome } from '../worker/worker-protocol';
+import { RetryableWorkerError, failureFromInfrastructure, failureFromWorker } from './job-failure';
+import { OutputCheck } from './output-check.service';
+
+/** The four job queues this node consumes. */
+export const JOB_QUEUE_LIST = Symbol('JOB_QUEUE_LIST');
+
+/** Progress reaches the record and the Bull job at most this often. */
+const PROGRESS_INTERVAL_MS = 500;
+/** A worker that has not confirmed a cancel by then is killed (the promise is 5 s end to end). */
+const CANCEL_CONFIRM_MS = 4_000;
+/** Bull's own message when a job exceeded maxStalledCount. */
+const STALLED_TOO_OFTEN = 'job stalled more than allowable limit';
+
+/** What the processor returns to Bull, kept as the job's return value. */
+export type ProcessedJob =
+  | { status: typeof JobStatus.Completed | typeof JobStatus.Failed }
+  | { skipped: string }
+  | { cancelled: true };
+
+interface ActiveJob {
+  id: string;
+  job: Job<QueuedJobData>;
+  slot?: WorkerSlot;
+  running: boolean;
+  cancelRequested: boolean;
+  handedBack: boolean;
+}
+
+/**
+ * Consumes the four job queues with NODE_CONCURRENCY slots shared between them. Each queue runs
+ * NODE_CONCURRENCY Bull loops, and every queue is paused locally (its blocking fetch aborted)
+ * whenever no slot is free, so the node does not take jobs it cannot start: another node gets
+ * them. A job fetched in the instant the last slot was taken waits for the next free slot with
+ * its lock renewed; it is only delayed, never lost.
+ */
+@Injectable()
+export class JobProcessor implements OnApplicationBootstrap {
+  private readonly logger = new Logger(JobProcessor.name);
+  private readonly active = new Map<string, ActiveJob>();
+  private readonly slots: number;
+  private readonly retentionMs: number;
+  private intakeOpen = true;
+  private intakeClosedForGood = false;
+  private intakeChange: Promise<void> = Promise.resolve();
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    @Inject(JOB_QUEUE_LIST) private readonly queues: Queue<QueuedJobData>[],
+    @InjectQueue(WEBHOOK_QUEUE) private readonly webhooks: Queue,
+    config: ConfigService<GpuNodeEnv, true>,
+    private readonly store: JobStore,
+    private readonly pool: WorkerPool,
+    private readonly state: NodeState,
+    private readonly outputCheck: OutputCheck,
+  ) {
+    this.slots = config.get('NODE_CONCURRENCY', { infer: true });
+    this.retentionMs = config.get('JOB_RETENTION_HOURS', { infer: true }) * 3_600_000;
+  }
+
+  get runningJobs(): number {
+    return this.active.size;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    // Closed until a worker is ready: a node whose workers cannot start takes nothing.
+    await this.setIntake(false);
+    for (const queue of this.queues) {
+      queue.on('failed', (job: Job<QueuedJobData>, error: Error) => void this.onBullFailure(queue, job, error));
+      queue.on('error', (error: Error) => this.logger.warn(`queue ${queue.name}: ${error.message}`));
+      void queue.process('*', this.slots, (job: Job<QueuedJobData>) => this.process(queue, job));
+    }
+    this.pool.onChange(() => void this.updateIntake());
+    this.state.onDraining(() => void this.updateIntake());
+    await this.updateIntake();
+  }
+
+  /** Asks the worker running `jobId` on this node, if any, to stop it. */
+  cancel(jobId: string): void {
+    const entry = this.active.get(jobId);
+    if (!entry || entry.cancelRequested) return;
+    entry.cancelRequested = true;
+    if (entry.running && entry.slot?.worker) this.stopOnWorker(entry, entry.slot);
+  }
+
+  /** Resolves once no job runs here, or after `timeoutMs`; tells how many are still running. */
+  async whenIdle(timeoutMs: number): Promise<number> {
+    if (this.active.size === 0) return 0;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    return this.active.size;
+  }
+
+  /**
+   * Gives every job still here back to the queue without spending an attempt: its record returns
+   * to IN_QUEUE, its lock is released so Bull's stalled-job check on any node requeues it, and
+   * its worker is told to cancel (removing temp files and uploaded objects). The Bull handlers of
+   * these jobs never settle: the process exits.
+   */
+  async handBack(): Promise<string[]> {
+    const ids: string[] = [];
+    for (const entry of this.active.values()) {
+      entry.handedBack = true;
+      ids.push(entry.id);
+      await entry.job.releaseLock().catch(() => undefined);
+      await this.store.updateActive(entry.id, { status: JobStatus.InQueue, progress: 0 }).catch(() => undefined);
+      if (entry.running) entry.slot?.worker?.cancel(entry.id);
+    }
+    return ids;
+  }
+
+  private async process(queue: Queue<QueuedJobData>, job: Job<QueuedJobData>): Promise<ProcessedJob> {
+    const jobId = job.data?.jobId ?? String(job.id);
+    if (this.active.has(jobId)) return { skipped: 'already running on this node' };
+    const entry: ActiveJob = { id: jobId, job, running: false, cancelRequested: false, handedBack: false };
+    this.active.set(jobId, entry);
+    try {
+      const slot = await this.pool.acquire();
+      entry.slot = slot;
+      try {
+        return await this.runOnSlot(entry, slot);
+      } finally {
+        if (!entry.handedBack) this.pool.release(slot);
+      }
+    } catch (error) {
+      if (entry.handedBack) return never();
+      throw error;
+    } finally {
+      if (!entry.handedBack) {
+        this.active.delete(jobId);
+        if (this.active.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+      }
+      this.logger.debug(`queue ${queue.name}: job ${jobId} left this node`);
+    }
+  }
+
+  private async runOnSlot(entry: ActiveJob, slot: WorkerSlot): Promise<ProcessedJob> {
+    const { id, job } = entry;
+    const record = await this.store.get(id);
+    if (!record) {
+      this.logger.warn(`job ${id} has no record (expired or removed); not run`);
+      return { skipped: 'no record' };
+    }
+    if (isTerminal(record.status) || entry.cancelRequested) return { skipped: record.status };
+    const started = await this.store.updateActive(id, {
+      status: JobStatus.InProgress,
+      startedAt: new Date().toISOString(),
+      node: this.state.nodeId,
+      progress: 0,
+    });
+    if (started !== 'applied') return { skipped: `record ${started}` };
+
+    let outcome: JobOutcome;
+    try {
+      outcome = await this.runOnWorker(entry, slot, record);
+    } catch (error) {
+      if (entry.cancelRequested) return { cancelled: true };
+      return this.failInfrastructure(job, record, error);
+    }
+    if (entry.handedBack) return never();
+
+    switch (outcome.kind) {
+      case 'cancelled':
+        // The API set CANCELLED before it asked; the record is its to keep.
+        return { cancelled: true };
+      case 'error':
+        if (outcome.error.retryable) return this.failInfrastructure(job, record, new RetryableWorkerError(outcome.error));
+        await this.end(record, JobStatus.Failed, { failure: failureFromWorker(record.operation, outcome.error) });
+        // Failed on its input: Bull records the failure but must not try again.
+        await job.discard();
+        throw new Error(`${outcome.error.code}: ${outcome.error.message}`);
+      case 'result':
+        try {
+          await this.outputCheck.verify(record.operation, outcome.output);
+        } catch (error) {
+          return this.failInfrastructure(job, record, error);
+        }
+        await this.end(record, JobStatus.Completed, { output: outcome.output, progress: 100 });
+        return { status: JobStatus.Completed };
+    }
+  }
+
+  private runOnWorker(entry: ActiveJob, slot: WorkerSlot, record: JobRecord): Promise<JobOutcome> {
+    const worker = slot.worker!;
+    let lastSent = 0;
+    let lastPercent = 0;
+    const onProgress = (percent: number) => {
+      const now = Date.now();
+      if (!(percent > lastPercent) || now - lastSent < PROGRESS_INTERVAL_MS) return;
+      lastSent = now;
+      lastPercent = percent;
+      const rounded = Math.min(99, Math.round(percent * 10) / 10);
+      void entry.job.progress(rounded).catch(() => undefined);
+      void this.store.updateActive(entry.id, { progress: rounded }).catch(() => undefined);
+    };
+    const running = worker.run(entry.id, { operation: record.operation, ...record.input }, onProgress);
+    entry.running = true;
+    if (entry.cancelRequested) this.stopOnWorker(entry, slot);
+    return running;
+  }
+
+  private stopOnWorker(entry: ActiveJob, slot: WorkerSlot): void {
+    const worker = slot.worker!;
+    worker.cancel(entry.id);
+    const timer = setTimeout(() => {
+      if (!worker.busy) return;
+      this.logger.warn(`worker ${slot.index} did not confirm the cancel of job ${entry.id}; killing it`);
+      worker.kill();
+    }, CANCEL_CONFIRM_MS);
+    timer.unref();
+  }
+
+  /** Infrastructure failure: another attempt later, or FAILED once attempts are spent. */
+  private async failInfrastructure(job: Job<QueuedJobData>, record: JobRecord, error: unknown): Promise<never> {
+    const cause = error instanceof Error ? error : new Error(String(error));
+    const attempts = job.opts.attempts ?? 1;
+    if (job.attemptsMade + 1 >= attempts) {
+      this.logger.warn(`job ${record.id} failed on its last attempt: ${cause.message}`);
+      await this.end(record, JobStatus.Failed, { failure: failureFromInfrastructure(record.operation, cause) });
+    } else {
+      this.logger.warn(`job ${record.id} attempt ${job.attemptsMade + 1}/${attempts} failed, will retry: ${cause.message}`);
+      await this.store.updateActive(record.id, { status: JobStatus.InQueue, progress: 0 });
+    }
+    throw cause;
+  }
+
+  private async end(
+    record: JobRecord,
+    status: typeof JobStatus.Completed | typeof JobStatus.Failed,
+    update: Parameters<JobStore['finish']>[2],
+  ): Promise<void> {
+    const outcome = await this.store.finish(record.id, status, update, this.retentionMs);
+    if (outcome !== 'applied') {
+      this.logger.log(`job ${record.id} had already ended (${outcome}); ${status} not recorded`);
+      return;
+    }
+    if (record.webhookUrl) await this.webhooks.add({ jobId: record.id }, webhookJobOptions(record.id));
+  }
+
+  /** A job Bull failed on its own (stalled too often): its record must end too. */
+  private async onBullFailure(queue: Queue<QueuedJobData>, job: Job<QueuedJobData> | null, error: Error): Promise<void> {
+    if (!job || error?.message !== STALLED_TOO_OFTEN) return;
+    const record = await this.store.get(job.data.jobId).catch(() => null);
+    if (!record || isTerminal(record.status)) return;
+    this.logger.warn(`queue ${queue.name}: job ${record.id} stalled too often; failing it`);
+    await this.end(record, JobStatus.Failed, {
+      failure: failureFromInfrastructure(record.operation, new Error('the job was interrupted too many times')),
+    }).catch(() => undefined);
+  }
+
+  /** Stops fetching jobs for good (drain): resolves once every queue is paused locally. */
+  closeIntake(): Promise<void> {
+    this.intakeClosedForGood = true;
+    return this.setIntake(false);
+  }
+
+  private updateIntake(): Promise<void> {
+    if (this.intakeClosedForGood) return this.intakeChange;
+    return this.setIntake(!this.state.draining && this.pool.freeSlots > 0);
+  }
+
+  /** Pauses or resumes every queue locally, one change at a time. */
+  private setIntake(open: boolean): Promise<void> {
+    this.intakeChange = this.intakeChange.then(async () => {
+      if (this.intakeOpen === open) return;
+      this.intakeOpen = open;
+      await Promise.all(
+        this.queues.map((queue) =>
+          (open ? queue.resume(true) : queue.pause(true, true)).catch((error: Error) =>
+            this.logger.warn(`queue ${queue.name}: ${open ? 'resume' : 'pause'} failed: ${error.message}`),
+          ),
+        ),
+      );
+    });
+    return this.intakeChange;
+  }
+}
+
+function never(): Promise<never> {
+  return new Promise<never>(() => undefined);
+}

@@ -1,0 +1,50 @@
+import { BULL_PREFIX, JOB_QUEUES, JobStore, WEBHOOK_QUEUE } from '@app/common';
+import { BullModule, getQueueToken } from '@nestjs/bull';
+import { Module } from '@nestjs/common';
+import type { Queue } from 'bull';
+import { ConfigService } from '@nestjs/config';
+import { GpuNodeEnv } from '../config/gpu-node-env';
+import { LifecycleModule } from '../lifecycle/lifecycle.module';
+import { WorkerModule } from '../worker/worker.module';
+import { CancelListener } from './cancel-listener.service';
+import { Drain } from './drain.service';
+import { JOB_QUEUE_LIST, JobProcessor } from './job-processor.service';
+import { OutputCheck } from './output-check.service';
+
+/** A job survives this many losses of the node running it (SIGKILL, hang) before it fails. */
+const MAX_STALLED_COUNT = 2;
+
+@Module({
+  imports: [
+    BullModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<GpuNodeEnv, true>) => {
+        const lockDuration = config.get('JOB_LOCK_MS', { infer: true });
+        return {
+          url: config.get('REDIS_URL', { infer: true }),
+          prefix: BULL_PREFIX,
+          settings: {
+            lockDuration,
+            lockRenewTime: lockDuration / 4,
+            // A lost lock is noticed at the first check after it expires, and the job moved back
+            // to the queue at the next: within about 1.5 lockDuration of the node's death.
+            stalledInterval: lockDuration / 2,
+            maxStalledCount: MAX_STALLED_COUNT,
+          },
+        };
+      },
+    }),
+    BullModule.registerQueue(...[...Object.values(JOB_QUEUES), WEBHOOK_QUEUE].map((name) => ({ name }))),
+    LifecycleModule,
+    WorkerModule,
+  ],
+  providers: [
+    {
+      provide: JOB_QUEUE_LIST,
+      inject: Object.values(JOB_QUEUES).map((name) => getQueueToken(name)),
+      useFactory: (...queues: Queue[]) => queues,
+    },
+    JobStore, JobProcessor, CancelListener, OutputCheck, Drain],
+  exports: [JobProcessor, Drain],
+})
+export class JobsModule {}
