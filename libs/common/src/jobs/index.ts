@@ -3,3 +3,4 @@ export * from './job-record';
 export * from './job-status';
 export * from './job-store';
 export * from './queues';
+export * from './webhook-queue';
