@@ -291,6 +291,16 @@ def karaoke_ass(segments: Sequence[Segment]) -> bytes:
     return (_KARAOKE_HEADER + "".join(events)).encode("utf-8")
 
 
+def count_cues(segments: Sequence[Segment]) -> int:
+    """The number of cues segments.srt holds."""
+    return sum(1 for segment in segments if _clean_text(segment.text))
+
+
+def count_words(segments: Sequence[Segment]) -> int:
+    """The number of words words.json holds."""
+    return sum(len(words) for words in _timed_words(segments))
+
+
 def transcript_text(segments: Sequence[Segment]) -> str:
     return " ".join(text for segment in segments if (text := _clean_text(segment.text)))
 

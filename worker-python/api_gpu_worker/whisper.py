@@ -1,0 +1,154 @@
+"""faster-whisper, kept warm: loaded models stay in a small LRU for the life of the process.
+
+``WHISPER_MAX_LOADED_MODELS`` (default 2) bounds how many models stay loaded at once; the least
+recently used one is dropped to make room. Decoding follows the replaced service: word
+timestamps, beam 5, best of 5, temperature with fallback steps of 0.2, compression ratio 2.4,
+log probability -1.0, no-speech 0.6, conditioned on previous text, VAD on unless turned off.
+"""
+
+import math
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from faster_whisper import WhisperModel
+
+from .settings import ConfigError
+from .subtitles import Segment, Word
+from .whisper_models import ResolvedModel, WhisperDevice, whisper_device
+
+MAX_LOADED_ENV = "WHISPER_MAX_LOADED_MODELS"
+_DEFAULT_MAX_LOADED = 2
+_TEMPERATURE_STEP = 0.2
+
+
+class TranscriptionStopped(Exception):
+    """``should_stop`` turned true between two segments."""
+
+
+@dataclass(frozen=True)
+class Transcript:
+    language: str
+    duration: float
+    segments: tuple[Segment, ...]
+    model: str
+    device: str
+
+
+@dataclass(frozen=True)
+class DecodingOptions:
+    language: str | None = None
+    vad: bool = True
+    beam_size: int = 5
+    temperature: float = 0.0
+
+
+class Transcriber:
+    """Loads each model once and keeps at most ``max_loaded`` of them, least recently used out."""
+
+    def __init__(self, max_loaded: int, device: WhisperDevice) -> None:
+        self.max_loaded = max_loaded
+        self.device = device
+        self._models: OrderedDict[Path, WhisperModel] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def loaded(self) -> list[Path]:
+        with self._lock:
+            return list(self._models)
+
+    def model(self, resolved: ResolvedModel) -> WhisperModel:
+        with self._lock:
+            model = self._models.get(resolved.path)
+            if model is not None:
+                self._models.move_to_end(resolved.path)
+                return model
+            while len(self._models) >= self.max_loaded:
+                self._models.popitem(last=False)
+            model = WhisperModel(
+                str(resolved.path),
+                device=self.device.device,
+                compute_type=self.device.compute_type,
+                cpu_threads=_cpu_count(),
+            )
+            self._models[resolved.path] = model
+            return model
+
+    def transcribe(
+        self,
+        audio: Path,
+        resolved: ResolvedModel,
+        options: DecodingOptions,
+        *,
+        on_progress: Callable[[float], None] = lambda fraction: None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> Transcript:
+        """Transcribes ``audio``; ``on_progress`` gets the fraction of the audio done so far."""
+        model = self.model(resolved)
+        segments, info = model.transcribe(
+            str(audio),
+            language=options.language,
+            task="transcribe",
+            beam_size=options.beam_size,
+            best_of=5,
+            temperature=fallback_temperatures(options.temperature),
+            compression_ratio_threshold=2.4,
+            log_prob_threshold=-1.0,
+            no_speech_threshold=0.6,
+            condition_on_previous_text=True,
+            word_timestamps=True,
+            vad_filter=options.vad,
+        )
+        duration = float(info.duration)
+        collected: list[Segment] = []
+        for segment in segments:
+            if should_stop():
+                raise TranscriptionStopped
+            collected.append(_segment(segment, duration))
+            if duration > 0:
+                on_progress(min(1.0, segment.end / duration))
+        return Transcript(
+            language=info.language,
+            duration=duration,
+            segments=tuple(collected),
+            model=resolved.name,
+            device=self.device.device,
+        )
+
+
+def fallback_temperatures(first: float) -> tuple[float, ...]:
+    steps = math.floor((1.0 - first) / _TEMPERATURE_STEP + 1e-9)
+    return tuple(round(first + _TEMPERATURE_STEP * step, 6) for step in range(steps + 1))
+
+
+def _segment(segment, duration: float) -> Segment:
+    def within(seconds: float) -> float:
+        return min(max(0.0, float(seconds)), duration)
+
+    words = tuple(
+        Word(word.word, within(word.start), within(word.end)) for word in segment.words or ()
+    )
+    return Segment(within(segment.start), within(segment.end), segment.text, words)
+
+
+@cache
+def shared_transcriber() -> Transcriber:
+    """The process's one transcriber, so a second job finds its model still loaded."""
+    return Transcriber(max_loaded_models(), whisper_device())
+
+
+def max_loaded_models() -> int:
+    raw = os.environ.get(MAX_LOADED_ENV, "").strip()
+    if not raw:
+        return _DEFAULT_MAX_LOADED
+    if not raw.isdigit() or not 1 <= int(raw) <= 16:
+        raise ConfigError(MAX_LOADED_ENV, f"must be a whole number from 1 to 16, not {raw!r}")
+    return int(raw)
+
+
+def _cpu_count() -> int:
+    # CTranslate2 defaults to 4 threads, which oversubscribes a smaller machine.
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -1,0 +1,116 @@
+"""The warm transcriber: a bounded LRU of loaded models, the seed's decoding, progress, stopping."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from api_gpu_worker import whisper
+from api_gpu_worker.settings import ConfigError
+from api_gpu_worker.whisper import (
+    DecodingOptions,
+    Transcriber,
+    TranscriptionStopped,
+    fallback_temperatures,
+    max_loaded_models,
+)
+from api_gpu_worker.whisper_models import WhisperDevice, resolve_model
+
+SENTENCE = "The quick brown fox jumps over the lazy dog near the river bank."
+CPU = WhisperDevice("cpu", "int8")
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("speech") / "fox.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(path), SENTENCE], check=True)
+    return path
+
+
+@pytest.fixture
+def models_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Two operator models, ``alpha`` and ``beta``, each the bundled tiny.en under another name."""
+    tiny = resolve_model("tiny.en", "en").path
+    for name in ("alpha", "beta"):
+        (tmp_path / name).symlink_to(tiny, target_is_directory=True)
+    monkeypatch.setenv("WHISPER_MODELS_DIR", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
+def loads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The model directories loaded from now on (each a real faster-whisper model)."""
+    loaded: list[Path] = []
+    real = whisper.WhisperModel
+
+    def counting(path: str, **kwargs):
+        loaded.append(Path(path))
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(whisper, "WhisperModel", counting)
+    return loaded
+
+
+def test_fallback_temperatures_step_by_a_fifth_up_to_one() -> None:
+    assert fallback_temperatures(0.0) == (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    assert fallback_temperatures(0.3) == (0.3, 0.5, 0.7, 0.9)
+    assert fallback_temperatures(1.0) == (1.0,)
+
+
+def test_models_stay_loaded_up_to_the_bound_least_recently_used_out(
+    models_dir: Path, loads: list[Path]
+) -> None:
+    transcriber = Transcriber(max_loaded=2, device=CPU)
+    tiny, alpha, beta = (resolve_model(name, "en") for name in ("tiny.en", "alpha", "beta"))
+
+    first = transcriber.model(tiny)
+    assert transcriber.model(tiny) is first
+    transcriber.model(alpha)
+    transcriber.model(tiny)
+    transcriber.model(beta)
+
+    assert loads == [tiny.path, alpha.path, beta.path]
+    assert transcriber.loaded() == [tiny.path, beta.path]
+    transcriber.model(alpha)
+    assert loads == [tiny.path, alpha.path, beta.path, alpha.path]
+    assert transcriber.loaded() == [beta.path, alpha.path]
+
+
+def test_transcribes_with_word_times_inside_the_audio_and_reports_progress(speech: Path) -> None:
+    transcriber = Transcriber(max_loaded=1, device=CPU)
+    progress: list[float] = []
+
+    transcript = transcriber.transcribe(
+        speech, resolve_model("tiny.en", None), DecodingOptions(), on_progress=progress.append
+    )
+
+    assert (transcript.language, transcript.model, transcript.device) == ("en", "tiny.en", "cpu")
+    heard = " ".join(segment.text for segment in transcript.segments).lower()
+    assert sum(word in heard for word in ("quick", "brown", "fox", "lazy", "dog", "river")) >= 5
+    words = [word for segment in transcript.segments for word in segment.words]
+    assert len(words) >= 10
+    assert all(0 <= word.start <= word.end <= transcript.duration for word in words)
+    assert progress == sorted(progress) and 0 < progress[-1] <= 1
+
+
+def test_a_stop_request_ends_the_transcription_between_segments(speech: Path) -> None:
+    transcriber = Transcriber(max_loaded=1, device=CPU)
+    with pytest.raises(TranscriptionStopped):
+        transcriber.transcribe(
+            speech, resolve_model("tiny.en", None), DecodingOptions(), should_stop=lambda: True
+        )
+
+
+@pytest.mark.parametrize("value", ["0", "17", "two", "-1"])
+def test_max_loaded_models_is_validated(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("WHISPER_MAX_LOADED_MODELS", value)
+    with pytest.raises(ConfigError) as caught:
+        max_loaded_models()
+    assert caught.value.variable == "WHISPER_MAX_LOADED_MODELS"
+
+
+def test_max_loaded_models_defaults_to_two(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WHISPER_MAX_LOADED_MODELS", raising=False)
+    assert max_loaded_models() == 2
+    monkeypatch.setenv("WHISPER_MAX_LOADED_MODELS", "3")
+    assert max_loaded_models() == 3
