@@ -113,8 +113,9 @@ def test_zoom_in_is_centred_and_grows_linearly_to_1_324(width, height):
     lumas = render_luma(dot_image(width, height, dots), Motion.ZOOM_IN, frames)
     source_distance = math.dist(*dots)
     zooms, errors = [], []
-    views = kenburns.camera_path(Motion.ZOOM_IN, width, height, frames)
-    for luma, view in zip(lumas, views, strict=True):
+    for k, luma in enumerate(lumas):
+        # The exact move, worked out here rather than taken from the code under test.
+        view = kenburns.View(width / 2, height / 2, width / (1 + (ZOOM_END - 1) * k / frames))
         found = dot_centroids(luma)
         assert len(found) == 2
         zooms.append(math.dist(*found) * width / (source_distance * WIDTH))
@@ -122,12 +123,13 @@ def test_zoom_in_is_centred_and_grows_linearly_to_1_324(width, height):
             ex, ey = expected_position(view, x, y)
             errors.append(math.hypot(fx - ex, fy - ey))
     expected = [1 + (ZOOM_END - 1) * k / frames for k in range(frames)]
-    assert np.allclose(zooms, expected, atol=2e-4), zooms
+    assert np.allclose(zooms, expected, atol=1e-4), zooms
     steps = np.diff(zooms)
-    # Every step the same size: no frame-to-frame wobble of the kind whole-pixel crops cause.
+    # Every step the same size: no frame-to-frame wobble of the kind whole-pixel crops cause
+    # (the replaced service's crop on a 6x upscale misplaces points by up to 1/6 px).
     assert np.all(steps > 0)
-    assert np.abs(steps - (ZOOM_END - 1) / frames).max() < 2e-4
-    assert max(errors) < 0.06, max(errors)
+    assert np.abs(steps - (ZOOM_END - 1) / frames).max() < 1e-4
+    assert max(errors) < 0.05, max(errors)
 
 
 def test_zoom_out_runs_the_zoom_in_backwards():
