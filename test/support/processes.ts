@@ -119,10 +119,14 @@ abstract class TestServer {
   }
 }
 
-/** A real redis-server. */
+/** A real redis-server; `persistent` turns AOF on, as `make up` runs it, so data outlives a restart. */
 export class TestRedis extends TestServer {
-  static async create(): Promise<TestRedis> {
-    return new TestRedis(await freePort(), 'redis');
+  private persistent = false;
+
+  static async create(options: { persistent?: boolean } = {}): Promise<TestRedis> {
+    const redis = new TestRedis(await freePort(), 'redis');
+    redis.persistent = options.persistent ?? false;
+    return redis;
   }
 
   get url(): string {
@@ -132,7 +136,7 @@ export class TestRedis extends TestServer {
   async start(): Promise<void> {
     this.process = new OwnedProcess('redis-server', [
       '--bind', '127.0.0.1', '--port', String(this.port), '--dir', this.dir,
-      '--save', '', '--appendonly', 'no',
+      '--save', '', '--appendonly', this.persistent ? 'yes' : 'no', '--appendfsync', 'always',
     ]).start();
     await waitFor('redis-server listening', () =>
       Promise.resolve(this.process?.output.includes('Ready to accept connections') || undefined),

@@ -1,0 +1,282 @@
+import {
+  DeleteObjectsCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { OwnedProcess, REPO_ROOT, freePort, waitFor } from './processes';
+
+const run = promisify(execFile);
+
+export const API_MAIN = join(REPO_ROOT, 'dist/apps/api/main.js');
+export const NODE_MAIN = join(REPO_ROOT, 'dist/apps/gpu-node/main.js');
+
+/** The test MinIO of `scripts/test-env.sh` (make test starts it), read from the environment. */
+export interface TestS3 {
+  endpoint: string;
+  accessKey: string;
+  secretKey: string;
+  bucket: string;
+  /** host:port of the endpoint, to allowlist: MinIO runs on loopback, which URL checks refuse. */
+  hostPort: string;
+  publicUrl: string;
+}
+
+export function testS3(): TestS3 {
+  const missing = ['S3_ENDPOINT_URL', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'S3_BUCKET_NAME'].filter(
+    (name) => !process.env[name],
+  );
+  if (missing.length > 0) {
+    throw new Error(`${missing.join(', ')} unset: run under make test or after \`source scripts/test-env.sh\``);
+  }
+  const endpoint = process.env.S3_ENDPOINT_URL as string;
+  const bucket = process.env.S3_BUCKET_NAME as string;
+  return {
+    endpoint,
+    accessKey: process.env.S3_ACCESS_KEY as string,
+    secretKey: process.env.S3_SECRET_KEY as string,
+    bucket,
+    hostPort: new URL(endpoint).host,
+    publicUrl: `${endpoint}/${bucket}`,
+  };
+}
+
+/** The variables every process of a test deployment shares. */
+export function sharedEnv(s3: TestS3, redisUrl: string): NodeJS.ProcessEnv {
+  return {
+    REDIS_URL: redisUrl,
+    S3_ENDPOINT_URL: s3.endpoint,
+    S3_ACCESS_KEY: s3.accessKey,
+    S3_SECRET_KEY: s3.secretKey,
+    S3_BUCKET_NAME: s3.bucket,
+    PRIVATE_URL_ALLOWLIST: s3.hostPort,
+    LOG_LEVEL: 'warn',
+    HEARTBEAT_INTERVAL_MS: '500',
+  };
+}
+
+export interface ApiAnswer<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+/** The API as a real process on a free port, restartable on the same port. */
+export class ApiUnderTest {
+  readonly key = `e2e-key-${Math.random().toString(36).slice(2)}`;
+  private process?: OwnedProcess;
+  private port = 0;
+
+  constructor(private readonly env: NodeJS.ProcessEnv) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get output(): string {
+    return this.process?.output ?? '';
+  }
+
+  async start(): Promise<void> {
+    if (this.port === 0) this.port = await freePort();
+    this.process = new OwnedProcess('node', [API_MAIN], {
+      ...this.env,
+      PORT: String(this.port),
+      HOST: '127.0.0.1',
+      X_API_KEY: `other-key-for-rotation, ${this.key}`,
+    }).start();
+    await waitFor(
+      'API answering GET /',
+      async () => {
+        if (!this.process?.running) throw new Error(`API exited:\n${this.output}`);
+        const response = await fetch(`${this.url}/`, { signal: AbortSignal.timeout(2000) });
+        return response.ok ? true : undefined;
+      },
+      60_000,
+    );
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await this.process?.stop(signal);
+  }
+
+  /** One HTTP request with the API key in the header unless `key` says otherwise (null: none). */
+  async call<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    options: { body?: unknown; rawBody?: string; key?: string | null; headers?: Record<string, string> } = {},
+  ): Promise<ApiAnswer<T>> {
+    const headers: Record<string, string> = { ...options.headers };
+    const key = options.key === undefined ? this.key : options.key;
+    if (key !== null) headers['X-API-Key'] = key;
+    let payload: string | undefined = options.rawBody;
+    if (options.body !== undefined) payload = JSON.stringify(options.body);
+    if (payload !== undefined) headers['Content-Type'] ??= 'application/json';
+    const response = await fetch(`${this.url}${path}`, {
+      method,
+      headers,
+      body: payload,
+      signal: AbortSignal.timeout(600_000),
+    });
+    const text = await response.text();
+    let body: unknown = undefined;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    return { status: response.status, headers: response.headers, body: body as T, text };
+  }
+}
+
+/** A GPU node as a real process (with its warm Python workers). */
+export async function startGpuNode(env: NodeJS.ProcessEnv, nodeId: string, concurrency = 1): Promise<OwnedProcess> {
+  const node = new OwnedProcess('node', [NODE_MAIN], {
+    ...env,
+    NODE_ID: nodeId,
+    NODE_CONCURRENCY: String(concurrency),
+    NODE_HEALTH_PORT: String(await freePort()),
+    JOB_LOCK_MS: '5000',
+    SHUTDOWN_GRACE_S: '30',
+    WHISPER_DEVICE: 'cpu',
+    HF_HUB_OFFLINE: '1',
+    PYTHONDONTWRITEBYTECODE: '1',
+  }).start();
+  return node;
+}
+
+/** Waits until `nodeId` beats with a ready worker, as GET /health lists it. */
+export async function waitForNodeReady(api: ApiUnderTest, nodeId: string, node: OwnedProcess): Promise<void> {
+  await waitFor(
+    `GPU node ${nodeId} ready`,
+    async () => {
+      if (!node.running) throw new Error(`node ${nodeId} exited:\n${node.output}`);
+      const { body } = await api.call<{ nodes?: { nodeId: string; freeSlots?: number; encoder?: string | null }[] }>(
+        'GET',
+        '/health',
+      );
+      const entry = body.nodes?.find((n) => n.nodeId === nodeId);
+      return entry && entry.encoder ? true : undefined;
+    },
+    240_000,
+  );
+}
+
+/** Small media made with FFmpeg and espeak-ng, uploaded under a prefix of the test bucket. */
+export class TestMedia {
+  readonly dir = mkdtempSync(join(tmpdir(), 'api-gpu-media-'));
+  readonly s3Client: S3Client;
+  readonly urls: Record<string, string> = {};
+
+  constructor(
+    private readonly s3: TestS3,
+    readonly prefix: string,
+  ) {
+    this.s3Client = new S3Client({
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey },
+    });
+  }
+
+  /** Makes and uploads the named files; each becomes `urls[name]`, a public URL of the test bucket. */
+  async make(names: (keyof typeof RECIPES)[]): Promise<this> {
+    for (const name of names) {
+      const path = join(this.dir, name);
+      await RECIPES[name](path);
+      const key = `${this.prefix}inputs/${name}`;
+      await this.s3Client.send(new PutObjectCommand({ Bucket: this.s3.bucket, Key: key, Body: readFileSync(path) }));
+      this.urls[name] = this.publicUrl(key);
+    }
+    return this;
+  }
+
+  publicUrl(key: string): string {
+    return `${this.s3.publicUrl}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.s3Client.send(new HeadObjectCommand({ Bucket: this.s3.bucket, Key: key }));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async keysUnder(prefix: string): Promise<string[]> {
+    const listed = await this.s3Client.send(new ListObjectsV2Command({ Bucket: this.s3.bucket, Prefix: prefix }));
+    return (listed.Contents ?? []).map((object) => object.Key as string);
+  }
+
+  async dispose(): Promise<void> {
+    const keys = await this.keysUnder(this.prefix).catch(() => []);
+    if (keys.length > 0) {
+      await this.s3Client
+        .send(new DeleteObjectsCommand({ Bucket: this.s3.bucket, Delete: { Objects: keys.map((Key) => ({ Key })) } }))
+        .catch(() => undefined);
+    }
+    this.s3Client.destroy();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+const ffmpeg = (...args: string[]) => run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
+
+const RECIPES = {
+  'video.mp4': (path: string) =>
+    ffmpeg(
+      '-f', 'lavfi', '-i', 'testsrc=size=160x90:rate=24',
+      '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=16000',
+      '-t', '2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', path,
+    ),
+  'legendas.srt': (path: string) =>
+    Promise.resolve(
+      writeFileSync(path, '1\n00:00:00,000 --> 00:00:01,500\nOlá! Ação, coração e pão.\n', 'utf8'),
+    ),
+  'audio.mp3': (path: string) =>
+    ffmpeg('-f', 'lavfi', '-i', 'sine=frequency=660:sample_rate=22050', '-t', '1', '-c:a', 'libmp3lame', path),
+  'image.jpg': (path: string) => ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=320x180', '-frames:v', '1', path),
+  'image.png': (path: string) => ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=240x240', '-frames:v', '1', path),
+  'speech.wav': (path: string) =>
+    run('espeak-ng', ['-v', 'en', '-s', '140', '-w', path, 'Hello world. This is a short test of the transcription.']),
+};
+
+export interface Probe {
+  format: { duration: string; format_name: string; size: string };
+  streams: { codec_type: string; codec_name: string; width?: number; height?: number; r_frame_rate?: string }[];
+}
+
+/** Downloads `url` (anonymously, as a client would) and probes the file with ffprobe. */
+export async function downloadAndProbe(url: string): Promise<Probe> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(60_000) });
+  if (!response.ok) throw new Error(`GET ${url}: ${response.status}`);
+  const dir = mkdtempSync(join(tmpdir(), 'api-gpu-download-'));
+  try {
+    const path = join(dir, 'download');
+    writeFileSync(path, Buffer.from(await response.arrayBuffer()));
+    const { stdout } = await run('ffprobe', [
+      '-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path,
+    ]);
+    return JSON.parse(stdout) as Probe;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Downloads a text file a job produced. */
+export async function downloadText(url: string): Promise<string> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(60_000) });
+  if (!response.ok) throw new Error(`GET ${url}: ${response.status}`);
+  return response.text();
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
