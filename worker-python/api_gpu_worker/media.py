@@ -137,7 +137,7 @@ def require_audio(path: Path, field: str, settings: Settings) -> AudioInfo:
 
 
 def require_image(path: Path, field: str, settings: Settings) -> ImageInfo:
-    """Size from the header (PNG, JPEG, WebP, GIF, BMP), the pixel cap, then an ffprobe check."""
+    """Size from the header (PNG, JPEG, WebP, GIF, BMP), the pixel cap, then a trial decode."""
     with path.open("rb") as file:
         header = file.read(1024 * 1024)
     measured = _image_size(header)
@@ -155,9 +155,25 @@ def require_image(path: Path, field: str, settings: Settings) -> ImageInfo:
             f"({settings.max_image_pixels} pixels)",
             field=field,
         )
-    if probe(path) is None:
-        raise MediaError(f"{field}: the {kind} image cannot be read", field=field)
+    if not _decodes(path):
+        raise MediaError(f"{field}: the {kind} image cannot be decoded", field=field)
     return ImageInfo(width=width, height=height, format=kind)
+
+
+def _decodes(path: Path) -> bool:
+    try:
+        completed = subprocess.run(
+            [
+                "ffmpeg", "-v", "error", "-nostdin", "-xerror",
+                "-i", str(path), "-frames:v", "1", "-f", "null", "-",
+            ],
+            capture_output=True,
+            timeout=_PROBE_TIMEOUT_S,
+            check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return False
+    return completed.returncode == 0
 
 
 def _image_size(header: bytes) -> tuple[str, int, int] | None:
