@@ -1,0 +1,192 @@
+import { JobStatus, JOB_CANCEL_CHANNEL, WEBHOOK_QUEUE } from '@app/common';
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { waitFor } from '../../../test/support/processes';
+import { Harness, NodeProcess } from './node-harness';
+
+jest.setTimeout(180_000);
+
+/** Probes a URL with ffprobe: the stream types and the duration. */
+function probe(url: string): { streams: string[]; duration: number } {
+  const json = execFileSync('ffprobe', ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', url]);
+  const data = JSON.parse(json.toString()) as { streams: { codec_type: string }[]; format: { duration: string } };
+  return { streams: data.streams.map((s) => s.codec_type), duration: Number(data.format.duration) };
+}
+
+describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
+  const harness = new Harness();
+
+  beforeAll(() => harness.start());
+  afterAll(() => harness.stop());
+
+  const addAudioInput = (folder: string, video = '/video.mp4') => ({
+    url_video: harness.media.url(video),
+    url_audio: harness.media.url('/audio.wav'),
+    path: `${folder}/São Paulo/`,
+    output_filename: 'vídeo com áudio.mp4',
+  });
+
+  describe('one node', () => {
+    let node: NodeProcess;
+
+    beforeAll(async () => {
+      node = await harness.startNode('node-one');
+    });
+    afterAll(() => node.kill());
+
+    it('reports its capacity in its heartbeat and on its health port', async () => {
+      const beat = await waitFor('heartbeat with a ready worker', async () => {
+        const current = await harness.heartbeat('node-one');
+        return current?.encoder ? current : undefined;
+      });
+      expect(beat.slots).toBe(1);
+      expect(beat.freeSlots).toBe(1);
+      expect(beat.draining).toBe(false);
+      expect(beat.gpu).toBeNull();
+      expect(beat.encoder).toBe('libx264');
+      expect(beat.nvenc).toBe(false);
+      expect(beat.whisperDevice).toBe('cpu');
+      expect(beat.models).toEqual(expect.arrayContaining(['tiny.en', 'base']));
+      expect(Array.isArray(beat.warmModels)).toBe(true);
+
+      const { code, body } = await node.health();
+      expect(code).toBe(200);
+      expect(body).toMatchObject({ status: 'ok', node: 'node-one', slots: 1, freeSlots: 1, draining: false });
+    });
+
+    it('runs a job: the record gets the output, the node and the times, and a webhook is queued', async () => {
+      const folder = `done-${randomUUID()}`;
+      const jobId = await harness.seedAddAudio(addAudioInput(folder), {
+        webhookUrl: 'https://hooks.example.com/done',
+      });
+      const record = await harness.waitForStatus(jobId, [JobStatus.Completed, JobStatus.Failed]);
+
+      expect(record.failure).toBeUndefined();
+      expect(record.status).toBe(JobStatus.Completed);
+      expect(record.node).toBe('node-one');
+      expect(record.progress).toBe(100);
+      const started = Date.parse(record.startedAt!);
+      const ended = Date.parse(record.endedAt!);
+      expect(started).toBeGreaterThanOrEqual(Date.parse(record.createdAt));
+      expect(ended).toBeGreaterThanOrEqual(started);
+      const output = record.output as { video_url: string; filename: string };
+      expect(output.filename).toBe('vídeo com áudio.mp4');
+      expect(await harness.objectKeys(`${folder}/`)).toEqual([`${folder}/São Paulo/vídeo com áudio.mp4`]);
+      const probed = probe(output.video_url);
+      expect(probed.streams).toEqual(expect.arrayContaining(['video', 'audio']));
+      expect(probed.duration).toBeGreaterThan(1.5);
+
+      expect((await harness.bullState(jobId)).state).toBe('completed');
+      const webhook = await harness.queue(WEBHOOK_QUEUE).getJob(jobId);
+      expect(webhook?.data).toEqual({ jobId });
+    });
+
+    it('fails a job whose input is not a video, without retrying it', async () => {
+      const jobId = await harness.seedAddAudio(addAudioInput(`bad-${randomUUID()}`, '/not-a-video.mp4'), {
+        attempts: 3,
+      });
+      const record = await harness.waitForStatus(jobId, [JobStatus.Completed, JobStatus.Failed]);
+
+      expect(record.status).toBe(JobStatus.Failed);
+      expect(record.failure).toMatchObject({ error: 'Bad Request', field: 'url_video' });
+      expect(record.failure!.message).toContain('url_video');
+      expect(record.output).toBeUndefined();
+      const bull = await waitFor('Bull job failed', async () => {
+        const state = await harness.bullState(jobId);
+        return state.state === 'failed' ? state : undefined;
+      });
+      // Failed once, and moved to Bull's failed set: no other attempt is scheduled.
+      expect(bull.attemptsMade).toBe(1);
+      expect(harness.media.requestsFor('/not-a-video.mp4')).toBe(1);
+    });
+
+    it('stops a running job when it is cancelled: no result, no object, no temp files', async () => {
+      const folder = `cancel-${randomUUID()}`;
+      harness.media.hold('/held/video.mp4');
+      const jobId = await harness.seedAddAudio(addAudioInput(folder, '/held/video.mp4'));
+      await harness.waitForStatus(jobId, [JobStatus.InProgress]);
+      await waitFor('download started', async () => harness.media.requestsFor('/held/video.mp4') > 0 || undefined);
+      expect((await node.health()).body.freeSlots).toBe(0);
+
+      // What the API's cancel does: the record first, then the word to the nodes.
+      expect(await harness.store.finish(jobId, JobStatus.Cancelled, {}, 3_600_000)).toBe('applied');
+      await harness.client.publish(JOB_CANCEL_CHANNEL, jobId);
+
+      const bull = await waitFor('Bull job completed', async () => {
+        const state = await harness.bullState(jobId);
+        return state.state === 'completed' ? state : undefined;
+      });
+      expect(bull.returnvalue).toEqual({ cancelled: true });
+      // The download was cut while the server still held the rest of the file.
+      expect(harness.media.abandoned).toContain('/held/video.mp4');
+      harness.media.release('/held/video.mp4');
+
+      const record = await harness.record(jobId);
+      expect(record.status).toBe(JobStatus.Cancelled);
+      expect(record.output).toBeUndefined();
+      expect(await harness.objectKeys(`${folder}/`)).toEqual([]);
+      expect(readdirSync(harness.workerTmp).filter((name) => name.includes(jobId))).toEqual([]);
+      const health = await waitFor('slot free again', async () => {
+        const { body } = await node.health();
+        return body.freeSlots === 1 ? body : undefined;
+      });
+      expect(health.status).toBe('ok');
+    });
+  });
+
+  it('gives the job of a node killed with SIGKILL to another node, which completes it', async () => {
+    const folder = `killed-${randomUUID()}`;
+    const doomed = await harness.startNode('node-doomed');
+    harness.media.hold('/held/video.mp4');
+    const jobId = await harness.seedAddAudio(addAudioInput(folder, '/held/video.mp4'));
+    const running = await harness.waitForStatus(jobId, [JobStatus.InProgress]);
+    expect(running.node).toBe('node-doomed');
+    const beat = await harness.heartbeat('node-doomed');
+
+    const survivor = await harness.startNode('node-survivor');
+    doomed.signal('SIGKILL', beat!.pid);
+    expect(await doomed.exitCode(10_000)).toBeNull();
+    await doomed.kill();
+    harness.media.release('/held/video.mp4');
+
+    const record = await harness.waitForStatus(jobId, [JobStatus.Completed, JobStatus.Failed], 90_000);
+    expect(record.failure).toBeUndefined();
+    expect(record.status).toBe(JobStatus.Completed);
+    expect(record.node).toBe('node-survivor');
+    expect(await harness.objectKeys(`${folder}/`)).toEqual([`${folder}/São Paulo/vídeo com áudio.mp4`]);
+    expect((await harness.bullState(jobId)).state).toBe('completed');
+    await survivor.kill();
+  });
+
+  it('on SIGTERM takes no new job, finishes the running one, then exits', async () => {
+    const node = await harness.startNode('node-draining');
+    harness.media.hold('/held/video.mp4');
+    const running = await harness.seedAddAudio(addAudioInput(`drain-${randomUUID()}`, '/held/video.mp4'));
+    await harness.waitForStatus(running, [JobStatus.InProgress]);
+    const beat = await harness.heartbeat('node-draining');
+
+    node.signal('SIGTERM', beat!.pid);
+    const draining = await waitFor('health 503 draining', async () => {
+      const health = await node.health();
+      return health.code === 503 ? health.body : undefined;
+    });
+    expect(draining).toMatchObject({ status: 'draining', draining: true });
+    const drainingBeat = await waitFor('heartbeat draining', async () => {
+      const current = await harness.heartbeat('node-draining');
+      return current?.draining ? current : undefined;
+    });
+    expect(drainingBeat.freeSlots).toBe(0);
+    const queuedWhileDraining = await harness.seedAddAudio(addAudioInput(`late-${randomUUID()}`));
+    expect(node.running).toBe(true);
+
+    harness.media.release('/held/video.mp4');
+    expect(await node.exitCode(60_000)).toBe(0);
+    const finished = await harness.record(running);
+    expect(finished.status).toBe(JobStatus.Completed);
+    expect(finished.node).toBe('node-draining');
+    expect((await harness.record(queuedWhileDraining)).status).toBe(JobStatus.InQueue);
+    expect((await harness.bullState(queuedWhileDraining)).state).toBe('waiting');
+    expect(await harness.heartbeat('node-draining')).toBeNull();
+  });
+});
