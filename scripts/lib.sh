@@ -9,13 +9,11 @@ export PATH="$TOOLS_DIR/bin:$PATH"
 # Pinned versions of what the set-up builds from source.
 MINIO_MODULE="github.com/minio/minio"
 MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
-# Deployment checks (scripts/check-deploy.sh): each the newest release that still builds with Go 1.24.
+# Tools of the deployment checks (scripts/check-deploy.py): the newest releases that build with Go 1.24.
 KUSTOMIZE_MODULE="sigs.k8s.io/kustomize/kustomize/v5"
 KUSTOMIZE_VERSION="v5.8.1"
 COMPOSE_MODULE="github.com/docker/compose/v5"
 COMPOSE_VERSION="v5.0.2"
-KEDA_MODULE="github.com/kedacore/keda/v2"
-KEDA_VERSION="v2.18.0"
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
