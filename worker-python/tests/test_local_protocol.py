@@ -2,6 +2,8 @@
 
 import json
 import os
+import time
+from pathlib import Path
 
 
 def test_ready_line_then_errors_for_bad_lines_then_exit_on_eof(local_worker):
@@ -47,3 +49,97 @@ def test_a_bad_configuration_stops_the_worker_naming_the_variable(local_worker):
     assert worker.raw_lines == []
     assert "MAX_DOWNLOAD_MB" in "".join(worker.stderr_lines)
     assert os.environ.get("S3_SECRET_KEY", "unset") not in "".join(worker.stderr_lines)
+
+
+def test_a_job_runs_with_progress_and_a_busy_worker_refuses_a_second(
+    local_worker, media_server, make_video, make_audio, job_path, s3_keys, work_root
+):
+    worker = local_worker()
+    assert worker.next_message()["type"] == "ready"
+    video = make_video(duration=20, size="320x240", codec="mpeg4", container="mkv")
+    audio = make_audio(duration=20, container="wav")
+    job = {
+        "operation": "addaudio",
+        "url_video": media_server.url(video.name),
+        "url_audio": media_server.url(audio.name),
+        "path": job_path,
+        "output_filename": "protocol ção.mp4",
+    }
+    worker.send({"type": "job", "id": "first", "input": job})
+    worker.send({"type": "job", "id": "second", "input": job})
+    busy, _ = worker.until("error")
+    assert busy == {
+        "type": "error",
+        "id": "second",
+        "error": {"code": "busy", "message": "this worker is running job first", "retryable": True},
+    }
+    result, before = worker.until("result", "error")
+    assert result["type"] == "result", result
+    assert result["id"] == "first"
+    assert result["output"]["video_stream"] == "re-encoded"
+    assert result["output"]["encoder"] == "libx264"
+    percents = [message["percent"] for message in before if message["type"] == "progress"]
+    assert all(message["id"] == "first" for message in before)
+    assert len(percents) >= 3
+    assert percents == sorted(percents)
+    assert percents[-1] == 100.0
+    assert s3_keys(job_path) == [f"{job_path}protocol ção.mp4"]
+    assert list(work_root.iterdir()) == []
+    assert worker.close() == 0
+
+
+def test_cancel_kills_ffmpeg_removes_temp_files_and_the_next_job_runs(
+    local_worker, media_server, make_video, make_audio, job_path, s3_keys, work_root
+):
+    worker = local_worker()
+    assert worker.next_message()["type"] == "ready"
+    long_video = make_video(duration=90, size="640x360", codec="mpeg4", container="mkv")
+    long_audio = make_audio(duration=90, container="wav")
+    worker.send(
+        {
+            "type": "job",
+            "id": "long",
+            "input": {
+                "operation": "addaudio",
+                "url_video": media_server.url(long_video.name),
+                "url_audio": media_server.url(long_audio.name),
+                "path": job_path,
+                "output_filename": "never.mp4",
+            },
+        }
+    )
+    while True:
+        message = worker.next_message()
+        assert message["type"] == "progress", message
+        if message["percent"] > 30:
+            break
+    encoders = worker.children()
+    assert encoders, "FFmpeg should be running"
+    assert any(b"ffmpeg" in Path(f"/proc/{pid}/cmdline").read_bytes() for pid in encoders)
+    assert list(work_root.iterdir()) != []
+
+    worker.send({"type": "cancel", "id": "long"})
+    deadline = time.monotonic() + 2.0
+    while any(worker.alive(pid) for pid in encoders) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not any(worker.alive(pid) for pid in encoders), "FFmpeg still runs 2 s after cancel"
+    cancelled, _ = worker.until("cancelled", "result", "error", timeout=2.0)
+    assert cancelled == {"type": "cancelled", "id": "long"}
+    assert list(work_root.iterdir()) == []
+    assert s3_keys(job_path) == []
+
+    short_video = make_video(duration=1, size="160x120")
+    short_audio = make_audio(duration=1)
+    result, _ = worker.run(
+        "after",
+        {
+            "operation": "addaudio",
+            "url_video": media_server.url(short_video.name),
+            "url_audio": media_server.url(short_audio.name),
+            "path": job_path,
+            "output_filename": "after.mp4",
+        },
+    )
+    assert result["type"] == "result", result
+    assert s3_keys(job_path) == [f"{job_path}after.mp4"]
+    assert worker.close() == 0
