@@ -74,7 +74,8 @@ def tool(name: str) -> str:
 def run(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(args, capture_output=True, text=True, check=False, **kwargs)
     if result.returncode != 0:
-        raise CheckFailed(f"{Path(args[0]).name} {' '.join(args[1:])}:\n{result.stderr.strip()}")
+        output = "\n".join(part.strip() for part in (result.stdout, result.stderr) if part.strip())
+        raise CheckFailed(f"{Path(args[0]).name} {' '.join(args[1:])}:\n{output}")
     return result
 
 

@@ -1,0 +1,82 @@
+"""The environment the manifests and the compose file give each app is the one its code reads:
+every name exists in the app's env classes (or the worker's Settings, which a GPU node's workers
+inherit), and the apps' own start-up validation accepts it, required variables included."""
+
+import pytest
+from deployment import (
+    ContainerEnv,
+    all_app_envs,
+    compose_app_envs,
+    k8s_app_envs,
+    known_variables,
+    overlays,
+    typescript,
+    typescript_problems,
+    worker_required,
+    worker_variables,
+)
+
+from api_gpu_worker.settings import ConfigError, Settings
+
+ENVS = all_app_envs()
+IDS = [env.where for env in ENVS]
+
+
+def test_every_overlay_and_the_compose_file_have_both_apps():
+    wheres = {env.where.split(":")[0] for env in ENVS}
+    assert wheres == {overlay.name for overlay in overlays()} | {"compose"}
+
+
+@pytest.mark.parametrize("env", ENVS, ids=IDS)
+def test_every_reference_resolves(env: ContainerEnv):
+    assert env.unresolved == []
+
+
+@pytest.mark.parametrize("env", ENVS, ids=IDS)
+def test_every_variable_set_is_one_the_app_reads(env: ContainerEnv):
+    unknown = set(env.values) - known_variables(env.app) - env.helpers
+    assert unknown == set(), f"{env.where} sets variables no code of {env.app} reads"
+
+
+@pytest.mark.parametrize("env", ENVS, ids=IDS)
+def test_every_variable_the_app_requires_is_set(env: ContainerEnv):
+    required = set(typescript()["classes"][env.app]["required"])
+    if env.app == "gpu-node":
+        required |= worker_required()
+    assert required - set(env.values) == set()
+
+
+def test_the_apps_own_validation_accepts_every_environment():
+    problems = typescript_problems(ENVS)
+    assert {env.where: p for env, p in zip(ENVS, problems, strict=True) if p} == {}
+
+
+@pytest.mark.parametrize("env", [e for e in ENVS if e.app == "gpu-node"], ids=lambda e: e.where)
+def test_the_worker_accepts_every_gpu_node_environment(env: ContainerEnv):
+    Settings.from_env(env.values)
+
+
+def test_the_validation_used_here_refuses_a_missing_required_variable():
+    api = next(env for env in compose_app_envs() if env.app == "api")
+    without_key = ContainerEnv(where="no key", app="api", values=dict(api.values))
+    del without_key.values["X_API_KEY"]
+    [problems] = typescript_problems([without_key])
+    assert any("X_API_KEY" in problem for problem in problems)
+    node = next(env for env in compose_app_envs() if env.app == "gpu-node")
+    with pytest.raises(ConfigError) as error:
+        Settings.from_env({k: v for k, v in node.values.items() if k != "S3_SECRET_KEY"})
+    assert error.value.variable == "S3_SECRET_KEY"
+
+
+def test_the_variables_read_include_those_of_each_code_base():
+    assert {"X_API_KEY", "PORT", "REDIS_URL"} <= known_variables("api")
+    assert {"NODE_HEALTH_PORT", "SHUTDOWN_GRACE_S"} <= known_variables("gpu-node")
+    assert {"FFMPEG_ENCODER", "WHISPER_DEVICE", "JOB_CONTRACT_SCHEMA"} <= worker_variables()
+    assert "FFMPEG_ENCODER" not in known_variables("api")
+
+
+@pytest.mark.parametrize("overlay", overlays(), ids=lambda o: o.name)
+def test_the_redis_password_reaches_redis_url_and_nothing_else(overlay):
+    for env in k8s_app_envs(overlay):
+        assert env.helpers == {"REDIS_PASSWORD"}, env.where
+        assert env.values["REDIS_URL"].startswith("redis://:redispassword"), env.where
