@@ -9,7 +9,8 @@ from fractions import Fraction
 import pytest
 
 from api_gpu_worker.job import JobContext, run_job
-from api_gpu_worker.operations.addaudio import frames_to_keep
+from api_gpu_worker.media import AudioInfo
+from api_gpu_worker.operations.addaudio import audio_codec_args, frames_to_keep
 
 
 def packet_hashes(path, limit=None) -> list[tuple[str, str, str]]:
@@ -120,6 +121,7 @@ def test_a_shorter_video_is_copied_whole_bit_for_bit(
     assert packet_hashes(output) == packet_hashes(video)
     info = ffprobe(output)
     assert info["format"]["format_name"].startswith("mov")
+    assert stream(info, "audio")["codec_name"] == "mp3"
     assert abs(float(stream(info, "audio")["duration"]) - 2.0) <= 1 / 25
     assert abs(float(stream(info, "video")["duration"]) - 2.0) <= 1 / 25
 
@@ -142,6 +144,7 @@ def test_a_video_that_cannot_be_copied_is_re_encoded_keeping_size_and_rate(
         180,
     )
     assert Fraction(video_stream["avg_frame_rate"]) == 30
+    assert stream(info, "audio")["codec_name"] == "aac"
     assert abs(int(video_stream["nb_read_packets"]) - 1.7 * 30) <= 1
     assert abs(float(info["format"]["duration"]) - 1.7) <= 1 / 30 + 0.01
     assert list(work_root.iterdir()) == []
@@ -167,3 +170,25 @@ def test_frames_to_keep(decode_order, duration, expected):
 def test_frames_to_keep_falls_back_to_the_exact_count_when_no_closed_cut_is_near():
     decode_order = [0, 8, 4, 2, 1, 3, 6, 5, 7, 16, 12, 10, 9, 11, 14, 13, 15]
     assert frames_to_keep([float(t) for t in decode_order], 1.0, 11.0) == 11
+
+
+@pytest.mark.parametrize(
+    ("audio", "suffix", "duration", "fps", "copied"),
+    [
+        (AudioInfo(10.0, "aac", 48000, 2), ".mp4", 10.0, 24, True),
+        (AudioInfo(12.0, "mp3", 44100, 2), ".mov", 10.0, 24, True),
+        # 1152 samples at 44.1 kHz is 26 ms, more than a frame at 60 fps: a copied cut could miss.
+        (AudioInfo(12.0, "mp3", 44100, 2), ".mp4", 10.0, 60, False),
+        (AudioInfo(9.0, "mp3", 44100, 2), ".mp4", 9.0, 60, True),
+        (AudioInfo(9.0, "pcm_s16le", 44100, 2), ".mp4", 9.0, 24, False),
+        (AudioInfo(9.0, "opus", 48000, 2), ".mp4", 9.0, 24, False),
+        (AudioInfo(9.0, "opus", 48000, 2), ".mkv", 9.0, 24, True),
+    ],
+)
+def test_audio_is_copied_only_when_the_container_takes_it_and_the_cut_stays_within_a_frame(
+    audio, suffix, duration, fps, copied
+):
+    args = audio_codec_args(audio, suffix, duration, 1 / fps)
+    assert (args == ["-c:a", "copy"]) is copied
+    if not copied:
+        assert args[:2] == ["-c:a", "aac"]

@@ -4,10 +4,12 @@ When the video is H.264 or HEVC in MP4/MOV its stream is copied, packet for pack
 re-encoded. The cut is computed, not left to ``-shortest``: with stream copy FFmpeg can only stop
 at a packet, in decode order, so ``-shortest``/``-t`` overshoot by a few frames and drop trailing
 B-frames. Instead the video is cut at an exact frame count (the frames whose presentation falls
-before the shorter duration, nudged by one to where the decode order closes when that stays within
-a frame) into a video-only file, and that is muxed with the audio encoded to exactly the same
-duration. Stopping a file at a frame count also stops every other stream in it in FFmpeg 5, hence
-the two steps. Anything else is re-encoded with the worker's encoder, cut by time.
+before the shorter duration, nudged by one to where the decode order closes when that stays
+within a frame) into a video-only file, which is then muxed with the audio cut to the same
+duration: in FFmpeg 5 a frame count stops every stream of its file, hence the two steps. Other
+videos are re-encoded with the worker's encoder, cut by time. The audio is copied too when the
+output container carries its codec (AAC, MP3) and a cut at its packet boundaries stays within a
+frame; otherwise it is encoded to AAC.
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +20,7 @@ from ..encoders import EncoderConfig, run_encode
 from ..errors import MediaError
 from ..fetch import fetch
 from ..job import JobContext
-from ..media import VideoInfo, require_audio, require_video
+from ..media import AudioInfo, VideoInfo, require_audio, require_video
 from ..storage import object_key
 
 COPYABLE_CODECS = {"h264", "hevc"}
@@ -26,23 +28,40 @@ COPYABLE_CODECS = {"h264", "hevc"}
 COPYABLE_CONTAINER = "mov,mp4,m4a,3gp,3g2,mj2"
 _MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
 _AUDIO_ARGS = ["-c:a", "aac", "-b:a", "192k"]
+# Audio kept as it is when the output container carries it and browsers play it from there.
+_COPYABLE_AUDIO = {
+    ".mp4": {"aac", "mp3"},
+    ".m4v": {"aac", "mp3"},
+    ".mov": {"aac", "mp3"},
+    ".mkv": {"aac", "mp3", "opus", "vorbis", "flac"},
+}
+# Samples per packet: a copied stream can only be cut at a packet boundary.
+_SAMPLES_PER_PACKET = {"aac": 1024, "mp3": 1152}
 
 
 def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    video_path, audio_path = _fetch_inputs(fields, ctx)
+    # Each input is downloaded and checked on its own thread, the video's packets listed too.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        video_input = pool.submit(_video_input, fields["url_video"], ctx)
+        audio_input = pool.submit(_audio_input, fields["url_audio"], ctx)
+        video_path, video, packet_times = video_input.result()
+        audio_path, audio = audio_input.result()
     ctx.progress(30)
-    video = require_video(video_path, "url_video", ctx.settings)
-    audio = require_audio(audio_path, "url_audio", ctx.settings)
     ctx.check_cancelled()
     duration = min(video.duration, audio.duration)
     filename = fields["output_filename"]
     suffix = PurePosixPath(filename).suffix.lower()
     output = ctx.workdir / f"output{suffix}"
-    if can_copy(video):
-        _copy_video(video_path, audio_path, video, duration, output, suffix, ctx)
+    audio_args = audio_codec_args(audio, suffix, duration, 1 / video.fps)
+    if packet_times is not None:
+        _copy_video(
+            video_path, audio_path, audio_args, video, packet_times, duration, output, suffix, ctx
+        )
         encoder_name, stream = "copy", "copied"
     else:
-        encoder = _reencode(video_path, audio_path, video, duration, output, suffix, ctx)
+        encoder = _reencode(
+            video_path, audio_path, audio_args, video, duration, output, suffix, ctx
+        )
         encoder_name, stream = encoder.name, "re-encoded"
     ctx.progress(90)
     key = object_key(fields["path"], filename)
@@ -54,15 +73,30 @@ def can_copy(video: VideoInfo) -> bool:
     return video.codec in COPYABLE_CODECS and video.container == COPYABLE_CONTAINER
 
 
-def _fetch_inputs(fields: dict[str, Any], ctx: JobContext) -> tuple[Path, Path]:
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        video = pool.submit(
-            fetch, fields["url_video"], ctx.workdir / "video-input", ctx, field="url_video"
-        )
-        audio = pool.submit(
-            fetch, fields["url_audio"], ctx.workdir / "audio-input", ctx, field="url_audio"
-        )
-        return video.result(), audio.result()
+def audio_codec_args(
+    audio: AudioInfo, suffix: str, duration: float, frame_duration: float
+) -> list[str]:
+    """Copy the audio when the container takes it and any cut lands within a frame, else AAC."""
+    if audio.codec not in _COPYABLE_AUDIO[suffix]:
+        return _AUDIO_ARGS
+    needs_cut = audio.duration > duration + 1e-3
+    samples = _SAMPLES_PER_PACKET.get(audio.codec)
+    if needs_cut and not (
+        samples and audio.sample_rate and samples / audio.sample_rate <= frame_duration
+    ):
+        return _AUDIO_ARGS
+    return ["-c:a", "copy"]
+
+
+def _video_input(url: str, ctx: JobContext) -> tuple[Path, VideoInfo, list[float] | None]:
+    path = fetch(url, ctx.workdir / "video-input", ctx, field="url_video")
+    video = require_video(path, "url_video", ctx.settings)
+    return path, video, _packet_times(path, ctx) if can_copy(video) else None
+
+
+def _audio_input(url: str, ctx: JobContext) -> tuple[Path, AudioInfo]:
+    path = fetch(url, ctx.workdir / "audio-input", ctx, field="url_audio")
+    return path, require_audio(path, "url_audio", ctx.settings)
 
 
 def frames_to_keep(presentation_times: list[float], frame_duration: float, duration: float) -> int:
@@ -88,13 +122,14 @@ def frames_to_keep(presentation_times: list[float], frame_duration: float, durat
 def _copy_video(
     video_path: Path,
     audio_path: Path,
+    audio_args: list[str],
     video: VideoInfo,
+    times: list[float],
     duration: float,
     output: Path,
     suffix: str,
     ctx: JobContext,
 ) -> None:
-    times = _packet_times(video_path, ctx)
     frame_duration = 1 / video.fps
     count = frames_to_keep(times, frame_duration, duration)
     video_only = ctx.workdir / f"video-cut{suffix}"
@@ -111,7 +146,7 @@ def _copy_video(
         [
             "ffmpeg", "-i", video_only, "-i", audio_path,
             "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", *_tag_args(video, suffix),
-            *_AUDIO_ARGS, "-t", f"{min(duration, cut_at):.6f}",
+            *audio_args, "-t", f"{min(duration, cut_at):.6f}",
             *_container_args(suffix), "-f", _MUXERS[suffix], output,
         ],
         duration_s=duration,
@@ -122,6 +157,7 @@ def _copy_video(
 def _reencode(
     video_path: Path,
     audio_path: Path,
+    audio_args: list[str],
     video: VideoInfo,
     duration: float,
     output: Path,
@@ -136,7 +172,7 @@ def _reencode(
     def build(encoder: EncoderConfig) -> list[str]:
         return [
             "ffmpeg", *encoder.decode_args(), "-i", video_path, "-i", audio_path,
-            "-map", "0:v:0", "-map", "1:a:0", *even, *encoder.encode_args(), *_AUDIO_ARGS,
+            "-map", "0:v:0", "-map", "1:a:0", *even, *encoder.encode_args(), *audio_args,
             "-t", f"{duration:.6f}", *_container_args(suffix), "-f", _MUXERS[suffix], output,
         ]  # fmt: skip
 
