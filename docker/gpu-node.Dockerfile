@@ -73,7 +73,9 @@ WORKDIR /app
 # The repository's layout, so every default path holds: the worker's python is
 # <repo>/.venv/bin/python, its job contract <repo>/libs/common/contract/.
 COPY worker-python/requirements.txt worker-python/requirements.txt
+# The pip that resolved the pins (Ubuntu's python3.11 bundles an older one).
 RUN python3.11 -m venv .venv \
+ && .venv/bin/pip install --no-cache-dir --disable-pip-version-check pip==26.3 \
  && .venv/bin/pip install --no-cache-dir --disable-pip-version-check -r worker-python/requirements.txt
 COPY worker-python ./worker-python
 COPY libs/common/contract ./libs/common/contract
