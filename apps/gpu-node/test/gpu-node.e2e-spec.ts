@@ -33,7 +33,7 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
     beforeAll(async () => {
       node = await harness.startNode('node-one');
     });
-    afterAll(() => node.kill());
+    afterAll(() => node?.kill());
 
     it('reports its capacity in its heartbeat and on its health port', async () => {
       const beat = await waitFor('heartbeat with a ready worker', async () => {
@@ -103,10 +103,11 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
 
     it('stops a running job when it is cancelled: no result, no object, no temp files', async () => {
       const folder = `cancel-${randomUUID()}`;
-      harness.media.hold('/held/video.mp4');
-      const jobId = await harness.seedAddAudio(addAudioInput(folder, '/held/video.mp4'));
+      const held = '/held/cancel/video.mp4';
+      harness.media.hold(held);
+      const jobId = await harness.seedAddAudio(addAudioInput(folder, held));
       await harness.waitForStatus(jobId, [JobStatus.InProgress]);
-      await waitFor('download started', async () => harness.media.requestsFor('/held/video.mp4') > 0 || undefined);
+      await harness.media.requested(held);
       expect((await node.health()).body.freeSlots).toBe(0);
 
       // What the API's cancel does: the record first, then the word to the nodes.
@@ -119,8 +120,8 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
       });
       expect(bull.returnvalue).toEqual({ cancelled: true });
       // The download was cut while the server still held the rest of the file.
-      expect(harness.media.abandoned).toContain('/held/video.mp4');
-      harness.media.release('/held/video.mp4');
+      expect(harness.media.abandoned).toContain(held);
+      harness.media.release(held);
 
       const record = await harness.record(jobId);
       expect(record.status).toBe(JobStatus.Cancelled);
@@ -138,17 +139,19 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
   it('gives the job of a node killed with SIGKILL to another node, which completes it', async () => {
     const folder = `killed-${randomUUID()}`;
     const doomed = await harness.startNode('node-doomed');
-    harness.media.hold('/held/video.mp4');
-    const jobId = await harness.seedAddAudio(addAudioInput(folder, '/held/video.mp4'));
+    const held = '/held/killed/video.mp4';
+    harness.media.hold(held);
+    const jobId = await harness.seedAddAudio(addAudioInput(folder, held));
     const running = await harness.waitForStatus(jobId, [JobStatus.InProgress]);
     expect(running.node).toBe('node-doomed');
+    await harness.media.requested(held);
     const beat = await harness.heartbeat('node-doomed');
 
     const survivor = await harness.startNode('node-survivor');
     doomed.signal('SIGKILL', beat!.pid);
     expect(await doomed.exitCode(10_000)).toBeNull();
     await doomed.kill();
-    harness.media.release('/held/video.mp4');
+    harness.media.release(held);
 
     const record = await harness.waitForStatus(jobId, [JobStatus.Completed, JobStatus.Failed], 90_000);
     expect(record.failure).toBeUndefined();
@@ -161,9 +164,11 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
 
   it('on SIGTERM takes no new job, finishes the running one, then exits', async () => {
     const node = await harness.startNode('node-draining');
-    harness.media.hold('/held/video.mp4');
-    const running = await harness.seedAddAudio(addAudioInput(`drain-${randomUUID()}`, '/held/video.mp4'));
+    const held = '/held/drain/video.mp4';
+    harness.media.hold(held);
+    const running = await harness.seedAddAudio(addAudioInput(`drain-${randomUUID()}`, held));
     await harness.waitForStatus(running, [JobStatus.InProgress]);
+    await harness.media.requested(held);
     const beat = await harness.heartbeat('node-draining');
 
     node.signal('SIGTERM', beat!.pid);
@@ -180,7 +185,7 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
     const queuedWhileDraining = await harness.seedAddAudio(addAudioInput(`late-${randomUUID()}`));
     expect(node.running).toBe(true);
 
-    harness.media.release('/held/video.mp4');
+    harness.media.release(held);
     expect(await node.exitCode(60_000)).toBe(0);
     const finished = await harness.record(running);
     expect(finished.status).toBe(JobStatus.Completed);

@@ -31,7 +31,7 @@ function makeMedia(dir: string): Record<string, Buffer> {
 }
 
 /**
- * Serves the test media over HTTP. A held path sends half its bytes, then waits until the test
+ * Serves the test media over HTTP; `/held/<tag>/<file>` is `<file>` under a name of its own. A held path sends half its bytes, then waits until the test
  * releases it: a job downloading it is reliably "mid-job" for as long as the test needs.
  */
 export class MediaServer {
@@ -68,6 +68,11 @@ export class MediaServer {
     return this.requests.filter((p) => p === path).length;
   }
 
+  /** Resolves once `path` has been asked for. */
+  requested(path: string): Promise<true> {
+    return waitFor(`a request for ${path}`, () => Promise.resolve(this.requestsFor(path) > 0 || undefined));
+  }
+
   async start(): Promise<void> {
     this.server = createServer((request, response) => this.answer(request, response));
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
@@ -83,7 +88,7 @@ export class MediaServer {
   private answer(request: IncomingMessage, response: ServerResponse): void {
     const path = (request.url ?? '/').split('?')[0];
     this.requests.push(path);
-    const body = this.files[path.replace(/^\/held/, '')];
+    const body = this.files[path.replace(/^\/held\/[^/]+/, '')];
     if (!body) {
       response.writeHead(404).end();
       return;
@@ -279,7 +284,15 @@ export class NodeProcess {
 
   async start(): Promise<void> {
     this.process.start();
-    await waitFor(`node ${this.nodeId} healthy`, async () => ((await this.health()).code === 200 ? true : undefined));
+    try {
+      await waitFor(
+        `node ${this.nodeId} healthy`,
+        async () => ((await this.health()).code === 200 ? true : undefined),
+        90_000,
+      );
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; its output:\n${this.output.slice(-3000)}`);
+    }
   }
 
   async health(): Promise<{ code: number; body: Record<string, unknown> }> {
