@@ -23,5 +23,6 @@ export function httpMetricsMiddleware(metrics: ApiMetrics) {
 function routeOf(req: Request): string {
   if (req.originalUrl.startsWith(ADMIN_PREFIX)) return ADMIN_PREFIX;
   const pattern: unknown = (req.route as { path?: unknown } | undefined)?.path;
-  return typeof pattern === 'string' ? pattern : 'unmatched';
+  // Nest answers unknown paths from a catch-all route of its own (`/{*path}`).
+  return typeof pattern === 'string' && !pattern.includes('{*') ? pattern : 'unmatched';
 }
