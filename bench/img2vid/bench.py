@@ -1,0 +1,262 @@
+"""img2vid: the replaced service's FFmpeg chain against our Ken Burns renderer, side by side.
+
+Same photo-like 1920x1080 image, same 6 s zoom (1.0 -> 1.324, ``z = 1 + 0.324 * n / frames``),
+same encoder arguments (the worker's chosen encoder) for both. Prints:
+
+(a) frame generation: both rendered to ``-f null`` (ours: rendered and piped raw into an FFmpeg
+    that discards them), the part that counts on a GPU box where NVENC makes encoding cheap;
+(b) end to end: image file to encoded MP4;
+(c) ours end to end against the encoder-only floor: the encoder fed the same moving frames,
+    pre-rendered to a raw file (a still image is no floor: x264 skips unchanged frames);
+(d) mean luma SSIM of each encoded clip against a float-precision reference render (Lanczos-3
+    at the exact position of every frame, in float32), and the geometric error of the frames
+    before encoding: per frame, a least-squares sub-pixel registration against the reference
+    (translation plus scale, by the linearised brightness-constancy equations over the whole
+    frame) gives a displacement field; its RMS, averaged over frames, is that chain's error.
+
+Timings of ours and of the floor are the median of three runs (the two alternate, so load from
+elsewhere hits both alike); the seed's, slow and steady, is run once. Ends with one JSON line.
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from api_gpu_worker import kenburns
+from api_gpu_worker.encoders import select_encoder
+from api_gpu_worker.kenburns import FRAME_BYTES, HEIGHT, WIDTH, KenBurns, Motion
+
+sys.path.insert(0, str(Path(__file__).parent))
+from photo import photo
+
+SECONDS = 6
+FRAMES = SECONDS * kenburns.FPS
+LUMA_BYTES = WIDTH * HEIGHT
+RUNS = 3
+FFMPEG = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
+
+
+def seed_chain(image: Path) -> list[str]:
+    """The replaced worker's command, as it ran it, up to its output options."""
+    chain = (
+        "scale=11520:6480:flags=lanczos,"
+        f"zoompan=z='min(1.0+0.324*on/{FRAMES},1.324)':d={FRAMES}"
+        ":x='trunc(iw/2-(iw/zoom/2))':y='trunc(ih/2-(ih/zoom/2))':s=1920x1080:fps=24,format=nv12"
+    )
+    return ["-loop", "1", "-i", str(image), "-vf", chain, "-frames:v", str(FRAMES)]
+
+
+def timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def run_ffmpeg(args: list[str]) -> None:
+    subprocess.run([*FFMPEG, *args], check=True)
+
+
+def ours(image: Path, output: list[str]) -> None:
+    """The worker's path for one clip: decode, prepare, render every frame into FFmpeg's stdin."""
+    clip = KenBurns(kenburns.load_image(image), Motion.ZOOM_IN, FRAMES)
+    process = subprocess.Popen(
+        [*FFMPEG, *kenburns.RAW_INPUT_ARGS, "-i", "pipe:0", *output], stdin=subprocess.PIPE
+    )
+    kenburns.write_frames(clip, process.stdin)
+    process.stdin.close()
+    if process.wait() != 0:
+        raise RuntimeError("ffmpeg failed")
+
+
+def median_time(action: Callable[[], object]) -> float:
+    return statistics.median(timed(action) for _ in range(RUNS))
+
+
+def raw_frames(args: list[str], frame_bytes: int = FRAME_BYTES) -> Iterator[np.ndarray]:
+    """The luma planes of FFmpeg's raw yuv420p output for ``args``."""
+    process = subprocess.Popen(
+        [*FFMPEG, *args, "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"], stdout=subprocess.PIPE
+    )
+    while len(frame := process.stdout.read(frame_bytes)) == frame_bytes:
+        yield np.frombuffer(frame[:LUMA_BYTES], np.uint8).reshape(HEIGHT, WIDTH)
+    process.stdout.close()
+    process.wait()
+
+
+def lanczos_weights(positions: np.ndarray, size: int, taps: int = 3):
+    """Indices and weights of a Lanczos-``taps`` interpolation at ``positions`` (pixel-index
+    coordinates), with edge pixels repeated."""
+    base = np.floor(positions).astype(np.int64) - taps + 1
+    offsets = np.arange(2 * taps)
+    indices = base[:, None] + offsets[None, :]
+    distance = positions[:, None] - indices
+    weights = np.sinc(distance) * np.sinc(distance / taps)
+    weights /= weights.sum(axis=1, keepdims=True)
+    return np.clip(indices, 0, size - 1), weights.astype(np.float32)
+
+
+def reference_frames(image_bgr: np.ndarray) -> Iterator[np.ndarray]:
+    """Float luma (BT.601, limited range, as both chains produce) of every frame at its exact
+    position. Each output pixel centre maps to the source through the frame's view, then the
+    source is interpolated there separably."""
+    rgb = image_bgr[:, :, ::-1].astype(np.float64)
+    luma = 16 + (65.481 * rgb[..., 0] + 128.553 * rgb[..., 1] + 24.966 * rgb[..., 2]) / 255
+    luma = luma.astype(np.float32)
+    src_h, src_w = luma.shape
+    for view in kenburns.camera_path(Motion.ZOOM_IN, src_w, src_h, FRAMES):
+        xs = view.cx - view.width / 2 + (np.arange(WIDTH) + 0.5) * view.width / WIDTH - 0.5
+        ys = view.cy - view.height / 2 + (np.arange(HEIGHT) + 0.5) * view.height / HEIGHT - 0.5
+        x_idx, x_w = lanczos_weights(xs, src_w)
+        y_idx, y_w = lanczos_weights(ys, src_h)
+        rows = np.einsum("hwt,wt->hw", luma[:, x_idx], x_w)
+        yield np.einsum("htw,ht->hw", rows[y_idx], y_w)
+
+
+def ssim(frame: np.ndarray, reference: np.ndarray) -> float:
+    """Mean SSIM (Wang et al., 11x11 Gaussian window, sigma 1.5) of two 8-bit-scale images."""
+    a = frame.astype(np.float32)
+    b = reference.astype(np.float32)
+
+    def blur(x: np.ndarray) -> np.ndarray:
+        return cv2.GaussianBlur(x, (11, 11), 1.5)
+
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    mu_a, mu_b = blur(a), blur(b)
+    var_a = blur(a * a) - mu_a**2
+    var_b = blur(b * b) - mu_b**2
+    cov = blur(a * b) - mu_a * mu_b
+    index = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
+        (mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2)
+    )
+    return float(index[5:-5, 5:-5].mean())
+
+
+class Registration:
+    """Sub-pixel displacement of a frame against the reference: translation (tx, ty) and a scale
+    error s about the centre, d(x, y) = (tx + s (x - cx), ty + s (y - cy)), by least squares on
+    frame - reference = -grad(reference) . d, iterated with the frame warped back."""
+
+    MARGIN = 24
+
+    def __init__(self) -> None:
+        m = self.MARGIN
+        gy, gx = np.mgrid[m : HEIGHT - m, m : WIDTH - m].astype(np.float32)
+        self.dx = gx - (WIDTH - 1) / 2
+        self.dy = gy - (HEIGHT - 1) / 2
+
+    def rms_error(self, frame: np.ndarray, reference: np.ndarray) -> float:
+        m = self.MARGIN
+        ref = reference.astype(np.float32)
+        gx = cv2.Sobel(ref, cv2.CV_32F, 1, 0, ksize=1, scale=0.5)[m:-m, m:-m]
+        gy = cv2.Sobel(ref, cv2.CV_32F, 0, 1, ksize=1, scale=0.5)[m:-m, m:-m]
+        columns = np.stack([gx, gy, gx * self.dx + gy * self.dy], axis=-1).reshape(-1, 3)
+        normal = columns.T.astype(np.float64) @ columns
+        params = np.zeros(3)
+        current = frame.astype(np.float32)
+        for _ in range(3):
+            residual = (ref - current)[m:-m, m:-m].reshape(-1)
+            params += np.linalg.solve(normal, columns.T.astype(np.float64) @ residual)
+            tx, ty, s = params
+            # Sample the frame at x + d(x) to undo the displacement found so far.
+            cx, cy = (WIDTH - 1) / 2, (HEIGHT - 1) / 2
+            matrix = np.array([[1 + s, 0, tx - s * cx], [0, 1 + s, ty - s * cy]])
+            current = cv2.warpAffine(
+                frame.astype(np.float32),
+                matrix,
+                (WIDTH, HEIGHT),
+                flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+                borderMode=cv2.BORDER_REPLICATE,
+            )
+        tx, ty, s = params
+        field_x = tx + s * self.dx
+        field_y = ty + s * self.dy
+        return float(np.sqrt((field_x**2 + field_y**2).mean()))
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def main() -> None:
+    work = Path(os.environ.get("BENCH_DIR") or tempfile.mkdtemp(prefix="bench-img2vid-"))
+    work.mkdir(parents=True, exist_ok=True)
+    image = work / "photo.png"
+    cv2.imwrite(str(image), photo())
+    encoder = select_encoder(os.environ.get("FFMPEG_ENCODER", "auto"))
+    encode = [*encoder.encode_args()]
+    say(f"{SECONDS} s clip ({FRAMES} frames) of a 1920x1080 photo-like PNG; encoder {encoder.name}")
+    say(f"machine: {os.cpu_count()} cores, {os.uname().machine}")
+
+    seed_null = timed(lambda: run_ffmpeg([*seed_chain(image), "-f", "null", "-"]))
+    ours_null = median_time(lambda: ours(image, ["-f", "null", "-"]))
+    say(f"(a) frame generation: seed {seed_null:.2f} s, ours {ours_null:.2f} s")
+
+    seed_mp4, ours_mp4, floor_mp4 = work / "seed.mp4", work / "ours.mp4", work / "floor.mp4"
+    seed_e2e = timed(lambda: run_ffmpeg([*seed_chain(image), *encode, str(seed_mp4)]))
+    ours_raw = work / "ours-frames.yuv"
+    ours(image, ["-f", "rawvideo", str(ours_raw)])
+    floor_args = [*kenburns.RAW_INPUT_ARGS, "-i", str(ours_raw), *encode, str(floor_mp4)]
+    ours_runs, floor_runs = [], []
+    for _ in range(RUNS):
+        ours_runs.append(timed(lambda: ours(image, [*encode, str(ours_mp4)])))
+        floor_runs.append(timed(lambda: run_ffmpeg(floor_args)))
+    ours_e2e, floor = statistics.median(ours_runs), statistics.median(floor_runs)
+    say(f"(b) end to end: seed {seed_e2e:.2f} s, ours {ours_e2e:.2f} s")
+    say(f"(c) encoder-only floor (same frames, pre-rendered): {floor:.2f} s")
+
+    say("(d) comparing with the float reference render ...")
+    registration = Registration()
+    ssim_ours, ssim_seed, error_ours, error_seed = [], [], [], []
+    streams = zip(
+        reference_frames(kenburns.load_image(image)),
+        raw_frames(["-i", str(ours_mp4)]),
+        raw_frames(["-i", str(seed_mp4)]),
+        raw_frames([*kenburns.RAW_INPUT_ARGS, "-i", str(ours_raw)]),
+        raw_frames(seed_chain(image)),
+        strict=True,
+    )
+    for reference, ours_clip, seed_clip, ours_frame, seed_frame in streams:
+        ssim_ours.append(ssim(ours_clip, reference))
+        ssim_seed.append(ssim(seed_clip, reference))
+        error_ours.append(registration.rms_error(ours_frame, reference))
+        error_seed.append(registration.rms_error(seed_frame, reference))
+    ours_raw.unlink()
+    wander = {
+        name: float(np.sqrt(np.mean(np.diff(errors) ** 2)))
+        for name, errors in (("ours", error_ours), ("seed", error_seed))
+    }
+    figures = {
+        "framegen_speedup": round(seed_null / ours_null, 2),
+        "e2e_speedup": round(seed_e2e / ours_e2e, 2),
+        "e2e_vs_floor": round(ours_e2e / floor, 3),
+        "ssim_ours": round(float(np.mean(ssim_ours)), 4),
+        "ssim_seed": round(float(np.mean(ssim_seed)), 4),
+        "jitter_ratio": round(float(np.mean(error_ours) / np.mean(error_seed)), 3),
+    }
+    say(
+        f"    SSIM vs reference: ours {figures['ssim_ours']}, seed {figures['ssim_seed']}\n"
+        f"    geometric error vs reference (RMS px, mean over frames): "
+        f"ours {np.mean(error_ours):.4f} (max {np.max(error_ours):.4f}), "
+        f"seed {np.mean(error_seed):.4f} (max {np.max(error_seed):.4f})\n"
+        f"    frame-to-frame change of that error (RMS px): "
+        f"ours {wander['ours']:.4f}, seed {wander['seed']:.4f}"
+    )
+    say(
+        f"framegen {figures['framegen_speedup']}x (target >= 15), e2e {figures['e2e_speedup']}x, "
+        f"ours e2e / floor {figures['e2e_vs_floor']} (target <= 1.3), "
+        f"jitter ratio {figures['jitter_ratio']} (target <= 0.1)"
+    )
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
