@@ -151,9 +151,8 @@ def run_encode(
         if not captured or not NvencEncoder.is_encoder_failure(captured[-1]):
             raise
     software = SoftwareEncoder()
-    ctx.fallback_reason = (
-        f"h264_nvenc failed at run time, re-encoded with libx264: {captured[-1][-200:]}"
-    )
+    last_line = captured[-1].strip().splitlines()[-1][:200]
+    ctx.fallback_reason = f"h264_nvenc failed at run time, re-encoded with libx264: {last_line}"
     log.warning("job %s: %s", ctx.job_id, ctx.fallback_reason)
     ctx.run(build(software), on_error=on_error, **run_kw)
     return software

@@ -144,9 +144,8 @@ class JobContext:
             if self.cancelled.is_set():
                 raise JobCancelled()
             self._processes = {p for p in self._processes if p.poll() is None}
-            process = subprocess.Popen(
-                [str(arg) for arg in args], start_new_session=True, cwd=self.workdir, **kwargs
-            )
+            kwargs.setdefault("cwd", self.workdir)
+            process = subprocess.Popen([str(arg) for arg in args], start_new_session=True, **kwargs)
             self._processes.add(process)
         return process
 
@@ -166,7 +165,7 @@ class JobContext:
     ) -> subprocess.CompletedProcess:
         """Runs a tool to completion; stdout is captured, stderr kept for the error message.
 
-        For FFmpeg (``args[0]`` named ``ffmpeg``), ``-hide_banner -loglevel error`` are added
+        For FFmpeg (``args[0]`` named ``ffmpeg``), ``-hide_banner -y -loglevel error`` are added
         unless a log level is given, and with ``duration_s`` also ``-progress pipe:2 -nostats``,
         whose ``out_time`` is reported as progress mapped into ``span``. A non-zero exit raises
         ``on_error(returncode, stderr_tail)``, by default a ProcessingError holding that tail;
@@ -175,7 +174,8 @@ class JobContext:
         argv = [str(arg) for arg in args]
         if Path(argv[0]).name == "ffmpeg":
             extra = [] if "-loglevel" in argv or "-v" in argv else ["-loglevel", "error"]
-            extra = ["-hide_banner", *extra]
+            # -y: the files are the job's own, and a retry must overwrite a failed attempt's.
+            extra = ["-hide_banner", "-y", *extra]
             if duration_s:
                 extra += ["-progress", "pipe:2", "-nostats"]
             argv = [argv[0], *extra, *argv[1:]]

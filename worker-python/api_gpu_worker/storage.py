@@ -109,7 +109,7 @@ class Storage:
     def readable_buckets(self) -> tuple[str, ...]:
         return (self.settings.s3_bucket, *self.settings.s3_input_buckets)
 
-    def download(self, bucket: str, key: str, dest: Path, *, field: str) -> Path:
+    def download(self, bucket: str, key: str, dest: Path, *, field: str = "url") -> Path:
         """Copies an input object to ``dest``; refuses other buckets and oversize objects."""
         if bucket not in self.readable_buckets():
             raise InputError(
