@@ -77,7 +77,11 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
       expect(probed.streams).toEqual(expect.arrayContaining(['video', 'audio']));
       expect(probed.duration).toBeGreaterThan(1.5);
 
-      expect((await harness.bullState(jobId)).state).toBe('completed');
+      const bull = await harness.bullState(jobId);
+      expect(bull.state).toBe('completed');
+      // The worker's own progress reached the Bull job; 100 is the record's, set on completion.
+      expect(bull.progress).toBeGreaterThan(0);
+      expect(bull.progress).toBeLessThan(100);
       const webhook = await harness.queue(WEBHOOK_QUEUE).getJob(jobId);
       expect(webhook?.data).toEqual({ jobId });
     });
@@ -99,6 +103,28 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
       // Failed once, and moved to Bull's failed set: no other attempt is scheduled.
       expect(bull.attemptsMade).toBe(1);
       expect(harness.media.requestsFor('/not-a-video.mp4')).toBe(1);
+    });
+
+    it('retries the job of a worker that dies mid-job, on the worker started in its place', async () => {
+      const folder = `crash-${randomUUID()}`;
+      const held = '/held/crash/video.mp4';
+      harness.media.hold(held);
+      const jobId = await harness.seedAddAudio(addAudioInput(folder, held));
+      await harness.waitForStatus(jobId, [JobStatus.InProgress]);
+      await harness.media.requested(held);
+      const [workerPid] = node.workerPids().slice(-1);
+
+      process.kill(workerPid, 'SIGKILL');
+      harness.media.release(held);
+      const record = await harness.waitForStatus(jobId, [JobStatus.Completed, JobStatus.Failed]);
+
+      expect(record.failure).toBeUndefined();
+      expect(record.status).toBe(JobStatus.Completed);
+      expect(await harness.objectKeys(`${folder}/`)).toEqual([`${folder}/São Paulo/vídeo com áudio.mp4`]);
+      const bull = await harness.bullState(jobId);
+      expect(bull.state).toBe('completed');
+      expect(bull.attemptsMade).toBe(1);
+      expect(node.workerPids().slice(-1)[0]).not.toBe(workerPid);
     });
 
     it('stops a running job when it is cancelled: no result, no object, no temp files', async () => {
@@ -193,5 +219,31 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
     expect((await harness.record(queuedWhileDraining)).status).toBe(JobStatus.InQueue);
     expect((await harness.bullState(queuedWhileDraining)).state).toBe('waiting');
     expect(await harness.heartbeat('node-draining')).toBeNull();
+  });
+
+  it('gives back to the queue a job still running when the grace period ends', async () => {
+    const folder = `grace-${randomUUID()}`;
+    const node = await harness.startNode('node-impatient', { SHUTDOWN_GRACE_S: '1' });
+    const held = '/held/grace/video.mp4';
+    harness.media.hold(held);
+    const jobId = await harness.seedAddAudio(addAudioInput(folder, held));
+    await harness.waitForStatus(jobId, [JobStatus.InProgress]);
+    await harness.media.requested(held);
+    const beat = await harness.heartbeat('node-impatient');
+
+    node.signal('SIGTERM', beat!.pid);
+    expect(await node.exitCode(60_000)).toBe(0);
+    const handedBack = await harness.record(jobId);
+    expect(handedBack.status).toBe(JobStatus.InQueue);
+    expect(readdirSync(harness.workerTmp).filter((name) => name.includes(jobId))).toEqual([]);
+
+    harness.media.release(held);
+    const other = await harness.startNode('node-patient');
+    const record = await harness.waitForStatus(jobId, [JobStatus.Completed, JobStatus.Failed], 90_000);
+    expect(record.failure).toBeUndefined();
+    expect(record.status).toBe(JobStatus.Completed);
+    expect(record.node).toBe('node-patient');
+    expect((await harness.bullState(jobId)).attemptsMade).toBe(0);
+    await other.kill();
   });
 });

@@ -245,10 +245,17 @@ export class Harness {
     );
   }
 
-  async bullState(jobId: string): Promise<{ state: string; attemptsMade: number; returnvalue: unknown }> {
+  async bullState(
+    jobId: string,
+  ): Promise<{ state: string; attemptsMade: number; returnvalue: unknown; progress: unknown }> {
     const job = await this.queue('addaudio').getJob(jobId);
     if (!job) throw new Error(`no Bull job ${jobId}`);
-    return { state: await job.getState(), attemptsMade: job.attemptsMade, returnvalue: job.returnvalue };
+    return {
+      state: await job.getState(),
+      attemptsMade: job.attemptsMade,
+      returnvalue: job.returnvalue,
+      progress: job.progress() as unknown,
+    };
   }
 
   async heartbeat(nodeId: string): Promise<NodeHeartbeat | null> {

@@ -41,6 +41,45 @@ interface ActiveJob {
   running: boolean;
   cancelRequested: boolean;
   handedBack: boolean;
+  progress?: ProgressForwarder;
+}
+
+/**
+ * Passes the worker's progress on at most every PROGRESS_INTERVAL_MS, rising only: a value that
+ * arrives too early is sent when the interval is over, unless the job has ended by then (100 is
+ * left to the completion itself).
+ */
+class ProgressForwarder {
+  private lastSentAt = 0;
+  private sent = 0;
+  private pending?: number;
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly send: (percent: number) => void) {}
+
+  report(percent: number): void {
+    const value = Math.min(99, Math.round(percent * 10) / 10);
+    if (!(value > this.sent) || (this.pending !== undefined && value <= this.pending)) return;
+    this.pending = value;
+    const wait = this.lastSentAt + PROGRESS_INTERVAL_MS - Date.now();
+    if (wait <= 0) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), wait);
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pending = undefined;
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    if (this.pending === undefined) return;
+    this.sent = this.pending;
+    this.pending = undefined;
+    this.lastSentAt = Date.now();
+    this.send(this.sent);
+  }
 }
 
 /**
@@ -174,8 +213,11 @@ export class JobProcessor implements OnApplicationBootstrap {
     try {
       outcome = await this.runOnWorker(entry, slot, record);
     } catch (error) {
+      if (entry.handedBack) return never();
       if (entry.cancelRequested) return { cancelled: true };
       return this.failInfrastructure(job, record, error);
+    } finally {
+      entry.progress?.stop();
     }
     if (entry.handedBack) return never();
 
@@ -201,19 +243,14 @@ export class JobProcessor implements OnApplicationBootstrap {
   }
 
   private runOnWorker(entry: ActiveJob, slot: WorkerSlot, record: JobRecord): Promise<JobOutcome> {
-    const worker = slot.worker!;
-    let lastSent = 0;
-    let lastPercent = 0;
-    const onProgress = (percent: number) => {
-      const now = Date.now();
-      if (!(percent > lastPercent) || now - lastSent < PROGRESS_INTERVAL_MS) return;
-      lastSent = now;
-      lastPercent = percent;
-      const rounded = Math.min(99, Math.round(percent * 10) / 10);
-      void entry.job.progress(rounded).catch(() => undefined);
-      void this.store.updateActive(entry.id, { progress: rounded }).catch(() => undefined);
-    };
-    const running = worker.run(entry.id, { operation: record.operation, ...record.input }, onProgress);
+    const progress = new ProgressForwarder((percent) => {
+      void entry.job.progress(percent).catch(() => undefined);
+      void this.store.updateActive(entry.id, { progress: percent }).catch(() => undefined);
+    });
+    entry.progress = progress;
+    const running = slot.worker!.run(entry.id, { operation: record.operation, ...record.input }, (percent) =>
+      progress.report(percent),
+    );
     entry.running = true;
     if (entry.cancelRequested) this.stopOnWorker(entry, slot);
     return running;
