@@ -6,7 +6,7 @@ to hide it, which made it slow without curing it). Here each frame is one affine
 image at the camera's exact position, computed in floating point:
 
 * The image is decoded, cropped to the region the camera ever sees and resized ONCE into a
-  working copy twice as fine as the most zoomed frame needs (bicubic up, area down), then
+  working copy twice as fine as the most zoomed frame needs (Lanczos up, area down), then
   converted ONCE to planar YUV 4:2:0.
 * Each frame is three ``cv2.warpAffine`` calls, Y at full resolution and U, V at half, written
   straight into one I420 buffer that goes to FFmpeg's stdin as raw video: no colour conversion,
@@ -40,6 +40,7 @@ FPS = 24
 ZOOM_END = 1.324
 OVERSAMPLING = 2
 FRAME_BYTES = WIDTH * HEIGHT * 3 // 2
+_MARGIN = 4
 
 # Matrix, primaries and transfer of what is rendered: BT.601 matrix over sRGB/BT.709 primaries.
 COLOR_ARGS = (
@@ -133,11 +134,11 @@ class KenBurns:
         right = max(v.cx + v.width / 2 for v in self.views)
         top = min(v.cy - v.height / 2 for v in self.views)
         bottom = max(v.cy + v.height / 2 for v in self.views)
-        # One pixel of margin keeps the bicubic resize's support inside the image at the edges.
-        self.x0 = max(0, math.floor(left) - 1)
-        self.y0 = max(0, math.floor(top) - 1)
-        x1 = min(src_width, math.ceil(right) + 1)
-        y1 = min(src_height, math.ceil(bottom) + 1)
+        # Four pixels of margin keep the Lanczos resize's support inside the image at the edges.
+        self.x0 = max(0, math.floor(left) - _MARGIN)
+        self.y0 = max(0, math.floor(top) - _MARGIN)
+        x1 = min(src_width, math.ceil(right) + _MARGIN)
+        y1 = min(src_height, math.ceil(bottom) + _MARGIN)
         region = image[self.y0 : y1, self.x0 : x1]
 
         # Detail the most zoomed frame can show, never more than the image has, then oversampled
@@ -150,7 +151,7 @@ class KenBurns:
         if detail < 1.0:
             region = cv2.resize(region, detailed_size, interpolation=cv2.INTER_AREA)
         working_size = (detailed_size[0] * OVERSAMPLING, detailed_size[1] * OVERSAMPLING)
-        working = cv2.resize(region, working_size, interpolation=cv2.INTER_CUBIC)
+        working = cv2.resize(region, working_size, interpolation=cv2.INTER_LANCZOS4)
         self.scale_x = working_size[0] / (x1 - self.x0)
         self.scale_y = working_size[1] / (y1 - self.y0)
 
