@@ -92,14 +92,15 @@ export class ApiUnderTest {
       HOST: '127.0.0.1',
       X_API_KEY: `other-key-for-rotation, ${this.key}`,
     }).start();
-    await waitFor(
-      'API answering GET /',
-      async () => {
-        if (!this.process?.running) throw new Error(`API exited:\n${this.output}`);
-        const response = await fetch(`${this.url}/`, { signal: AbortSignal.timeout(2000) });
-        return response.ok ? true : undefined;
-      },
-      60_000,
+    await whileRunning(this.process, 'API', () =>
+      waitFor(
+        'API answering GET /',
+        async () => {
+          const response = await fetch(`${this.url}/`, { signal: AbortSignal.timeout(2000) });
+          return response.ok ? true : undefined;
+        },
+        60_000,
+      ),
     );
   }
 
@@ -154,19 +155,32 @@ export async function startGpuNode(env: NodeJS.ProcessEnv, nodeId: string, concu
 
 /** Waits until `nodeId` beats with a ready worker, as GET /health lists it. */
 export async function waitForNodeReady(api: ApiUnderTest, nodeId: string, node: OwnedProcess): Promise<void> {
-  await waitFor(
-    `GPU node ${nodeId} ready`,
-    async () => {
-      if (!node.running) throw new Error(`node ${nodeId} exited:\n${node.output}`);
-      const { body } = await api.call<{ nodes?: { nodeId: string; freeSlots?: number; encoder?: string | null }[] }>(
-        'GET',
-        '/health',
-      );
-      const entry = body.nodes?.find((n) => n.nodeId === nodeId);
-      return entry && entry.encoder ? true : undefined;
-    },
-    240_000,
+  await whileRunning(node, `node ${nodeId}`, () =>
+    waitFor(
+      `GPU node ${nodeId} ready`,
+      async () => {
+        const { body } = await api.call<{ nodes?: { nodeId: string; encoder?: string | null }[] }>('GET', '/health');
+        const entry = body.nodes?.find((n) => n.nodeId === nodeId);
+        return entry && entry.encoder ? true : undefined;
+      },
+      240_000,
+    ),
   );
+}
+
+/** Runs `wait`, failing at once with the process's output if the process exits meanwhile. */
+async function whileRunning<T>(child: OwnedProcess, name: string, wait: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const exited = new Promise<never>((_, reject) => {
+    timer = setInterval(() => {
+      if (!child.running) reject(new Error(`${name} exited:\n${child.output}`));
+    }, 200);
+  });
+  try {
+    return await Promise.race([wait(), exited]);
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 /** Small media made with FFmpeg and espeak-ng, uploaded under a prefix of the test bucket. */
@@ -278,5 +292,3 @@ export async function downloadText(url: string): Promise<string> {
   if (!response.ok) throw new Error(`GET ${url}: ${response.status}`);
   return response.text();
 }
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
