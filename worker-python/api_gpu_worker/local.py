@@ -45,7 +45,8 @@ class LocalWorker:
         self.output = output
         self.encoder = select_encoder(settings.ffmpeg_encoder)
         self._lock = threading.Lock()
-        self._current: tuple[str, JobContext, threading.Thread] | None = None
+        self._current: tuple[str, JobContext] | None = None
+        self._last_thread: threading.Thread | None = None
 
     def ready_message(self) -> dict[str, Any]:
         return {
@@ -79,11 +80,11 @@ class LocalWorker:
                 self._protocol_error(job_id, "type must be job or cancel")
 
     def wait(self) -> None:
-        """Blocks until the running job, if any, has ended and been reported."""
+        """Blocks until the last job started has ended and been reported."""
         with self._lock:
-            current = self._current
-        if current is not None:
-            current[2].join()
+            thread = self._last_thread
+        if thread is not None:
+            thread.join()
 
     def _start(self, job_id: str, job_input: Any) -> None:
         with self._lock:
@@ -112,7 +113,8 @@ class LocalWorker:
             thread = threading.Thread(
                 target=self._run, args=(job_id, job_input, ctx), name=f"job-{job_id}", daemon=True
             )
-            self._current = (job_id, ctx, thread)
+            self._current = (job_id, ctx)
+            self._last_thread = thread
             thread.start()
 
     def _run(self, job_id: str, job_input: Any, ctx: JobContext) -> None:
@@ -126,6 +128,7 @@ class LocalWorker:
                 message = {"type": "cancelled", "id": job_id}
             else:
                 message = {"type": "error", "id": job_id, "error": as_job_error(error).to_dict()}
+        # Free before reporting: a node that sends its next job on reading this line is not busy.
         with self._lock:
             self._current = None
         self.output.send(message)

@@ -143,3 +143,30 @@ def test_cancel_kills_ffmpeg_removes_temp_files_and_the_next_job_runs(
     assert result["type"] == "result", result
     assert s3_keys(job_path) == [f"{job_path}after.mp4"]
     assert worker.close() == 0
+
+
+def test_end_of_input_lets_the_running_job_finish_and_report(
+    local_worker, media_server, make_video, make_audio, job_path, s3_keys
+):
+    worker = local_worker()
+    assert worker.next_message()["type"] == "ready"
+    video = make_video(duration=1, size="160x120")
+    audio = make_audio(duration=1)
+    worker.send(
+        {
+            "type": "job",
+            "id": "last",
+            "input": {
+                "operation": "addaudio",
+                "url_video": media_server.url(video.name),
+                "url_audio": media_server.url(audio.name),
+                "path": job_path,
+                "output_filename": "last.mp4",
+            },
+        }
+    )
+    assert worker.close() == 0
+    result, _ = worker.until("result", "error", timeout=5)
+    assert result["type"] == "result", result
+    assert result["id"] == "last"
+    assert s3_keys(job_path) == [f"{job_path}last.mp4"]
