@@ -1,5 +1,4 @@
 import { WEBHOOK_RETRY_DELAYS_MS, parseAllowlist, validateEnv } from '@app/common';
-import { ConfigService } from '@nestjs/config';
 import { IsInt, Matches, Max, Min } from 'class-validator';
 
 export const WEBHOOK_SETTINGS = Symbol('WEBHOOK_SETTINGS');
@@ -30,19 +29,22 @@ export interface WebhookSettings {
   allowlist: string[];
 }
 
+/** A variable's value from the process's configuration (ConfigService in the API). */
+export type EnvReader = (name: string) => string | undefined;
+
 /** Reads and validates the webhook variables; a bad one stops the API at start, named. */
-export function webhookSettingsFrom(config: ConfigService): WebhookSettings {
+export function webhookSettingsFrom(read: EnvReader): WebhookSettings {
   const raw: Record<string, unknown> = {};
   for (const name of ['WEBHOOK_RETRY_DELAYS_MS', 'WEBHOOK_TIMEOUT_MS']) {
-    const value = config.get<unknown>(name);
+    const value = read(name);
     if (value !== undefined && value !== '') raw[name] = value;
   }
   const env = validateEnv(WebhookEnv)(raw);
-  const secret = config.get<string>('WEBHOOK_SECRET');
+  const secret = read('WEBHOOK_SECRET');
   return {
-    secret: secret ? secret : undefined,
+    secret: secret || undefined,
     retryDelaysMs: env.WEBHOOK_RETRY_DELAYS_MS.split(',').map((delay) => Number(delay.trim())),
     timeoutMs: env.WEBHOOK_TIMEOUT_MS,
-    allowlist: parseAllowlist(config.get<string>('PRIVATE_URL_ALLOWLIST')),
+    allowlist: parseAllowlist(read('PRIVATE_URL_ALLOWLIST')),
   };
 }

@@ -6,6 +6,12 @@ import { WebhookProcessor } from './webhook.processor';
 import { WebhookSender } from './webhook-sender';
 import { WEBHOOK_SETTINGS, webhookSettingsFrom } from './webhook-settings';
 
+// Values are strings in the environment; the validated ApiEnv holds some as numbers.
+const envReader = (config: ConfigService) => (name: string) => {
+  const value = config.get<string | number | undefined>(name);
+  return value === undefined ? undefined : String(value);
+};
+
 /**
  * Webhook delivery: consumes WEBHOOK_QUEUE with the documented retry schedule. Needs Bull's root
  * configuration (BullModule.forRoot) and the Redis client from the application module.
@@ -16,7 +22,7 @@ import { WEBHOOK_SETTINGS, webhookSettingsFrom } from './webhook-settings';
       name: WEBHOOK_QUEUE,
       inject: [ConfigService],
       useFactory: (config: ConfigService) => {
-        const delays = webhookSettingsFrom(config).retryDelaysMs;
+        const delays = webhookSettingsFrom(envReader(config)).retryDelaysMs;
         return {
           settings: {
             backoffStrategies: {
@@ -29,7 +35,11 @@ import { WEBHOOK_SETTINGS, webhookSettingsFrom } from './webhook-settings';
     }),
   ],
   providers: [
-    { provide: WEBHOOK_SETTINGS, inject: [ConfigService], useFactory: webhookSettingsFrom },
+    {
+      provide: WEBHOOK_SETTINGS,
+      inject: [ConfigService],
+      useFactory: (config: ConfigService) => webhookSettingsFrom(envReader(config)),
+    },
     JobStore,
     WebhookSender,
     WebhookProcessor,
