@@ -54,6 +54,8 @@ class ContainerEnv:
     values: dict[str, str]
     # Set only to be spelt into another variable as $(NAME) (REDIS_PASSWORD into REDIS_URL).
     helpers: set[str] = field(default_factory=set)
+    # Passed through from the operator's environment when set there (compose's `NAME:`).
+    passed_through: set[str] = field(default_factory=set)
     unresolved: list[str] = field(default_factory=list)
 
 
@@ -160,14 +162,18 @@ def compose(profiles: tuple[str, ...] = ("cpu",)) -> dict[str, Any]:
 def compose_app_envs() -> list[ContainerEnv]:
     services = compose()["services"]
     assert set(COMPOSE_APP_SERVICES) <= set(services), sorted(services)
-    return [
-        ContainerEnv(
-            where=f"compose: {service}",
-            app=app,
-            values={k: str(v) for k, v in (services[service].get("environment") or {}).items()},
+    envs = []
+    for service, app in COMPOSE_APP_SERVICES.items():
+        environment = services[service].get("environment") or {}
+        envs.append(
+            ContainerEnv(
+                where=f"compose: {service}",
+                app=app,
+                values={k: str(v) for k, v in environment.items() if v is not None},
+                passed_through={k for k, v in environment.items() if v is None},
+            )
         )
-        for service, app in COMPOSE_APP_SERVICES.items()
-    ]
+    return envs
 
 
 def all_app_envs() -> list[ContainerEnv]:

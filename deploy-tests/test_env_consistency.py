@@ -6,6 +6,7 @@ import pytest
 from deployment import (
     ContainerEnv,
     all_app_envs,
+    check_deploy,
     compose_app_envs,
     k8s_app_envs,
     known_variables,
@@ -38,7 +39,8 @@ def test_every_reference_resolves(env: ContainerEnv):
 
 @pytest.mark.parametrize("env", ENVS, ids=IDS)
 def test_every_variable_set_is_one_the_app_reads(env: ContainerEnv):
-    unknown = set(env.values) - known_variables(env.app) - env.helpers - PENDING_EXECUTOR_VARIABLES
+    names = set(env.values) | env.passed_through
+    unknown = names - known_variables(env.app) - env.helpers - PENDING_EXECUTOR_VARIABLES
     assert unknown == set(), f"{env.where} sets variables no code of {env.app} reads"
 
 
@@ -94,3 +96,10 @@ def test_the_redis_password_reaches_redis_url_and_nothing_else(overlay):
     for env in k8s_app_envs(overlay):
         assert env.helpers == {"REDIS_PASSWORD"}, env.where
         assert env.values["REDIS_URL"].startswith("redis://:redispassword"), env.where
+
+
+def test_compose_passes_an_optional_variable_on_only_when_it_is_set():
+    assert "WEBHOOK_SECRET" in next(e for e in compose_app_envs() if e.app == "api").passed_through
+    environment = check_deploy.compose_environment(WEBHOOK_SECRET="webhook0123456789")
+    api = check_deploy.compose_config((), environment)["services"]["api"]["environment"]
+    assert api["WEBHOOK_SECRET"] == "webhook0123456789"
