@@ -49,6 +49,7 @@ describe('job routes without a GPU node (API process, real Redis)', () => {
       MAX_IMAGES: '3',
       MAX_DURACAO_S: '30',
       WEBHOOK_SECRET: 'jobs-api-e2e-webhook-secret',
+      JOB_RETENTION_HOURS: '2',
     });
     await api.start();
   });
@@ -93,11 +94,14 @@ describe('job routes without a GPU node (API process, real Redis)', () => {
       }
     });
 
-    it.each([['/'], ['/health'], ['/transcribe/health']])('GET %s needs no key', async (path) => {
-      const answer = await api.call('GET', path, { key: null });
-      expect(answer.status).not.toBe(401);
-      expect(answer.body).toEqual(expect.any(Object));
-    });
+    it.each([['/'], ['/health'], ['/health/ready'], ['/transcribe/health'], ['/docs'], ['/docs-json'], ['/metrics']])(
+      'GET %s needs no key',
+      async (path) => {
+        const answer = await api.call('GET', path, { key: null });
+        expect(answer.status).not.toBe(401);
+        expect(answer.status).not.toBe(404);
+      },
+    );
   });
 
   describe('validation', () => {
@@ -229,6 +233,16 @@ describe('job routes without a GPU node (API process, real Redis)', () => {
       expect(record?.input).not.toHaveProperty('async');
       const queue = JOB_QUEUES[record!.operation];
       expect(await client.lrange(`${BULL_PREFIX}:${queue}:wait`, 0, -1)).toContain(answer.body.jobId);
+      const bullJob = await client.hgetall(`${BULL_PREFIX}:${queue}:${answer.body.jobId}`);
+      expect(JSON.parse(bullJob.data)).toEqual({ jobId: answer.body.jobId });
+      expect(JSON.parse(bullJob.opts)).toEqual(
+        expect.objectContaining({
+          jobId: answer.body.jobId,
+          attempts: 3,
+          removeOnComplete: { age: 2 * 3600 },
+          removeOnFail: { age: 2 * 3600 },
+        }),
+      );
       expect((await api.call('POST', `/job/${answer.body.jobId}/cancel`)).status).toBe(200);
     });
 
@@ -289,7 +303,9 @@ describe('job routes without a GPU node (API process, real Redis)', () => {
       expect(result.body).toEqual(
         expect.objectContaining({ jobId: id, status: 'CANCELLED', result: expect.any(Object), delayTime: expect.any(Number), executionTime: 0 }),
       );
-      expect(await client.pttl(`api-gpu:job:${id}`)).toBeGreaterThan(0);
+      const ttl = await client.pttl(`api-gpu:job:${id}`);
+      expect(ttl).toBeGreaterThan(2 * 3600_000 - 60_000);
+      expect(ttl).toBeLessThanOrEqual(2 * 3600_000);
     });
 
     it('a synchronous request past SYNC_TIMEOUT_S gets the 202 body, and its job stays queued', async () => {
