@@ -1,7 +1,8 @@
 """The worker's configuration: environment variables, validated once at start.
 
 Like the TypeScript processes, the worker reads the environment first, then the file ``ENV_FILE``
-(default ``.env``) for whatever the environment leaves unset; ``ENV_FILE=/dev/null`` reads no file.
+for whatever the environment leaves unset (default: ``.env`` in the working directory, else the
+repository's ``.env``); ``ENV_FILE=/dev/null`` reads no file.
 A bad value raises ConfigError naming the variable; values are never echoed, since some are secrets.
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 ENCODER_MODES = ("auto", "nvenc", "cpu")
 _HOST_PORT = re.compile(r"(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}")
+_REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
@@ -134,7 +136,13 @@ def _comma_list(raw: str) -> list[str]:
 
 
 def _process_environment() -> dict[str, str]:
-    merged = _read_env_file(Path(os.environ.get("ENV_FILE", ".env")))
+    configured = os.environ.get("ENV_FILE")
+    if configured:
+        merged = _read_env_file(Path(configured))
+    else:
+        # The worker runs from worker-python/; `make up` writes .env at the repository's root.
+        candidates = (Path(".env"), _REPOSITORY_ROOT / ".env")
+        merged = next((values for path in candidates if (values := _read_env_file(path))), {})
     merged.update(os.environ)
     return merged
 
