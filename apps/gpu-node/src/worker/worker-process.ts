@@ -9,6 +9,8 @@ import {
   parseWorkerMessage,
 } from './worker-protocol';
 
+const PYTHON_LOG_LEVEL = /^\S+ \S+ (DEBUG|INFO|WARNING|ERROR|CRITICAL) /;
+
 /** The worker process ended (or was killed) while it held a job: an infrastructure failure. */
 export class WorkerCrashedError extends Error {
   constructor(message: string) {
@@ -82,9 +84,7 @@ export class WorkerProcess {
       }
       this.onJobMessage(message);
     });
-    createInterface({ input: this.child.stderr! }).on('line', (line) => {
-      if (line.trim()) this.logger.log(line);
-    });
+    createInterface({ input: this.child.stderr! }).on('line', (line) => this.forwardLog(line));
 
     this.exited = new Promise((resolve) => {
       const finish = (reason: string) => {
@@ -135,6 +135,16 @@ export class WorkerProcess {
 
   kill(): void {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+
+  /** The worker logs `<time> <LEVEL> <logger>: <message>`; its level is kept in the node's log. */
+  private forwardLog(line: string): void {
+    if (!line.trim()) return;
+    const level = PYTHON_LOG_LEVEL.exec(line)?.[1];
+    if (level === 'ERROR' || level === 'CRITICAL') this.logger.error(line);
+    else if (level === 'WARNING') this.logger.warn(line);
+    else if (level === 'DEBUG') this.logger.debug(line);
+    else this.logger.log(line);
   }
 
   private send(message: Record<string, unknown>): void {
