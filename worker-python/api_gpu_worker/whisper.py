@@ -11,6 +11,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -48,34 +49,26 @@ class DecodingOptions:
 
 
 class Transcriber:
-    """Loads each model once and keeps at most ``max_loaded`` of them, least recently used out."""
+    """Loads each model once and keeps at most ``max_loaded`` of them, least recently used out.
+
+    Models are loaded and run on one long-lived thread of the transcriber's own: a CTranslate2
+    model used after the thread that loaded it has exited runs several times slower, and the
+    local worker runs each job on a thread of its own.
+    """
 
     def __init__(self, max_loaded: int, device: WhisperDevice) -> None:
         self.max_loaded = max_loaded
         self.device = device
         self._models: OrderedDict[Path, WhisperModel] = OrderedDict()
         self._lock = threading.Lock()
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="whisper")
 
     def loaded(self) -> list[Path]:
         with self._lock:
             return list(self._models)
 
     def model(self, resolved: ResolvedModel) -> WhisperModel:
-        with self._lock:
-            model = self._models.get(resolved.path)
-            if model is not None:
-                self._models.move_to_end(resolved.path)
-                return model
-            while len(self._models) >= self.max_loaded:
-                self._models.popitem(last=False)
-            model = WhisperModel(
-                str(resolved.path),
-                device=self.device.device,
-                compute_type=self.device.compute_type,
-                cpu_threads=_cpu_count(),
-            )
-            self._models[resolved.path] = model
-            return model
+        return self._thread.submit(self._model, resolved).result()
 
     def transcribe(
         self,
@@ -87,8 +80,37 @@ class Transcriber:
         should_stop: Callable[[], bool] = lambda: False,
     ) -> Transcript:
         """Transcribes ``audio``; ``on_progress`` gets the fraction of the audio done so far."""
-        model = self.model(resolved)
-        segments, info = model.transcribe(
+        return self._thread.submit(
+            self._transcribe, audio, resolved, options, on_progress, should_stop
+        ).result()
+
+    def _model(self, resolved: ResolvedModel) -> WhisperModel:
+        with self._lock:
+            model = self._models.get(resolved.path)
+            if model is not None:
+                self._models.move_to_end(resolved.path)
+                return model
+            while len(self._models) >= self.max_loaded:
+                self._models.popitem(last=False)
+        model = WhisperModel(
+            str(resolved.path),
+            device=self.device.device,
+            compute_type=self.device.compute_type,
+            cpu_threads=cpu_threads(),
+        )
+        with self._lock:
+            self._models[resolved.path] = model
+        return model
+
+    def _transcribe(
+        self,
+        audio: Path,
+        resolved: ResolvedModel,
+        options: DecodingOptions,
+        on_progress: Callable[[float], None],
+        should_stop: Callable[[], bool],
+    ) -> Transcript:
+        segments, info = self._model(resolved).transcribe(
             str(audio),
             language=options.language,
             task="transcribe",
@@ -149,6 +171,6 @@ def max_loaded_models() -> int:
     return int(raw)
 
 
-def _cpu_count() -> int:
+def cpu_threads() -> int:
     # CTranslate2 defaults to 4 threads, which oversubscribes a smaller machine.
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -1,6 +1,7 @@
 """The warm transcriber: a bounded LRU of loaded models, the seed's decoding, progress, stopping."""
 
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,27 @@ def test_models_stay_loaded_up_to_the_bound_least_recently_used_out(
     transcriber.model(alpha)
     assert loads == [tiny.path, alpha.path, beta.path, alpha.path]
     assert transcriber.loaded() == [beta.path, alpha.path]
+
+
+def test_models_load_on_the_transcribers_own_thread_whichever_thread_asks(
+    loads: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A CTranslate2 model used after its loading thread has exited runs several times slower,
+    # and the local worker gives each job a thread of its own.
+    threads: list[threading.Thread] = []
+    real = whisper.WhisperModel
+
+    def recording(path: str, **kwargs):
+        threads.append(threading.current_thread())
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(whisper, "WhisperModel", recording)
+    transcriber = Transcriber(max_loaded=1, device=CPU)
+    job = threading.Thread(target=transcriber.model, args=(resolve_model("tiny.en", None),))
+    job.start()
+    job.join()
+
+    assert len(threads) == 1 and threads[0] is not job and threads[0].is_alive()
 
 
 def test_transcribes_with_word_times_inside_the_audio_and_reports_progress(speech: Path) -> None:
