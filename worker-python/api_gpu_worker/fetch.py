@@ -96,26 +96,38 @@ def fetch(url: str, dest: Path, ctx: "JobContext", *, field: str) -> Path:
     """Downloads ``url`` (the value of job field ``field``) to ``dest``; returns ``dest``."""
     settings = ctx.settings
     ctx.check_cancelled()
+    deadline = time.monotonic() + settings.download_timeout_s
     public_prefix = settings.s3_public_url + "/"
-    if url.startswith(public_prefix):
-        key = urllib.parse.unquote(urllib.parse.urlsplit(url[len(public_prefix) :]).path)
-        return ctx.storage.download(settings.s3_bucket, key, dest, field=field)
-    normalized = check_url(url, field, settings)
-    if normalized.lower().startswith("s3://"):
-        parts = urllib.parse.urlsplit(normalized)
-        key = urllib.parse.unquote(parts.path.lstrip("/"))
-        return ctx.storage.download(parts.netloc, key, dest, field=field)
     try:
-        _download_http(normalized, dest, ctx, field)
+        if url.startswith(public_prefix):
+            key = urllib.parse.unquote(urllib.parse.urlsplit(url[len(public_prefix) :]).path)
+            _download_object(settings.s3_bucket, key, dest, ctx, field, deadline)
+            return dest
+        normalized = check_url(url, field, settings)
+        if normalized.lower().startswith("s3://"):
+            parts = urllib.parse.urlsplit(normalized)
+            key = urllib.parse.unquote(parts.path.lstrip("/"))
+            _download_object(parts.netloc, key, dest, ctx, field, deadline)
+        else:
+            _download_http(normalized, dest, ctx, field, deadline)
     except BaseException:
         dest.unlink(missing_ok=True)
         raise
     return dest
 
 
-def _download_http(url: str, dest: Path, ctx: "JobContext", field: str) -> None:
+def _download_object(
+    bucket: str, key: str, dest: Path, ctx: "JobContext", field: str, deadline: float
+) -> None:
+    body = ctx.storage.open_object(bucket, key, field=field)
+    try:
+        _save(body, dest, ctx, field, deadline)
+    finally:
+        body.release_conn()
+
+
+def _download_http(url: str, dest: Path, ctx: "JobContext", field: str, deadline: float) -> None:
     settings = ctx.settings
-    deadline = time.monotonic() + settings.download_timeout_s
     for _ in range(MAX_REDIRECTS + 1):
         response = _request(url, field, settings, deadline)
         if response.status in _REDIRECTS:

@@ -17,7 +17,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .errors import FetchError, InputError, MediaError, StorageError
+from .errors import FetchError, InputError, StorageError
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -109,8 +109,12 @@ class Storage:
     def readable_buckets(self) -> tuple[str, ...]:
         return (self.settings.s3_bucket, *self.settings.s3_input_buckets)
 
-    def download(self, bucket: str, key: str, dest: Path, *, field: str = "url") -> Path:
-        """Copies an input object to ``dest``; refuses other buckets and oversize objects."""
+    def open_object(self, bucket: str, key: str, *, field: str = "url"):
+        """Starts reading an input object; returns the HTTP response whose body is the object.
+
+        Only the results bucket and S3_INPUT_BUCKETS may be read; a missing object is a
+        FetchError naming ``field``.
+        """
         if bucket not in self.readable_buckets():
             raise InputError(
                 f"{field}: bucket {bucket!r} is not one this worker may read "
@@ -118,22 +122,10 @@ class Storage:
                 field=field,
             )
         try:
-            head = self.client.head_object(Bucket=bucket, Key=key)
-            if head["ContentLength"] > self.settings.max_download_bytes:
-                raise MediaError(
-                    f"{field}: the file is larger than MAX_DOWNLOAD_MB "
-                    f"({self.settings.max_download_mb} MB)",
-                    field=field,
-                )
-            self.client.download_file(bucket, key, str(dest))
+            response = self.client.get_object(Bucket=bucket, Key=key)
         except ClientError as error:
             status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            if status in (403, 404) or error.response.get("Error", {}).get("Code") in (
-                "NoSuchKey",
-                "404",
-                "NoSuchBucket",
-                "AccessDenied",
-            ):
+            if status in (403, 404):
                 raise FetchError(
                     f"{field}: object not found in bucket {bucket!r} (HTTP {status})", field=field
                 ) from None
@@ -148,7 +140,9 @@ class Storage:
                 field=field,
                 retryable=True,
             ) from None
-        return dest
+        # The urllib3 response under botocore's StreamingBody: fetch reads it under the same size
+        # cap, deadline and cancel as an HTTP download, and only it can be shut down mid-read.
+        return response["Body"]._raw_stream
 
 
 def _describe(error: Exception) -> str:

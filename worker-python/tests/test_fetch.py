@@ -336,3 +336,19 @@ def test_our_own_public_urls_are_read_from_the_bucket_not_over_http(
         assert url.startswith("https://cdn.example.test/media/tests/")
         assert fetch(url, ctx.workdir / "in", ctx, field="url_srt").read_bytes() == b"subtitles"
     assert connect_attempts == []
+
+
+def test_an_s3_object_over_the_limit_is_refused(settings, s3, job_path):
+    key = f"{job_path}big.bin"
+    s3.put_object(Bucket=os.environ["S3_BUCKET_NAME"], Key=key, Body=b"\x00" * (1024 * 1024 + 1))
+    with JobContext("s3-big", with_env(settings, MAX_DOWNLOAD_MB="1")) as ctx:
+        with pytest.raises(
+            MediaError, match=r"url_video: the file is larger than MAX_DOWNLOAD_MB \(1 MB\)"
+        ):
+            fetch(
+                f"s3://{os.environ['S3_BUCKET_NAME']}/{key}",
+                ctx.workdir / "in",
+                ctx,
+                field="url_video",
+            )
+        assert list(ctx.workdir.iterdir()) == []
