@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 
 from api_gpu_worker import whisper
-from api_gpu_worker.errors import InputError, MediaError
+from api_gpu_worker.errors import InputError, JobCancelled, MediaError
 from api_gpu_worker.job import run_job
 from api_gpu_worker.subtitles import parse_subtitles
 
@@ -148,6 +148,31 @@ def test_a_second_job_in_the_same_process_does_not_load_the_model_again(
         }
         assert run_job(job, job_context())["model"] == "tiny.en"
     assert len(model_loads) == 1
+
+
+def test_a_cancelled_transcription_uploads_nothing_and_the_next_job_runs(
+    make_speech, media_server, job_context, job_path, s3_keys, work_root
+) -> None:
+    speech = make_speech(ENGLISH, "report.wav")
+    job = {
+        "operation": "transcribe",
+        "audio_url": media_server.url(speech.name),
+        "path": job_path,
+        "model": "tiny.en",
+    }
+    contexts = []
+
+    def cancel_once_downloaded(percent: float) -> None:
+        if percent > 0:
+            contexts[0].cancel()
+
+    contexts.append(job_context(on_progress=cancel_once_downloaded))
+    with pytest.raises(JobCancelled):
+        run_job(job, contexts[0])
+
+    assert s3_keys(job_path) == []
+    assert list(work_root.iterdir()) == []
+    assert run_job(job, job_context())["words"] > 0
 
 
 def test_portuguese_keeps_its_accents_in_every_file(
