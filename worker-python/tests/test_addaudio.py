@@ -192,3 +192,44 @@ def test_audio_is_copied_only_when_the_container_takes_it_and_the_cut_stays_with
     assert (args == ["-c:a", "copy"]) is copied
     if not copied:
         assert args[:2] == ["-c:a", "aac"]
+
+
+@pytest.mark.parametrize(
+    ("audio_seconds", "packets", "closed"),
+    [
+        # 2.34 s: 56 frames wanted; 57 packets close the B-frame group and end 0.035 s later.
+        (2.34, 57, True),
+        # 2.3 s: 55 frames wanted; the nearest closed cuts (53, 57) are more than a frame away.
+        (2.3, 55, False),
+    ],
+)
+def test_a_cut_inside_b_frames_stays_within_a_frame(
+    settings,
+    media_server,
+    make_video,
+    make_audio,
+    job_path,
+    ffprobe,
+    tmp_path,
+    audio_seconds,
+    packets,
+    closed,
+):
+    video = make_video(
+        duration=3, size="320x240", fps=24, audio=False,
+        extra=("-bf", "3", "-x264-params", "b-pyramid=normal"),
+    )  # fmt: skip
+    audio = make_audio(duration=audio_seconds)
+    result = run_addaudio(settings, media_server, video, audio, job_path, "bframes.mp4")
+    assert result["video_stream"] == "copied"
+    output = tmp_path / "out.mp4"
+    download(result["video_url"], output)
+    info = ffprobe(output)
+    video_stream, audio_stream = stream(info, "video"), stream(info, "audio")
+    assert int(video_stream["nb_read_packets"]) == packets
+    assert abs(float(video_stream["duration"]) - audio_seconds) <= 1 / 24
+    assert abs(float(audio_stream["duration"]) - audio_seconds) <= 1 / 24
+    assert packet_hashes(output) == packet_hashes(video, limit=packets)
+    shown = sorted(int(pts) for pts, _, _ in packet_hashes(output))
+    step = shown[1] - shown[0]
+    assert (shown == list(range(shown[0], shown[0] + packets * step, step))) is closed
