@@ -233,3 +233,22 @@ def test_a_cut_inside_b_frames_stays_within_a_frame(
     shown = sorted(int(pts) for pts, _, _ in packet_hashes(output))
     step = shown[1] - shown[0]
     assert (shown == list(range(shown[0], shown[0] + packets * step, step))) is closed
+
+
+def test_hevc_in_mp4_is_copied_and_tagged_for_apple_players(
+    settings, media_server, make_video, make_audio, job_path, ffprobe, tmp_path
+):
+    video = make_video(
+        duration=1.5, size="192x108", fps=25, codec="libx265", audio=False,
+        extra=("-preset", "ultrafast", "-x265-params", "log-level=error"),
+    )  # fmt: skip
+    audio = make_audio(duration=1)
+    result = run_addaudio(settings, media_server, video, audio, job_path, "hevc.mp4")
+    assert result["video_stream"] == "copied"
+    output = tmp_path / "out.mp4"
+    download(result["video_url"], output)
+    video_stream = stream(ffprobe(output), "video")
+    assert (video_stream["codec_name"], video_stream["codec_tag_string"]) == ("hevc", "hvc1")
+    assert abs(float(video_stream["duration"]) - 1.0) <= 1 / 25
+    kept = packet_hashes(output)
+    assert kept == packet_hashes(video, limit=len(kept))
