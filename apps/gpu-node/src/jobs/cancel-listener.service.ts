@@ -19,7 +19,6 @@ export class CancelListener implements OnApplicationBootstrap, OnApplicationShut
     private readonly processor: JobProcessor,
   ) {
     this.subscriber = new Redis(config.get('REDIS_URL', { infer: true }), {
-      lazyConnect: true,
       maxRetriesPerRequest: null,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
     });
@@ -32,7 +31,7 @@ export class CancelListener implements OnApplicationBootstrap, OnApplicationShut
       this.logger.debug(`cancel requested for job ${jobId}`);
       this.processor.cancel(jobId);
     });
-    await this.subscriber.connect();
+    // Queued by ioredis until Redis is reachable, so a node started before Redis still listens.
     await this.subscriber.subscribe(JOB_CANCEL_CHANNEL);
   }
 
