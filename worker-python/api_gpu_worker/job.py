@@ -223,8 +223,10 @@ class JobContext:
         duration_s: float | None,
         span: tuple[float, float],
     ) -> None:
+        # Error messages name the job's files, never where they are on the worker's disk.
+        workdir_prefix = f"{self.workdir}/"
         for raw in stream:
-            line = raw.decode("utf-8", "replace").rstrip()
+            line = raw.decode("utf-8", "replace").rstrip().replace(workdir_prefix, "")
             match = _OUT_TIME.match(line)
             if line == "progress=end" and duration_s:
                 self.progress(span[1], force=True)

@@ -141,7 +141,8 @@ def test_run_reports_ffmpeg_progress_in_its_span_and_never_backwards(settings):
 def test_a_failing_tool_raises_with_its_last_stderr_lines(settings):
     with JobContext("f", settings) as ctx, pytest.raises(ProcessingError) as raised:
         ctx.run(["ffmpeg", "-i", str(ctx.workdir / "nothing.mp4"), "-f", "null", "-"])
-    assert "No such file or directory" in raised.value.message
+    assert raised.value.message.endswith("nothing.mp4: No such file or directory")
+    assert str(settings.work_root) not in raised.value.message
     with JobContext("g", settings) as ctx, pytest.raises(InputError, match="exit 1"):
         ctx.run(
             ["ffmpeg", "-i", str(ctx.workdir / "nothing.mp4"), "-f", "null", "-"],
