@@ -60,6 +60,10 @@ def check_url(url: str, field: str, settings: Settings) -> str:
     else is done; the connection checks them again.
     """
     parts = urllib.parse.urlsplit(url)
+    try:
+        explicit_port = parts.port
+    except ValueError:
+        raise InputError(f"{field}: the port is not between 0 and 65535", field=field) from None
     scheme = parts.scheme.lower()
     if scheme not in _SCHEMES:
         raise InputError(
@@ -82,7 +86,7 @@ def check_url(url: str, field: str, settings: Settings) -> str:
             "",
         )
     )
-    port = parts.port or _DEFAULT_PORTS[scheme]
+    port = explicit_port or _DEFAULT_PORTS[scheme]
     try:
         _check_addresses(parts.hostname, port, settings.private_url_allowlist)
     except RefusedAddress as refused:

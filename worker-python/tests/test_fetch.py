@@ -187,6 +187,7 @@ def test_redirects_within_the_allowlist_are_followed_up_to_five(ctx, media_serve
         ("http:///no-host", "no host"),
         ("https://user:pw@example.com/x", "credentials"),
         ("s3://api-gpu-test/", "needs a key"),
+        ("http://example.com:99999/x", "port is not between 0 and 65535"),
     ],
 )
 def test_check_url_refuses_what_the_worker_does_not_read(settings, url, message):
