@@ -86,7 +86,7 @@ def check_url(url: str, field: str, settings: Settings) -> str:
             "",
         )
     )
-    port = explicit_port or _DEFAULT_PORTS[scheme]
+    port = explicit_port if explicit_port is not None else _DEFAULT_PORTS[scheme]
     try:
         _check_addresses(parts.hostname, port, settings.private_url_allowlist)
     except RefusedAddress as refused:
