@@ -374,6 +374,26 @@ describe('job routes without a GPU node (API process, real Redis)', () => {
     });
   });
 
+  describe('shutdown', () => {
+    it('a request held for its job gets the 202 body when the API is stopped, and the job stays queued', async () => {
+      const patient = new ApiUnderTest({ ...sharedEnv(s3, redis.url), SYNC_TIMEOUT_S: '600' });
+      await patient.start();
+      try {
+        const held = patient.call<{ jobId: string; status: string }>('POST', '/video/caption', { body: caption });
+        await waitFor('the request held', async () => ((await queued()) > 0 ? true : undefined));
+        await patient.stop('SIGTERM');
+        const answer = await held;
+        expect(answer.status).toBe(202);
+        expect(answer.body).toEqual(expect.objectContaining({ status: 'IN_QUEUE', statusUrl: `/video/job/${answer.body.jobId}` }));
+        expect((await store.get(answer.body.jobId))?.status).toBe('IN_QUEUE');
+        await store.finish(answer.body.jobId, 'CANCELLED', {}, 60_000);
+        await client.del(`${BULL_PREFIX}:caption:wait`);
+      } finally {
+        await patient.stop('SIGKILL');
+      }
+    }, 90_000);
+  });
+
   describe('Redis outage', () => {
     it('answers 503 with Retry-After while Redis is down, recovers by itself, and keeps accepted jobs', async () => {
       const before = await api.call<{ jobId: string }>('POST', '/video/caption/async', { body: caption });

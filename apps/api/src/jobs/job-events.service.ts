@@ -7,8 +7,16 @@ import { ApiEnv } from '../config/api-env';
 /** A waiter re-reads its job this often too, in case an announcement was lost with a connection. */
 const RECHECK_INTERVAL_MS = 5000;
 
+/**
+ * Once the process is told to stop, a held request waits at most this long more, then gets its 202:
+ * less than the HTTP drain grants in-flight requests, so it is answered rather than cut off.
+ */
+const WAIT_AFTER_STOP_SIGNAL_MS = 5_000;
+
 interface Waiter {
   resolve: (record: JobRecord | null) => void;
+  deadline: number;
+  expireAt: (deadline: number) => void;
 }
 
 /**
@@ -23,6 +31,9 @@ export class JobEventsService implements OnModuleInit, OnApplicationShutdown {
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly subscriber: Redis;
   private recheckTimer?: NodeJS.Timeout;
+  // Nest's destroy hooks only run after the HTTP drain has waited for the held requests, so the
+  // stop signal itself is what shortens their wait.
+  private readonly onStopSignal = () => this.shortenWaits(WAIT_AFTER_STOP_SIGNAL_MS);
 
   constructor(
     private readonly store: JobStore,
@@ -42,9 +53,13 @@ export class JobEventsService implements OnModuleInit, OnApplicationShutdown {
       this.logger.warn(`not subscribed to job events yet: ${error.message}`);
     });
     this.recheckTimer = setInterval(() => this.recheckAll(), RECHECK_INTERVAL_MS);
+    process.once('SIGTERM', this.onStopSignal);
+    process.once('SIGINT', this.onStopSignal);
   }
 
   onApplicationShutdown(): void {
+    process.off('SIGTERM', this.onStopSignal);
+    process.off('SIGINT', this.onStopSignal);
     clearInterval(this.recheckTimer);
     for (const jobId of [...this.waiters.keys()]) this.settle(jobId, null);
     this.subscriber.disconnect();
@@ -57,18 +72,34 @@ export class JobEventsService implements OnModuleInit, OnApplicationShutdown {
    */
   waitForEnd(jobId: string, timeoutMs: number): Promise<JobRecord | null> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => finish(null), timeoutMs);
-      const waiter: Waiter = { resolve: (record) => finish(record) };
+      let timer: NodeJS.Timeout | undefined;
       const finish = (record: JobRecord | null) => {
         clearTimeout(timer);
         this.remove(jobId, waiter);
         resolve(record);
       };
+      const waiter: Waiter = {
+        resolve: finish,
+        deadline: Date.now() + timeoutMs,
+        expireAt: (deadline) => {
+          clearTimeout(timer);
+          waiter.deadline = deadline;
+          timer = setTimeout(() => finish(null), Math.max(0, deadline - Date.now()));
+        },
+      };
+      waiter.expireAt(waiter.deadline);
       const set = this.waiters.get(jobId) ?? new Set<Waiter>();
       set.add(waiter);
       this.waiters.set(jobId, set);
       this.announced(jobId);
     });
+  }
+
+  private shortenWaits(withinMs: number): void {
+    const deadline = Date.now() + withinMs;
+    for (const set of this.waiters.values()) {
+      for (const waiter of set) if (waiter.deadline > deadline) waiter.expireAt(deadline);
+    }
   }
 
   private announced(jobId: string | undefined): void {
