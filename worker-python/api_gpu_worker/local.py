@@ -101,15 +101,21 @@ class LocalWorker:
                     }
                 )
                 return
-            ctx = JobContext(
-                job_id,
-                self.settings,
-                encoder=self.encoder,
-                storage=Storage(self.settings),
-                on_progress=lambda percent: self.output.send(
-                    {"type": "progress", "id": job_id, "percent": percent}
-                ),
-            )
+            try:
+                ctx = JobContext(
+                    job_id,
+                    self.settings,
+                    encoder=self.encoder,
+                    storage=Storage(self.settings),
+                    on_progress=lambda percent: self.output.send(
+                        {"type": "progress", "id": job_id, "percent": percent}
+                    ),
+                )
+            except Exception as error:
+                self.output.send(
+                    {"type": "error", "id": job_id, "error": as_job_error(error).to_dict()}
+                )
+                return
             thread = threading.Thread(
                 target=self._run, args=(job_id, job_input, ctx), name=f"job-{job_id}", daemon=True
             )
