@@ -20,7 +20,7 @@ from runpod.serverless.modules.rp_logger import RunPodLogger
 
 from api_gpu_worker.encoders import EncoderConfig, select_encoder
 from api_gpu_worker.errors import as_job_error
-from api_gpu_worker.job import JobContext, run_job
+from api_gpu_worker.job import JobContext, remove_stale_workdirs, run_job
 from api_gpu_worker.settings import ConfigError, Settings
 
 log = logging.getLogger("api_gpu_worker.runpod")
@@ -86,6 +86,7 @@ def main() -> None:
     try:
         settings = Settings.from_env()
         _runtime = Runtime(settings, select_encoder(settings.ffmpeg_encoder))
+        remove_stale_workdirs(settings.work_root)
     except ConfigError as error:
         log.error("configuration error: %s", error)
         sys.exit(2)

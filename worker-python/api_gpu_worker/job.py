@@ -63,7 +63,7 @@ class JobContext:
         self.cancelled = threading.Event()
         self.fallback_reason: str | None = None
         safe_id = re.sub(r"[^A-Za-z0-9_-]", "_", job_id)[:64]
-        self.workdir = settings.work_root / f"job-{safe_id}-{uuid.uuid4().hex[:8]}"
+        self.workdir = settings.work_root / f"job-{os.getpid()}-{safe_id}-{uuid.uuid4().hex[:8]}"
         self._on_progress = on_progress
         self._last_percent = -1.0
         self._last_report = 0.0
@@ -251,6 +251,31 @@ def _kill_group(process: subprocess.Popen) -> None:
         return
     with suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
+
+
+def remove_stale_workdirs(work_root: Path) -> list[Path]:
+    """Deletes the work directories of worker processes that are gone (killed mid-job, say).
+
+    Each directory's name carries the pid of its process; the ones of live processes (other
+    slots sharing ``work_root``) are left alone. Returns what was removed.
+    """
+    removed = []
+    for entry in work_root.glob("job-*-*"):
+        pid = entry.name.split("-", 2)[1]
+        if entry.is_dir() and pid.isdigit() and not _process_exists(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def run_job(job: Mapping[str, Any], ctx: JobContext) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from .encoders import nvenc_available, select_encoder
 from .errors import JobCancelled, as_job_error
-from .job import JobContext, run_job
+from .job import JobContext, remove_stale_workdirs, run_job
 from .settings import ConfigError, Settings
 from .storage import Storage
 from .whisper_models import available_models, whisper_device
@@ -171,6 +171,8 @@ def main() -> int:
     output = ProtocolOutput(_protocol_stream())
     try:
         settings = Settings.from_env()
+        for stale in remove_stale_workdirs(settings.work_root):
+            log.info("removed %s, left by a worker that is gone", stale.name)
         worker = LocalWorker(settings, output)
         ready = worker.ready_message()
     except ConfigError as error:

@@ -1,5 +1,7 @@
 """Settings, errors, the job context (processes, progress, cancel) and run_job's dispatch."""
 
+import os
+import subprocess
 import threading
 import time
 
@@ -16,7 +18,7 @@ from api_gpu_worker.errors import (
     as_job_error,
     redact_url,
 )
-from api_gpu_worker.job import JobContext, run_job
+from api_gpu_worker.job import JobContext, remove_stale_workdirs, run_job
 from api_gpu_worker.settings import ConfigError, Settings
 
 BASE_ENV = {"S3_ACCESS_KEY": "access", "S3_SECRET_KEY": "secret-value", "ENV_FILE": "/dev/null"}
@@ -183,3 +185,16 @@ def test_progress_is_clamped_non_decreasing_and_throttled(settings):
     assert seen[-1] == 100.0
     assert seen.count(100.0) == 1
     assert len(seen) < 8
+
+
+def test_work_directories_of_gone_workers_are_removed_and_live_ones_kept(settings, work_root):
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    stale = work_root / f"job-{gone.pid}-abc-1234abcd"
+    (stale / "sub").mkdir(parents=True)
+    (stale / "sub" / "partial.mp4").write_bytes(b"x")
+    with JobContext("live", settings) as ctx:
+        assert ctx.workdir.name.startswith(f"job-{os.getpid()}-live-")
+        assert remove_stale_workdirs(work_root) == [stale]
+        assert ctx.workdir.is_dir()
+    assert list(work_root.iterdir()) == []
