@@ -53,12 +53,15 @@ export function pinoParams(config: ConfigService): Params {
           path: pathOf(req.url),
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+        // A failing request's own error is logged with its stack where it is handled; here the line says what failed.
+        err: (err: { type?: string; message?: string }) => ({ type: err.type, message: err.message }),
       },
       autoLogging: {
         ignore: (req) => QUIET_ROUTES.has(pathOf(req.url)),
       },
+      // A 503 says a dependency is down, which the health checks report; it is not the API failing.
       customLogLevel: (_req, res, error) =>
-        error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+        error || (res.statusCode >= 500 && res.statusCode !== 503) ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
       redact: {
         paths: ['req.headers', 'res.headers', '*.authorization', '*["x-api-key"]', '*.password'],
         censor: '[REDACTED]',
