@@ -1,10 +1,14 @@
 import { BULL_PREFIX, JOB_QUEUES, JobStore } from '@app/common';
 import Redis from 'ioredis';
+import { createHmac } from 'node:crypto';
+import { IncomingHttpHeaders, Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { TestRedis, waitFor } from '../../../test/support/processes';
 import { ApiUnderTest, TestMedia, sharedEnv, testS3 } from '../../../test/support/api-e2e';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const UNAUTHORIZED = { error: 'Unauthorized', message: 'Invalid or missing API key' };
+const WEBHOOK_SECRET = 'jobs-api-e2e-webhook-secret';
 
 /**
  * The API process against its own real Redis and the test MinIO, with no GPU node: everything the
@@ -22,6 +26,9 @@ describe('job routes without a GPU node (API process, real Redis)', () => {
   let img2vid: Record<string, unknown>;
   let addaudio: Record<string, unknown>;
   let transcribe: Record<string, unknown>;
+  let receiver: Server;
+  let receiverUrl: string;
+  const deliveries: { headers: IncomingHttpHeaders; body: string }[] = [];
 
   const queued = async () => {
     let total = 0;
@@ -42,13 +49,24 @@ describe('job routes without a GPU node (API process, real Redis)', () => {
     img2vid = { images: [{ id: 'img-1', image_url: `${media.publicUrl(media.prefix)}i.jpg`, duracao: 2 }], path: `${media.prefix}out/` };
     addaudio = { url_video: video, url_audio: media.urls['audio.mp3'], path: `${media.prefix}out/`, output_filename: 'com_audio.mp4' };
     transcribe = { audio_url: media.urls['audio.mp3'], path: `${media.prefix}transcricao/` };
+    receiver = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        deliveries.push({ headers: request.headers, body });
+        response.end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
     api = new ApiUnderTest({
       ...sharedEnv(s3, redis.url),
+      PRIVATE_URL_ALLOWLIST: `${s3.hostPort},${new URL(receiverUrl).host}`,
       SYNC_TIMEOUT_S: '1',
       MAX_BODY_MB: '1',
       MAX_IMAGES: '3',
       MAX_DURACAO_S: '30',
-      WEBHOOK_SECRET: 'jobs-api-e2e-webhook-secret',
+      WEBHOOK_SECRET,
       JOB_RETENTION_HOURS: '2',
     });
     await api.start();
@@ -59,6 +77,7 @@ describe('job routes without a GPU node (API process, real Redis)', () => {
     client?.disconnect();
     await redis?.dispose();
     await media?.dispose();
+    receiver?.close();
   });
 
   describe('authentication', () => {
@@ -317,8 +336,8 @@ describe('job routes without a GPU node (API process, real Redis)', () => {
       expect((await api.call('POST', `/job/${answer.body.jobId}/cancel`)).status).toBe(200);
     });
 
-    it('stores webhook_url on the record, outside the job input', async () => {
-      const webhook = `${s3.endpoint}/hooks/receiver`;
+    it('stores webhook_url on the record, outside the job input; cancelling sends the final body there, signed', async () => {
+      const webhook = `${receiverUrl}/hooks/cancelled`;
       const answer = await api.call<{ jobId: string }>('POST', '/transcribe', {
         body: { ...transcribe, webhook_url: webhook, async: true },
       });
@@ -326,7 +345,19 @@ describe('job routes without a GPU node (API process, real Redis)', () => {
       const record = await store.get(answer.body.jobId);
       expect(record?.webhookUrl).toBe(webhook);
       expect(record?.input).toEqual(transcribe);
+
       expect((await api.call('POST', `/job/${answer.body.jobId}/cancel`)).status).toBe(200);
+      const delivery = await waitFor('the webhook delivered', () =>
+        Promise.resolve(deliveries.find((d) => d.body.includes(answer.body.jobId))),
+      );
+      const timestamp = String(delivery.headers['x-webhook-timestamp']);
+      const signature = createHmac('sha256', WEBHOOK_SECRET).update(`${timestamp}.${delivery.body}`).digest('hex');
+      expect(delivery.headers['x-signature']).toBe(`sha256=${signature}`);
+      const status = await api.call<{ output: unknown }>('GET', `/job/${answer.body.jobId}`);
+      expect(JSON.parse(delivery.body)).toEqual(status.body.output);
+      expect(JSON.parse(delivery.body)).toEqual(
+        expect.objectContaining({ error: 'Transcription failed', job_id: answer.body.jobId, status: 'CANCELLED' }),
+      );
     });
 
     it.each([['GET', '/job/%s'], ['GET', '/video/job/%s'], ['GET', '/video/job/%s/result'], ['POST', '/job/%s/cancel']])(

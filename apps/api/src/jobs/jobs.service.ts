@@ -8,13 +8,17 @@ import {
   QueuedJobData,
   REDIS_CLIENT,
   UnsafeUrlError,
+  WEBHOOK_QUEUE,
   assertPublicUrl,
   parseAllowlist,
   validateJobInput,
+  webhookJobOptions,
   withTimeout,
 } from '@app/common';
+import { InjectQueue } from '@nestjs/bull';
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import type { Queue } from 'bull';
 import type Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { ApiEnv } from '../config/api-env';
@@ -54,6 +58,7 @@ export class JobsService {
     private readonly events: JobEventsService,
     @Inject(JOB_QUEUE_BY_OPERATION) private readonly queues: JobQueueByOperation,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @InjectQueue(WEBHOOK_QUEUE) private readonly webhooks: Queue<QueuedJobData>,
     config: ConfigService<ApiEnv, true>,
   ) {
     this.allowlist = parseAllowlist(config.get('PRIVATE_URL_ALLOWLIST', { infer: true }));
@@ -147,6 +152,12 @@ export class JobsService {
       this.logger.warn(`job ${jobId} cancelled but still in its queue (${reason(error)}); nodes skip cancelled jobs`);
     });
     await this.redisCall(this.redis.publish(JOB_CANCEL_CHANNEL, jobId));
+    if (record.webhookUrl) {
+      // Whoever ends a job sends its webhook on its way; here that is the API.
+      await this.webhooks.add({ jobId }, webhookJobOptions(jobId)).catch((error) => {
+        this.logger.error(`job ${jobId} cancelled but its webhook could not be queued: ${reason(error)}`);
+      });
+    }
     return { message: 'Job cancelled successfully', jobId };
   }
 
