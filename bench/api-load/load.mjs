@@ -9,6 +9,7 @@
 // Redis and autocannon.
 import autocannon from 'autocannon';
 import { randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { log, percentile, requireEnv, round, sleep, startStack } from '../api-overhead/stack.mjs';
 
 const CLIENTS = Number(process.env.BENCH_CONNECTIONS ?? 200);
@@ -87,6 +88,8 @@ async function main() {
       clients: CLIENTS,
       client_rate_per_s: CLIENT_RATE,
       max_rps: round(saturation.requests.average),
+      // Other work on the machine moves these figures; the load average tells how much there was.
+      load_avg_1m: round(loadavg()[0]),
     }));
   } finally {
     await stack.stop();

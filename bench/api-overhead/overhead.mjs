@@ -4,6 +4,7 @@
 // is the first time minus the second; the pairs alternate so both see the same machine load.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import {
@@ -114,6 +115,8 @@ async function main() {
     end_to_end_ms_p50: round(percentile(endToEnd, 50)),
     worker_ms_p50: round(percentile(direct, 50)),
     runs: RUNS,
+    // Other work on the machine moves these figures; the load average tells how much there was.
+    load_avg_1m: round(loadavg()[0]),
   }));
 }
 
