@@ -61,7 +61,8 @@ describe('job routes without a GPU node (API process, real Redis)', () => {
     receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
     api = new ApiUnderTest({
       ...sharedEnv(s3, redis.url),
-      PRIVATE_URL_ALLOWLIST: `${s3.hostPort},${new URL(receiverUrl).host}`,
+      // MinIO is not allowlisted: URLs under S3_PUBLIC_URL are objects of the bucket, allowed as such.
+      PRIVATE_URL_ALLOWLIST: new URL(receiverUrl).host,
       SYNC_TIMEOUT_S: '1',
       MAX_BODY_MB: '1',
       MAX_IMAGES: '3',
@@ -164,6 +165,7 @@ describe('job routes without a GPU node (API process, real Redis)', () => {
       ['/video/addaudio', () => ({ ...addaudio, url_audio: 'http://10.1.2.3/a.mp3' }), 'url_audio must not point to a private address'],
       ['/video/addaudio', () => ({ ...addaudio, url_video: 'http://169.254.169.254/latest/meta-data' }), 'url_video must not point to a link-local address'],
       ['/video/addaudio', () => ({ ...addaudio, url_video: 'http://localhost:9/v.mp4' }), 'url_video host "localhost" resolves to a loopback address'],
+      ['/video/addaudio', () => ({ ...addaudio, url_audio: `${s3.endpoint}/other-bucket/a.mp3` }), 'url_audio must not point to a loopback address'],
       ['/transcribe', () => ({ ...transcribe, beam_size: 11 }), 'beam_size must not be greater than 10'],
       ['/transcribe', () => ({ ...transcribe, language: 'PT' }), 'language must be an ISO 639 language code'],
       ['/transcribe', () => ({ ...transcribe, temperature: 2 }), 'temperature must not be greater than 1'],
