@@ -26,6 +26,9 @@ _REPO_SCHEMA = Path(__file__).resolve().parents[2] / "libs/common/contract/job-c
 
 PathSegment = str | int
 
+# Mirrors PATTERN_RULE_KEYWORD in libs/common/src/contract/fields.ts.
+PATTERN_RULE_KEYWORD = "x-rule"
+
 
 class ContractError(ValueError):
     """A job the contract refuses: ``field`` is the first offending field, ``errors`` all."""
@@ -121,7 +124,9 @@ def _describe(error: ValidationError) -> str:
         case "type":
             return f"must be of type {bound}"
         case "pattern":
-            return f"does not match the pattern {bound}"
+            # The schema states the rule in words (as the TypeScript side words it) next to the
+            # regex; a raw regex means nothing to the client reading the message.
+            return error.schema.get(PATTERN_RULE_KEYWORD) or f"does not match the pattern {bound}"
         case "minLength":
             return f"must be at least {bound} characters long"
         case "maxLength":

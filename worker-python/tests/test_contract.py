@@ -120,3 +120,18 @@ def test_reports_every_offending_field_naming_it_and_not_its_value():
     for field, message in raised.value.errors:
         assert message.startswith(field)
         assert "hunter2" not in message
+
+
+def test_a_pattern_mismatch_is_worded_as_the_typescript_side_words_it():
+    job = {
+        "operation": "caption",
+        "url_video": "http://media.test/v.mp4",
+        "url_srt": "http://media.test/s.srt",
+        "path": "../escape/",
+        "output_filename": "out.mp4",
+    }
+    with pytest.raises(ContractError) as raised:
+        validate_job(job)
+    assert raised.value.field == "path"
+    assert "pattern" not in raised.value.message
+    assert "^" not in raised.value.message

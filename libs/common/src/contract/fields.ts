@@ -23,6 +23,9 @@ import {
 import { JSONSchema } from 'class-validator-jsonschema';
 import { ContractPattern } from './patterns';
 
+/** JSON Schema keyword carrying a pattern's rule in words, read by the Python worker. */
+export const PATTERN_RULE_KEYWORD = 'x-rule';
+
 /*
  * Each field of the contract is declared once, with one of these decorators, which apply the
  * class-validator rules (what the API and the gpu-node check, and what the JSON Schema for the
@@ -87,8 +90,15 @@ function OptionalUnlessPresent(): PropertyDecorator {
   return ValidateIf((_object: object, value: unknown) => value !== undefined);
 }
 
-/** Swagger, schema description and optionality; the caller adds the validation rules. */
-function documented<T>(doc: FieldDoc<T>, swagger: ApiPropertyOptions): PropertyDecorator {
+/**
+ * Swagger, schema description and optionality; the caller adds the validation rules. `schema`
+ * adds keywords to the generated JSON Schema, such as the plain-words rule of a pattern.
+ */
+function documented<T>(
+  doc: FieldDoc<T>,
+  swagger: ApiPropertyOptions,
+  schema: Record<string, unknown> = {},
+): PropertyDecorator {
   return applyDecorators(
     ApiProperty({
       ...swagger,
@@ -96,7 +106,7 @@ function documented<T>(doc: FieldDoc<T>, swagger: ApiPropertyOptions): PropertyD
       example: doc.example,
       required: !doc.optional,
     } as ApiPropertyOptions),
-    JSONSchema({ description: doc.description, examples: [doc.example] }),
+    JSONSchema({ description: doc.description, examples: [doc.example], ...schema }),
     ...(doc.optional ? [OptionalUnlessPresent()] : []),
   );
 }
@@ -106,7 +116,12 @@ export function TextField(
 ): PropertyDecorator {
   const { minLength, maxLength, pattern } = doc;
   const decorators = [
-    documented(doc, { type: String, minLength, maxLength, pattern: pattern?.regex.source }),
+    // The worker reports a pattern mismatch with the same words as class-validator, not the regex.
+    documented(
+      doc,
+      { type: String, minLength, maxLength, pattern: pattern?.regex.source },
+      pattern ? { [PATTERN_RULE_KEYWORD]: pattern.rule } : {},
+    ),
     IsString(),
   ];
   if (maxLength !== undefined) decorators.push(CodePointLength(minLength ?? 0, maxLength));
