@@ -2,8 +2,8 @@ import { JobStatus, JOB_CANCEL_CHANNEL, WEBHOOK_QUEUE } from '@app/common';
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { waitFor } from '../../../test/support/processes';
-import { Harness, NodeProcess } from './node-harness';
+import { OwnedProcess, freePort, waitFor } from '../../../test/support/processes';
+import { Harness, NODE_MAIN, NodeProcess } from './node-harness';
 
 jest.setTimeout(180_000);
 
@@ -127,6 +127,28 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
       expect(node.workerPids().slice(-1)[0]).not.toBe(workerPid);
     });
 
+    it('fails a job whose worker dies on its last attempt, as an internal error', async () => {
+      const held = '/held/last-attempt/video.mp4';
+      harness.media.hold(held);
+      const jobId = await harness.seedAddAudio(addAudioInput(`last-${randomUUID()}`, held), { attempts: 1 });
+      await harness.waitForStatus(jobId, [JobStatus.InProgress]);
+      await harness.media.requested(held);
+
+      process.kill(node.workerPids().slice(-1)[0], 'SIGKILL');
+      harness.media.release(held);
+      const record = await harness.waitForStatus(jobId, [JobStatus.Completed, JobStatus.Failed]);
+
+      expect(record.status).toBe(JobStatus.Failed);
+      expect(record.failure?.error).toBe('Internal Server Error');
+      expect(record.failure?.message).toMatch(/worker died/);
+      const bull = await waitFor('Bull job failed', async () => {
+        const state = await harness.bullState(jobId);
+        return state.state === 'failed' ? state : undefined;
+      });
+      expect(bull.attemptsMade).toBe(1);
+      await waitFor('a new worker ready', async () => ((await node.health()).body.freeSlots === 1 ? true : undefined));
+    });
+
     it('stops a running job when it is cancelled: no result, no object, no temp files', async () => {
       const folder = `cancel-${randomUUID()}`;
       const held = '/held/cancel/video.mp4';
@@ -160,6 +182,30 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
       });
       expect(health.status).toBe('ok');
     });
+  });
+
+  it('answers 503 and takes no job while no worker can start', async () => {
+    const port = await freePort();
+    const broken = new OwnedProcess('node', [NODE_MAIN], {
+      ...harness.nodeEnv('node-broken', port),
+      WORKER_PYTHON: '/bin/false',
+    }).start();
+    try {
+      const jobId = await harness.seedAddAudio(addAudioInput(`broken-${randomUUID()}`));
+      await waitFor('two failed worker starts', () =>
+        Promise.resolve((broken.output.match(/worker 0 .*exited/g) ?? []).length >= 2 || undefined),
+      );
+      const response = await fetch(`http://127.0.0.1:${port}/health`);
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ status: 'unavailable', readyWorkers: 0, freeSlots: 0 });
+      const beat = await harness.heartbeat('node-broken');
+      expect(beat).toMatchObject({ slots: 1, freeSlots: 0, encoder: null });
+      expect((await harness.bullState(jobId)).state).toBe('waiting');
+      expect((await harness.record(jobId)).status).toBe(JobStatus.InQueue);
+      await harness.queue('addaudio').removeJobs(jobId);
+    } finally {
+      await broken.stop();
+    }
   });
 
   it('gives the job of a node killed with SIGKILL to another node, which completes it', async () => {

@@ -170,9 +170,17 @@ export class Harness {
 
   async startNode(nodeId: string, extra: NodeJS.ProcessEnv = {}): Promise<NodeProcess> {
     const port = await freePort();
-    const node = new NodeProcess(nodeId, port, {
+    const node = new NodeProcess(nodeId, port, { ...this.nodeEnv(nodeId, port), ...extra });
+    this.nodes.push(node);
+    await node.start();
+    return node;
+  }
+
+  /** The environment of a node of this harness: tiny lock and heartbeat periods, the test services. */
+  nodeEnv(nodeId: string, healthPort: number): NodeJS.ProcessEnv {
+    return {
       NODE_ID: nodeId,
-      NODE_HEALTH_PORT: String(port),
+      NODE_HEALTH_PORT: String(healthPort),
       NODE_CONCURRENCY: '1',
       HEARTBEAT_INTERVAL_MS: '300',
       JOB_LOCK_MS: '2000',
@@ -186,11 +194,7 @@ export class Harness {
       WORKER_TMP_DIR: this.workerTmp,
       HF_HUB_OFFLINE: '1',
       PYTHONDONTWRITEBYTECODE: '1',
-      ...extra,
-    });
-    this.nodes.push(node);
-    await node.start();
-    return node;
+    };
   }
 
   queue(name: string): Queue.Queue {
@@ -291,15 +295,20 @@ export class NodeProcess {
 
   async start(): Promise<void> {
     this.process.start();
+    let outcome: 'healthy' | 'exited';
     try {
-      await waitFor(
+      outcome = await waitFor(
         `node ${this.nodeId} healthy`,
-        async () => ((await this.health()).code === 200 ? true : undefined),
+        async () => {
+          if (!this.running) return 'exited';
+          return (await this.health()).code === 200 ? 'healthy' : undefined;
+        },
         90_000,
       );
     } catch (error) {
       throw new Error(`${(error as Error).message}; its output:\n${this.output.slice(-3000)}`);
     }
+    if (outcome === 'exited') throw new Error(`node ${this.nodeId} exited at start:\n${this.output.slice(-3000)}`);
   }
 
   async health(): Promise<{ code: number; body: Record<string, unknown> }> {
