@@ -5,3 +5,4 @@ export * from './net';
 export * from './nodes';
 export * from './redis';
 export * from './util';
+export * from './transcripts';
