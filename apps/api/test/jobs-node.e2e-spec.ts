@@ -179,7 +179,22 @@ describe('jobs through a GPU node (API, Redis, gpu-node, worker, MinIO)', () => 
       },
     });
     expect(status).toBe(200);
-    expect(body).toEqual(expect.objectContaining({ code: 200, message: 'Video caption completed and uploaded to S3 successfully', status: 'COMPLETED' }));
+    expect(body).toEqual({
+      code: 200,
+      message: 'Video caption completed and uploaded to S3 successfully',
+      video_url: expect.any(String),
+      filename: 'estilo.mp4',
+      encoder: 'libx264',
+      execution: expect.any(Object),
+      stats: expect.any(Object),
+      jobId: expect.any(String),
+      status: 'COMPLETED',
+      executor: 'local',
+      node: NODE_ID,
+    });
+    expectExecution(body.execution);
+    expectStats(body.stats, body.jobId, body.execution);
+    expect(decodeURIComponent(body.video_url)).toBe(`${s3.publicUrl}/${out}estilo.mp4`);
     const probe = await downloadAndProbe(body.video_url);
     expect(videoStream(probe)).toEqual(expect.objectContaining({ codec_name: 'h264', width: 160, height: 90 }));
   });
@@ -221,16 +236,21 @@ describe('jobs through a GPU node (API, Redis, gpu-node, worker, MinIO)', () => 
       body: { url_video: media.urls['video.mp4'], url_audio: media.urls['audio.mp3'], path: out, output_filename: 'com áudio.mp4' },
     });
     expect(status).toBe(200);
-    expect(body).toEqual(
-      expect.objectContaining({
-        code: 200,
-        message: 'Video addaudio completed and uploaded to S3 successfully',
-        video_url: expect.any(String),
-        status: 'COMPLETED',
-        executor: 'local',
-        node: NODE_ID,
-      }),
-    );
+    expect(body).toEqual({
+      code: 200,
+      message: 'Video addaudio completed and uploaded to S3 successfully',
+      video_url: expect.any(String),
+      filename: 'com áudio.mp4',
+      encoder: expect.stringMatching(/^(copy|libx264)$/),
+      video_stream: expect.stringMatching(/^(copied|re-encoded)$/),
+      execution: expect.any(Object),
+      stats: expect.any(Object),
+      jobId: expect.any(String),
+      status: 'COMPLETED',
+      executor: 'local',
+      node: NODE_ID,
+    });
+    expect(Object.keys(body.stats).sort()).toEqual(['delayTime', 'executionTime', 'jobId']);
     expectExecution(body.execution);
     expectStats(body.stats, body.jobId, body.execution);
     expect(decodeURIComponent(body.video_url)).toBe(`${s3.publicUrl}/${out}com áudio.mp4`);

@@ -36,7 +36,8 @@ export class AboutController {
       description:
         'GPU media processing: captions, image-to-video, audio replacement and transcription, ' +
         'run on local GPU nodes, results uploaded to S3/MinIO',
-      authentication: 'X-API-Key header on every route but GET /, /health and /transcribe/health',
+      authentication:
+        'X-API-Key header on every route but GET /, /health, /health/ready, /transcribe/health, /docs and /metrics',
       execution:
         'Synchronous by default; send "Prefer: respond-async" or "async": true for a 202 with the job id, ' +
         'and "webhook_url" to receive the final response',
