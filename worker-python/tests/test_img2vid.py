@@ -331,3 +331,32 @@ def test_cancel_kills_ffmpeg_and_leaves_nothing_behind(
     assert len(outcome) == 1 and isinstance(outcome[0], JobCancelled)
     assert s3_keys(job_path) == []
     assert list(work_root.iterdir()) == []
+
+
+def test_colours_come_back_as_they_were_and_the_clip_says_how_to_read_them(
+    media_server, job_context, job_path, ffprobe, tmp_path
+):
+    bands = [(40, 60, 200), (30, 180, 90), (220, 120, 30)]  # BGR
+    image = np.zeros((360, 640, 3), np.uint8)
+    for number, colour in enumerate(bands):
+        image[:, number * 214 : (number + 1) * 214] = colour
+    job = img2vid_job(
+        job_path, {"id": "cores", "image_url": serve_image(media_server, image), "duracao": 0.5}
+    )
+
+    (video,) = run_job(job, job_context())["videos"]
+
+    clip = download(video["video_url"], tmp_path / "cores.mp4")
+    (stream,) = ffprobe(clip)["streams"]
+    assert (stream["color_space"], stream["color_range"]) == ("smpte170m", "tv")
+    decoded = subprocess.run(
+        [
+            "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-i", str(clip),
+            "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "bgr24", "-",
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout  # fmt: skip
+    frame = np.frombuffer(decoded, np.uint8).reshape(1080, 1920, 3).astype(int)
+    for x, colour in zip((320, 960, 1600), bands, strict=True):
+        assert np.abs(frame[540, x] - colour).max() <= 6, (frame[540, x], colour)
