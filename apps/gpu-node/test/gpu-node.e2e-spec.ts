@@ -1,4 +1,4 @@
-import { JobStatus, JOB_CANCEL_CHANNEL, WEBHOOK_QUEUE } from '@app/common';
+import { JOB_CANCEL_CHANNEL, JobOperation, JobStatus, WEBHOOK_QUEUE } from '@app/common';
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
@@ -182,6 +182,52 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
       });
       expect(health.status).toBe('ok');
     });
+  });
+
+  it('shares its slots between the queues and fetches nothing while they are all busy', async () => {
+    const node = await harness.startNode('node-two-slots', { NODE_CONCURRENCY: '2' });
+    const held = ['/held/slot-a/video.mp4', '/held/slot-b/video.mp4'];
+    const running: string[] = [];
+    for (const path of held) {
+      harness.media.hold(path);
+      running.push(await harness.seedAddAudio(addAudioInput(`slots-${randomUUID()}`, path)));
+    }
+    for (const [index, jobId] of running.entries()) {
+      expect((await harness.waitForStatus(jobId, [JobStatus.InProgress])).node).toBe('node-two-slots');
+      await harness.media.requested(held[index]);
+    }
+    const busy = await waitFor('both slots busy', async () => {
+      const current = await harness.heartbeat('node-two-slots');
+      return current?.slots === 2 && current.freeSlots === 0 ? current : undefined;
+    });
+    const afterBusy = async (beats: number, since: string) =>
+      waitFor(`${beats} heartbeats`, async () => {
+        const current = await harness.heartbeat('node-two-slots');
+        const passed = current && Date.parse(current.lastSeenAt) - Date.parse(since) >= beats * 300;
+        return passed ? current : undefined;
+      });
+    const settled = await afterBusy(2, busy.lastSeenAt);
+
+    // Another queue: its Bull loops are idle, so only the local pause keeps them from fetching.
+    const caption = await harness.seed(JobOperation.Caption, {
+      url_video: harness.media.url('/video.mp4'),
+      url_srt: harness.media.url('/legenda.srt'),
+      path: `slots-${randomUUID()}/legendas/`,
+      output_filename: 'vídeo legendado.mp4',
+    });
+    await afterBusy(2, settled.lastSeenAt);
+    expect((await harness.bullState(caption, 'caption')).state).toBe('waiting');
+    expect((await harness.record(caption)).status).toBe(JobStatus.InQueue);
+
+    for (const path of held) harness.media.release(path);
+    for (const jobId of [...running, caption]) {
+      const record = await harness.waitForStatus(jobId, [JobStatus.Completed, JobStatus.Failed]);
+      expect(record.failure).toBeUndefined();
+      expect(record.node).toBe('node-two-slots');
+    }
+    const output = (await harness.record(caption)).output as { video_url: string };
+    expect(probe(output.video_url).streams).toContain('video');
+    await node.kill();
   });
 
   it('answers 503 and takes no job while no worker can start', async () => {

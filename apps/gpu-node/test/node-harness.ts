@@ -1,5 +1,5 @@
 import { CreateBucketCommand, ListObjectsV2Command, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
-import { BULL_PREFIX, JobOperation, JobRecord, JobStatus, JobStore, NodeHeartbeat, nodeHeartbeatKey } from '@app/common';
+import { BULL_PREFIX, JOB_QUEUES, JobOperation, JobRecord, JobStatus, JobStore, NodeHeartbeat, nodeHeartbeatKey } from '@app/common';
 import Queue from 'bull';
 import Redis from 'ioredis';
 import { execFileSync } from 'node:child_process';
@@ -27,6 +27,7 @@ function makeMedia(dir: string): Record<string, Buffer> {
     '/video.mp4': readFileSync(join(dir, 'video.mp4')),
     '/audio.wav': readFileSync(join(dir, 'audio.wav')),
     '/not-a-video.mp4': Buffer.from('this is text, not an MP4 file\n'),
+    '/legenda.srt': Buffer.from('1\n00:00:00,000 --> 00:00:01,500\nAção, coração e pão de açúcar\n'),
   };
 }
 
@@ -206,11 +207,15 @@ export class Harness {
     return queue;
   }
 
+  seedAddAudio(input: Record<string, unknown>, options: SeedOptions = {}): Promise<string> {
+    return this.seed(JobOperation.AddAudio, input, options);
+  }
+
   /** Creates the record and queues the Bull job, as the API's submission does. */
-  async seedAddAudio(input: Record<string, unknown>, options: SeedOptions = {}): Promise<string> {
+  async seed(operation: JobOperation, input: Record<string, unknown>, options: SeedOptions = {}): Promise<string> {
     const record: JobRecord = {
       id: randomUUID(),
-      operation: JobOperation.AddAudio,
+      operation,
       status: JobStatus.InQueue,
       input,
       executor: 'local',
@@ -219,7 +224,7 @@ export class Harness {
       ...(options.webhookUrl ? { webhookUrl: options.webhookUrl } : {}),
     };
     await this.store.create(record);
-    await this.queue('addaudio').add(
+    await this.queue(JOB_QUEUES[operation]).add(
       { jobId: record.id },
       {
         jobId: record.id,
@@ -251,8 +256,9 @@ export class Harness {
 
   async bullState(
     jobId: string,
+    queue = 'addaudio',
   ): Promise<{ state: string; attemptsMade: number; returnvalue: unknown; progress: unknown }> {
-    const job = await this.queue('addaudio').getJob(jobId);
+    const job = await this.queue(queue).getJob(jobId);
     if (!job) throw new Error(`no Bull job ${jobId}`);
     return {
       state: await job.getState(),
