@@ -1,6 +1,19 @@
 import { CommonEnv, MAX_IMG2VID_IMAGES, parseAllowlist } from '@app/common';
 import { Transform } from 'class-transformer';
-import { IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MinLength, Min, ValidateBy } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsNumber,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  MinLength,
+  Min,
+  ValidateBy,
+} from 'class-validator';
 
 /** The longest clip the job contract lets an img2vid image ask for, in seconds. */
 const CONTRACT_MAX_DURACAO_S = 600;
@@ -80,4 +93,53 @@ export class ApiEnv extends CommonEnv {
   @IsString({ message: 'WEBHOOK_SECRET must be a string' })
   @MinLength(16, { message: 'WEBHOOK_SECRET must be at least 16 characters long' })
   WEBHOOK_SECRET?: string;
+
+  // RunPod serverless, the second executor (apps/api/src/executors); without a key jobs run locally only.
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
+  @IsString({ message: 'RUNPOD_API_KEY must be a string' })
+  RUNPOD_API_KEY?: string;
+
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
+  @Matches(/^[A-Za-z0-9_-]+$/, { message: 'RUNPOD_ENDPOINT_ID must be a RunPod endpoint id (letters, digits, - and _)' })
+  RUNPOD_ENDPOINT_ID?: string;
+
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
+  @Matches(/^[A-Za-z0-9_-]+$/, {
+    message: 'RUNPOD_WHISPER_ENDPOINT_ID must be a RunPod endpoint id (letters, digits, - and _)',
+  })
+  RUNPOD_WHISPER_ENDPOINT_ID?: string;
+
+  @IsIn(['project', 'stock'], { message: 'RUNPOD_WHISPER_WORKER must be project or stock' })
+  RUNPOD_WHISPER_WORKER: 'project' | 'stock' = 'project';
+
+  @IsUrl(
+    { require_tld: false, protocols: ['http', 'https'], require_protocol: true },
+    { message: 'RUNPOD_API_BASE must be an http(s) URL' },
+  )
+  RUNPOD_API_BASE: string = 'https://api.runpod.ai/v2';
+
+  @IsInt({ message: 'RUNPOD_EXECUTION_TIMEOUT must be an integer (seconds)' })
+  @Min(5, { message: 'RUNPOD_EXECUTION_TIMEOUT must be at least 5 (seconds)' })
+  @Max(604800, { message: 'RUNPOD_EXECUTION_TIMEOUT must be at most 604800 (7 days)' })
+  RUNPOD_EXECUTION_TIMEOUT: number = 600;
+
+  @IsInt({ message: 'RUNPOD_MAX_WAIT_S must be an integer (seconds)' })
+  @Min(1, { message: 'RUNPOD_MAX_WAIT_S must be at least 1' })
+  RUNPOD_MAX_WAIT_S: number = 3600;
+
+  @IsNumber({}, { message: 'RUNPOD_HTTP_TIMEOUT_S must be a number (seconds)' })
+  @Min(0.1, { message: 'RUNPOD_HTTP_TIMEOUT_S must be at least 0.1' })
+  RUNPOD_HTTP_TIMEOUT_S: number = 15;
+
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
+  @IsIn(['local', 'runpod', 'hybrid'], { message: 'EXECUTOR_MODE must be local, runpod or hybrid' })
+  EXECUTOR_MODE?: 'local' | 'runpod' | 'hybrid';
+
+  @IsNumber({}, { message: 'BURST_QUEUE_THRESHOLD must be a number' })
+  @Min(0, { message: 'BURST_QUEUE_THRESHOLD must be at least 0' })
+  BURST_QUEUE_THRESHOLD: number = 2;
 }

@@ -26,6 +26,7 @@ const ms = (iso: string | undefined) => (iso ? Date.parse(iso) : undefined);
  * it ran, in ms; measured up to now while the job is still going.
  */
 export function timingsOf(record: JobRecord, now = Date.now()): { delayTime: number; executionTime: number } {
+  if (record.remoteTimings) return { ...record.remoteTimings };
   const created = ms(record.createdAt) ?? now;
   const started = ms(record.startedAt);
   const ended = ms(record.endedAt) ?? now;
@@ -47,6 +48,7 @@ function provenanceOf(record: JobRecord) {
     jobId: record.id,
     status: record.status,
     executor: record.executor,
+    executor_reason: record.executorReason ?? null,
     node: record.node ?? null,
   };
 }
@@ -174,6 +176,7 @@ export function statusBody(record: JobRecord): Record<string, unknown> {
     progress: record.progress,
     operation: record.operation,
     executor: record.executor,
+    executor_reason: record.executorReason ?? null,
     node: record.node ?? null,
     createdAt: record.createdAt,
     startedAt: record.startedAt ?? null,

@@ -1,6 +1,5 @@
 import {
   ApiOptions,
-  JOB_CANCEL_CHANNEL,
   JobOperation,
   JobRecord,
   JobStatus,
@@ -16,7 +15,7 @@ import {
   withTimeout,
 } from '@app/common';
 import { InjectQueue } from '@nestjs/bull';
-import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { HttpException, HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { Queue } from 'bull';
 import type Redis from 'ioredis';
@@ -24,13 +23,12 @@ import { randomUUID } from 'node:crypto';
 import { ApiEnv } from '../config/api-env';
 import { apiError, badRequest, serviceUnavailable } from '../http/error-body';
 import { JobEventsService } from './job-events.service';
-import { JOB_QUEUE_BY_OPERATION, JobQueueByOperation } from './job-queues';
+import { ExecutorRefusedError } from '../executors/executor';
+import { ExecutorSelector } from '../executors/executor-selector';
 import { JobReply, acceptedBody, finalResponse, resultReply, statusBody } from './job-responses';
 
 /** A Redis round trip that has not answered by then is treated as Redis being down. */
 const REDIS_TIMEOUT_MS = 5000;
-const ATTEMPTS = 3;
-const BACKOFF_DELAY_MS = 5000;
 
 export interface Submission {
   operation: JobOperation;
@@ -57,7 +55,7 @@ export class JobsService {
   constructor(
     private readonly store: JobStore,
     private readonly events: JobEventsService,
-    @Inject(JOB_QUEUE_BY_OPERATION) private readonly queues: JobQueueByOperation,
+    private readonly executors: ExecutorSelector,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     @InjectQueue(WEBHOOK_QUEUE) private readonly webhooks: Queue<QueuedJobData>,
     config: ConfigService<ApiEnv, true>,
@@ -94,40 +92,32 @@ export class JobsService {
     }
     await this.checkUrls(operation, input, options);
     this.requireRedis();
+    const decision = await this.redisCall(this.executors.choose(operation, options.executor), [HttpException]);
 
     const record: JobRecord = {
       id: randomUUID(),
       operation,
       status: JobStatus.InQueue,
       input: JSON.parse(JSON.stringify(input)) as Record<string, unknown>,
-      executor: 'local',
+      executor: decision.executor,
+      executorReason: decision.reason,
       progress: 0,
       createdAt: new Date().toISOString(),
       ...(options.webhookUrl ? { webhookUrl: options.webhookUrl } : {}),
     };
     await this.redisCall(this.store.create(record));
     try {
-      const data: QueuedJobData = { jobId: record.id };
-      const keepFor = { age: Math.ceil(this.retentionMs / 1000) };
-      await withTimeout(
-        this.queues[operation].add(data, {
-          jobId: record.id,
-          attempts: ATTEMPTS,
-          backoff: { type: 'exponential', delay: BACKOFF_DELAY_MS },
-          removeOnComplete: keepFor,
-          removeOnFail: keepFor,
-        }),
-        REDIS_TIMEOUT_MS,
-        'queueing the job',
-      );
+      return await this.executors.submit(record, decision);
     } catch (error) {
       await this.store.remove(record.id).catch(() => {
         this.logger.error(`job ${record.id} could not be queued nor its record removed`);
       });
       this.logger.warn(`job ${record.id} not queued: ${reason(error)}`);
+      if (error instanceof ExecutorRefusedError && error.executor === 'runpod') {
+        throw serviceUnavailable('RunPod did not accept the job; nothing was queued, retry shortly');
+      }
       throw serviceUnavailable('The job queue (Redis) is unavailable; nothing was queued, retry shortly');
     }
-    return record;
   }
 
   async status(jobId: string): Promise<Record<string, unknown>> {
@@ -153,10 +143,9 @@ export class JobsService {
         status: now?.status ?? record.status,
       });
     }
-    await this.dequeue(record).catch((error) => {
-      this.logger.warn(`job ${jobId} cancelled but still in its queue (${reason(error)}); nodes skip cancelled jobs`);
+    await this.executors.cancel(record).catch((error) => {
+      this.logger.warn(`job ${jobId} cancelled but its executor was not told (${reason(error)}); it skips cancelled jobs`);
     });
-    await this.redisCall(this.redis.publish(JOB_CANCEL_CHANNEL, jobId));
     if (record.webhookUrl) {
       // Whoever ends a job sends its webhook on its way; here that is the API.
       await this.webhooks.add({ jobId }, webhookJobOptions(jobId)).catch((error) => {
@@ -164,13 +153,6 @@ export class JobsService {
       });
     }
     return { message: 'Job cancelled successfully', jobId };
-  }
-
-  private async dequeue(record: JobRecord): Promise<void> {
-    const job = await this.queues[record.operation].getJob(record.id);
-    if (!job) return;
-    const state = await job.getState();
-    if (state === 'waiting' || state === 'delayed' || state === 'paused') await job.remove();
   }
 
   private async find(jobId: string): Promise<JobRecord> {
@@ -236,10 +218,11 @@ export class JobsService {
   }
 
   /** A Redis command, with a lost or failed connection answered as 503 rather than 500. */
-  private async redisCall<T>(command: Promise<T>): Promise<T> {
+  private async redisCall<T>(command: Promise<T>, passThrough: (new (...args: never[]) => Error)[] = []): Promise<T> {
     try {
       return await withTimeout(command, REDIS_TIMEOUT_MS, 'Redis');
     } catch (error) {
+      if (passThrough.some((type) => error instanceof type)) throw error;
       this.logger.warn(`Redis command failed: ${reason(error)}`);
       throw serviceUnavailable('Redis, where jobs are kept, is unavailable; retry shortly');
     }

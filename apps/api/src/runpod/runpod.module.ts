@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
+import { ExecutorsModule } from '../executors/executors.module';
 import { RunpodController } from './runpod.controller';
 
-@Module({ controllers: [RunpodController] })
+@Module({ imports: [ExecutorsModule], controllers: [RunpodController] })
 export class RunpodModule {}

@@ -1,5 +1,5 @@
 import { OmitType } from '@nestjs/swagger';
-import { BooleanField, TextField } from './fields';
+import { BooleanField, EnumField, TextField } from './fields';
 import { AddAudioJobInput, CaptionJobInput, Img2VidJobInput, TranscribeJobInput } from './job-inputs';
 import { WEBHOOK_URL } from './patterns';
 
@@ -25,12 +25,28 @@ const WebhookUrlField = () =>
     pattern: WEBHOOK_URL,
   });
 
+export const REQUESTED_EXECUTORS = ['local', 'runpod', 'auto'] as const;
+
+export type RequestedExecutor = (typeof REQUESTED_EXECUTORS)[number];
+
+const ExecutorField = () =>
+  EnumField({
+    description:
+      'Where the job runs: the local GPU nodes, RunPod serverless, or auto (the service decides); EXECUTOR_MODE decides when left out.',
+    example: 'auto',
+    optional: true,
+    values: REQUESTED_EXECUTORS,
+  });
+
 export class CaptionRequest extends OmitType(CaptionJobInput, ['style'] as const) {
   @AsyncField()
   async?: boolean;
 
   @WebhookUrlField()
   webhook_url?: string;
+
+  @ExecutorField()
+  executor?: RequestedExecutor;
 }
 
 export class CaptionStyleRequest extends CaptionJobInput {
@@ -39,6 +55,9 @@ export class CaptionStyleRequest extends CaptionJobInput {
 
   @WebhookUrlField()
   webhook_url?: string;
+
+  @ExecutorField()
+  executor?: RequestedExecutor;
 }
 
 export class Img2VidRequest extends Img2VidJobInput {
@@ -47,6 +66,9 @@ export class Img2VidRequest extends Img2VidJobInput {
 
   @WebhookUrlField()
   webhook_url?: string;
+
+  @ExecutorField()
+  executor?: RequestedExecutor;
 }
 
 export class AddAudioRequest extends AddAudioJobInput {
@@ -55,6 +77,9 @@ export class AddAudioRequest extends AddAudioJobInput {
 
   @WebhookUrlField()
   webhook_url?: string;
+
+  @ExecutorField()
+  executor?: RequestedExecutor;
 }
 
 export class TranscribeRequest extends TranscribeJobInput {
@@ -63,6 +88,9 @@ export class TranscribeRequest extends TranscribeJobInput {
 
   @WebhookUrlField()
   webhook_url?: string;
+
+  @ExecutorField()
+  executor?: RequestedExecutor;
 }
 
 export type JobRequest = CaptionRequest | CaptionStyleRequest | Img2VidRequest | AddAudioRequest | TranscribeRequest;
@@ -70,12 +98,13 @@ export type JobRequest = CaptionRequest | CaptionStyleRequest | Img2VidRequest |
 export interface ApiOptions {
   async: boolean;
   webhookUrl?: string;
+  executor?: RequestedExecutor;
 }
 
 /** Splits a request into the worker's input and the fields meant for the API. */
 export function apiOptionsOf<T extends JobRequest>(
   request: T,
-): { input: Omit<T, 'async' | 'webhook_url'>; options: ApiOptions } {
-  const { async, webhook_url, ...input } = request;
-  return { input, options: { async: async === true, webhookUrl: webhook_url } };
+): { input: Omit<T, 'async' | 'webhook_url' | 'executor'>; options: ApiOptions } {
+  const { async, webhook_url, executor, ...input } = request;
+  return { input, options: { async: async === true, webhookUrl: webhook_url, executor } };
 }

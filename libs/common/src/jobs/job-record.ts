@@ -51,6 +51,8 @@ export interface JobRecord {
   webhook?: { status: 'delivered' | 'failed'; attempts: number; lastError?: string };
   /** The executor's own id of the job (RunPod's job id), so polling resumes after a restart. */
   remoteId?: string;
+  /** RunPod's own `delayTime` and `executionTime` (ms) of a job it ran, which the response's stats report. */
+  remoteTimings?: { delayTime: number; executionTime: number };
 }
 
 /** Fields a transition may set along with the status. */
