@@ -7,6 +7,7 @@ the decoded clips with the dot and disc helpers of test_kenburns.py.
 import math
 import os
 import shutil
+import struct
 import subprocess
 import threading
 import urllib.request
@@ -360,3 +361,26 @@ def test_colours_come_back_as_they_were_and_the_clip_says_how_to_read_them(
     frame = np.frombuffer(decoded, np.uint8).reshape(1080, 1920, 3).astype(int)
     for x, colour in zip((320, 960, 1600), bands, strict=True):
         assert np.abs(frame[540, x] - colour).max() <= 6, (frame[540, x], colour)
+
+
+def test_a_phone_photo_is_turned_upright_by_its_exif_orientation(
+    media_server, job_context, job_path, tmp_path
+):
+    upright = dot_image(640, 360, [(160.5, 180.5)])
+    # Stored on its side with EXIF orientation 6 ("rotate 90 degrees clockwise to view").
+    stored = cv2.imencode(".jpg", cv2.rotate(upright, cv2.ROTATE_90_COUNTERCLOCKWISE))[1]
+    tiff = b"II*\x00" + struct.pack("<IH", 8, 1) + struct.pack("<HHIHHI", 0x0112, 3, 1, 6, 0, 0)
+    app1 = b"Exif\x00\x00" + tiff
+    jpeg = stored.tobytes()
+    jpeg = jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + jpeg[2:]
+    (media_server.root / "retrato.jpg").write_bytes(jpeg)
+    job = img2vid_job(
+        job_path, {"id": "r", "image_url": media_server.url("retrato.jpg"), "duracao": 0.5}
+    )
+
+    (video,) = run_job(job, job_context())["videos"]
+
+    first = luma_frames(download(video["video_url"], tmp_path / "r.mp4"))[0]
+    ((x, y),) = dot_centroids(first)
+    # Upright, the 640x360 image fills the frame 3x: the dot at (160.5, 180.5) lands at (481, 541).
+    assert (x, y) == (pytest.approx(481, abs=0.5), pytest.approx(541, abs=0.5))

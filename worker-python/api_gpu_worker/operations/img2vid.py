@@ -7,9 +7,10 @@ position of the image, never from its ``id`` (two images may share one; both get
 
 Moves (``zoom_type``): ``zoomin`` (default) a centred zoom from 1.0 to 1.324 over the clip,
 ``zoomout`` the same backwards, ``panright`` / ``panleft`` the camera crossing the whole width of
-the image at 1.324 (panright: the picture slides left). Images that are not 16:9 are cropped to
-fill the frame, never stretched. Every clip is 1920x1080, 24 fps, round(duracao x 24) frames,
-H.264 in MP4 tagged BT.601 (what the frames are), with no audio.
+the image at 1.324 (panright: the picture slides left). Photos are turned upright by their EXIF
+orientation; images that are not 16:9 are cropped to fill the frame, never stretched. Every clip
+is 1920x1080, 24 fps, round(duracao x 24) frames, H.264 in MP4 tagged BT.601 (what the frames
+are), with no audio.
 
 Progress is the share of all frames written so far (95%) and of clips uploaded (5%).
 """
