@@ -32,6 +32,13 @@ describe('configuration is validated at start', () => {
     ['S3_ENDPOINT_URL', { S3_ENDPOINT_URL: 'minio:9000' }],
     ['S3_BUCKET_NAME', { S3_BUCKET_NAME: 'Bad_Bucket' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
+    ['SYNC_TIMEOUT_S', { SYNC_TIMEOUT_S: '0' }],
+    ['JOB_RETENTION_HOURS', { JOB_RETENTION_HOURS: 'a day' }],
+    ['MAX_BODY_MB', { MAX_BODY_MB: '1000' }],
+    ['MAX_IMAGES', { MAX_IMAGES: '501' }],
+    ['MAX_DURACAO_S', { MAX_DURACAO_S: '601' }],
+    ['PRIVATE_URL_ALLOWLIST', { PRIVATE_URL_ALLOWLIST: '10.0.0.5' }],
+    ['WEBHOOK_SECRET', { WEBHOOK_SECRET: 'short' }],
   ])('the API exits naming %s', async (variable, override) => {
     const { code, output } = await startAndFail(API_MAIN, { ...VALID, ...override });
     expect(code).toBe(1);
