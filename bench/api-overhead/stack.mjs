@@ -34,18 +34,21 @@ export function freePort() {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Polls `probe` until it answers true; a ChildExited from it ends the wait at once. */
 async function waitFor(what, probe, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
       if (await probe()) return;
-    } catch {
-      // not up yet
+    } catch (error) {
+      if (error instanceof ChildExited) throw error;
     }
     await sleep(200);
   }
   throw new Error(`${what} not up within ${timeoutMs} ms`);
 }
+
+class ChildExited extends Error {}
 
 /** A child process whose output is kept (last 20 kB) for the error message if it dies. */
 class Child {
@@ -118,7 +121,11 @@ export async function startStack({ nodes = 1, apiEnv = {} } = {}) {
       nodeHealth.push(`http://127.0.0.1:${healthPort}/health`);
     }
 
-    const answers = async (url) => (await fetch(url, { signal: AbortSignal.timeout(2000) })).ok;
+    const answers = async (url) => {
+      const gone = children.find((child) => !child.running);
+      if (gone) throw new ChildExited(`${gone.name} exited:\n${gone.output}`);
+      return (await fetch(url, { signal: AbortSignal.timeout(2000) })).ok;
+    };
     await waitFor('the API', () => answers(`${baseUrl}/health`), 120_000);
     // A node's health answers 200 once its workers are warm and it takes jobs.
     for (const url of nodeHealth) await waitFor(`GPU node ${url}`, () => answers(url), 240_000);
