@@ -168,6 +168,21 @@ def test_karaoke_ass_burns_in_with_its_style_and_k_timing(
     assert rows.min() > 540 * 2 / 3, "the Karaoke style's bottom-centre alignment was lost"
 
 
+def test_a_video_without_audio_gets_captions_and_no_audio(
+    make_video, media_server, caption_job, job_context, ffprobe, tmp_path
+) -> None:
+    source = make_video("silent.mp4", duration=1.0, size="320x240", fps=24, audio=False)
+    (media_server.root / "legenda.srt").write_text(SRT, encoding="utf-8")
+
+    job = caption_job(media_server.url(source.name), media_server.url("legenda.srt"))
+    result = run_job(job, job_context())
+
+    output = download(result["video_url"], tmp_path / "out.mp4")
+    assert [s["codec_type"] for s in ffprobe(output)["streams"]] == ["video"]
+    difference = np.abs(frame_at(output, 0.5, 320, 240) - frame_at(source, 0.5, 320, 240))
+    assert (difference.max(axis=2)[160:] > 80).sum() > 300
+
+
 def test_style_restyles_the_cues(make_video, media_server, caption_job, job_context, tmp_path):
     source = make_video("caption-source.mp4", duration=2.0, size="320x240", fps=25)
     (media_server.root / "legenda.srt").write_text(SRT, encoding="utf-8")

@@ -3,7 +3,8 @@
 The subtitles are checked and rewritten to ``subs.srt`` or ``subs.ass`` in the job's work
 directory, which is FFmpeg's working directory, so the filtergraph only ever names that fixed file
 and no URL or file name reaches it. ASS files keep their styles and ``{\\k}`` karaoke timing; a
-``style`` restyles every cue through libass's style overrides.
+``style`` restyles every cue (of an ASS file too) through libass's style overrides, and without
+one SRT cues get libass's default look, as the replaced service's ``subtitles=file.srt`` gave.
 """
 
 from pathlib import PurePosixPath
