@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from test_kenburns import disc_image, disc_shape, dot_centroids, dot_image, expected_position
 
+from api_gpu_worker.encoders import NvencEncoder
 from api_gpu_worker.errors import InputError, JobCancelled, MediaError
 from api_gpu_worker.job import run_job
 from api_gpu_worker.kenburns import WIDTH, ZOOM_END, Motion, camera_path
@@ -384,3 +385,19 @@ def test_a_phone_photo_is_turned_upright_by_its_exif_orientation(
     ((x, y),) = dot_centroids(first)
     # Upright, the 640x360 image fills the frame 3x: the dot at (160.5, 180.5) lands at (481, 541).
     assert (x, y) == (pytest.approx(481, abs=0.5), pytest.approx(541, abs=0.5))
+
+
+def test_an_nvenc_failure_at_run_time_is_encoded_again_on_the_cpu(
+    media_server, job_context, job_path, ffprobe, tmp_path
+):
+    # NVENC chosen (as on a GPU node) but failing when the job runs: here, for real, since this
+    # machine's FFmpeg has h264_nvenc and no libcuda.
+    url = serve_image(media_server, dot_image(640, 360, [(320.5, 180.5)]))
+    ctx = job_context(encoder=NvencEncoder())
+
+    result = run_job(img2vid_job(job_path, {"id": "a", "image_url": url, "duracao": 0.5}), ctx)
+
+    assert result["encoder"] == "libx264"
+    assert "h264_nvenc failed" in ctx.fallback_reason
+    clip = download(result["videos"][0]["video_url"], tmp_path / "a.mp4")
+    assert int(ffprobe(clip)["streams"][0]["nb_read_packets"]) == 12
