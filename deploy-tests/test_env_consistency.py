@@ -23,10 +23,6 @@ from api_gpu_worker.settings import ConfigError, Settings
 ENVS = all_app_envs()
 IDS = [env.where for env in ENVS]
 
-# The RunPod executor's variables, as its issue (5) names them, set by the hybrid overlay before
-# the API reads them. When it does, the strict xfail below fails: remove it and this set.
-PENDING_EXECUTOR_VARIABLES = {"EXECUTOR_MODE", "RUNPOD_API_KEY", "RUNPOD_ENDPOINT_ID"}
-
 
 def test_every_overlay_and_the_compose_file_have_both_apps():
     wheres = {env.where.split(":")[0] for env in ENVS}
@@ -41,18 +37,19 @@ def test_every_reference_resolves(env: ContainerEnv):
 @pytest.mark.parametrize("env", ENVS, ids=IDS)
 def test_every_variable_set_is_one_the_app_reads(env: ContainerEnv):
     names = set(env.values) | env.passed_through
-    unknown = names - known_variables(env.app) - env.helpers - PENDING_EXECUTOR_VARIABLES
+    unknown = names - known_variables(env.app) - env.helpers
     assert unknown == set(), f"{env.where} sets variables no code of {env.app} reads"
 
 
-@pytest.mark.xfail(strict=True, reason="the API reads no RunPod variable until issue 5 lands")
-def test_the_api_reads_the_runpod_variables_of_the_hybrid_overlay():
-    assert known_variables("api") >= PENDING_EXECUTOR_VARIABLES
-
-
-def test_only_the_hybrid_overlay_sets_the_runpod_variables():
-    setting = {env.where for env in ENVS if PENDING_EXECUTOR_VARIABLES & set(env.values)}
-    assert setting == {"hybrid: api-gpu-api/api"}
+def test_only_the_hybrid_overlay_configures_runpod():
+    runpod = {env.where for env in ENVS if any(name.startswith("RUNPOD_") for name in env.values)}
+    assert runpod == {"hybrid: api-gpu-api/api"}
+    modes = {env.where: env.values.get("EXECUTOR_MODE") for env in ENVS if env.app == "api"}
+    assert modes == {
+        "hybrid: api-gpu-api/api": "hybrid",
+        "onprem: api-gpu-api/api": "local",
+        "compose: api": None,
+    }
 
 
 @pytest.mark.parametrize("env", ENVS, ids=IDS)

@@ -182,8 +182,9 @@ def test_onprem_has_no_runpod_and_hybrid_references_the_runpod_secret():
         ][0]["env"]
         for o in OVERLAYS
     }
-    onprem = [v["name"] for v in env["onprem"]]
-    assert not [n for n in onprem if n.startswith("RUNPOD_") or n == "EXECUTOR_MODE"]
+    onprem = {v["name"]: v for v in env["onprem"]}
+    assert onprem["EXECUTOR_MODE"]["value"] == "local"
+    assert not [name for name in onprem if name.startswith("RUNPOD_")]
     hybrid = {v["name"]: v for v in env["hybrid"]}
     assert hybrid["EXECUTOR_MODE"]["value"] == "hybrid"
     assert hybrid["RUNPOD_API_KEY"]["valueFrom"]["secretKeyRef"]["name"] in secret_templates()
