@@ -25,6 +25,7 @@ from .whisper_models import ResolvedModel, WhisperDevice, whisper_device
 MAX_LOADED_ENV = "WHISPER_MAX_LOADED_MODELS"
 _DEFAULT_MAX_LOADED = 2
 _TEMPERATURE_STEP = 0.2
+_STOP_POLL_S = 0.1
 
 
 class TranscriptionStopped(Exception):
@@ -79,10 +80,21 @@ class Transcriber:
         on_progress: Callable[[float], None] = lambda fraction: None,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> Transcript:
-        """Transcribes ``audio``; ``on_progress`` gets the fraction of the audio done so far."""
-        return self._thread.submit(
+        """Transcribes ``audio``; ``on_progress`` gets the fraction of the audio done so far.
+
+        Once ``should_stop()`` is true this returns at once (TranscriptionStopped); the model's
+        thread gives up at the end of the segment it is decoding, which cannot be interrupted.
+        """
+        work = self._thread.submit(
             self._transcribe, audio, resolved, options, on_progress, should_stop
-        ).result()
+        )
+        while True:
+            try:
+                return work.result(timeout=_STOP_POLL_S)
+            except TimeoutError:
+                if should_stop():
+                    work.cancel()
+                    raise TranscriptionStopped from None
 
     def _model(self, resolved: ResolvedModel) -> WhisperModel:
         with self._lock:

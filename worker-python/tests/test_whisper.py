@@ -123,6 +123,44 @@ def test_a_stop_request_ends_the_transcription_between_segments(speech: Path) ->
         )
 
 
+def test_a_stop_request_returns_while_the_model_thread_is_still_busy(
+    speech: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loading = threading.Event()
+    release = threading.Event()
+    real = whisper.WhisperModel
+
+    def stuck_loading(path: str, **kwargs):
+        loading.set()
+        release.wait()
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(whisper, "WhisperModel", stuck_loading)
+    transcriber = Transcriber(max_loaded=1, device=CPU)
+    stop = threading.Event()
+    outcome: list[BaseException] = []
+
+    def transcribe() -> None:
+        try:
+            transcriber.transcribe(
+                speech, resolve_model("tiny.en", None), DecodingOptions(), should_stop=stop.is_set
+            )
+        except BaseException as error:
+            outcome.append(error)
+
+    job = threading.Thread(target=transcribe)
+    job.start()
+    assert loading.wait(timeout=60)
+    stop.set()
+    job.join(timeout=60)
+    stopped_while_busy = not job.is_alive()
+    release.set()
+    job.join()
+
+    assert stopped_while_busy
+    assert len(outcome) == 1 and isinstance(outcome[0], TranscriptionStopped)
+
+
 @pytest.mark.parametrize("value", ["0", "17", "two", "-1"])
 def test_max_loaded_models_is_validated(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("WHISPER_MAX_LOADED_MODELS", value)
