@@ -208,6 +208,8 @@ def test_karaoke_from_transcribe_feeds_caption_through_its_public_url(
         {"operation": "transcribe", "audio_url": media_server.url(speech.name), "path": job_path},
         job_context(),
     )
+    # No model and no language: the multilingual default, which detects the language.
+    assert (transcribed["model"], transcribed["language"]) == ("base", "en")
     video = make_video("caption-under-karaoke.mp4", duration=2.0, size="320x240")
     caption = {
         "operation": "caption",
