@@ -83,9 +83,6 @@ class SubtitleFile:
         return f".{self.format}"
 
 
-# Reading
-
-
 def parse_subtitles(data: bytes, field: str) -> SubtitleFile:
     """Parse an SRT or ASS file; errors name ``field`` and say which line is wrong."""
     text = _decode(data, field)
@@ -228,9 +225,6 @@ def _ass_time_ms(value: str, number: int, field: str) -> int:
             field, f"line {number + 1}: {value.strip()!r} is not an ASS time H:MM:SS.cc"
         )
     return _time_ms(match.groups(), number, field)
-
-
-# Writing
 
 
 def seconds_to_ms(seconds: float) -> int:
