@@ -183,6 +183,32 @@ def test_a_video_without_audio_gets_captions_and_no_audio(
     assert (difference.max(axis=2)[160:] > 80).sum() > 300
 
 
+def test_audio_an_mp4_cannot_carry_is_encoded_to_aac(
+    media_server, caption_job, job_context, ffprobe, tmp_path
+) -> None:
+    source = media_server.root / "pcm-audio.mov"
+    if not source.exists():
+        subprocess.run(
+            [
+                "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+                "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=24:duration=1",
+                "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=1",
+                "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+                "-c:a", "pcm_s16le", str(source),
+            ],
+            check=True,
+        )  # fmt: skip
+    (media_server.root / "legenda.srt").write_text(SRT, encoding="utf-8")
+
+    job = caption_job(media_server.url(source.name), media_server.url("legenda.srt"))
+    result = run_job(job, job_context())
+
+    output = download(result["video_url"], tmp_path / "out.mp4")
+    streams = {s["codec_type"]: s for s in ffprobe(output)["streams"]}
+    assert (streams["video"]["codec_name"], streams["audio"]["codec_name"]) == ("h264", "aac")
+    assert abs(float(streams["audio"]["duration"]) - 1.0) < 0.05
+
+
 def test_style_restyles_the_cues(make_video, media_server, caption_job, job_context, tmp_path):
     source = make_video("caption-source.mp4", duration=2.0, size="320x240", fps=25)
     (media_server.root / "legenda.srt").write_text(SRT, encoding="utf-8")

@@ -1,5 +1,8 @@
 """caption: burn SRT or ASS subtitles into a video with libass; the audio is copied as it is.
 
+The one exception: audio the output container cannot carry (PCM from a MOV into an MP4, say) is
+encoded to AAC rather than failing the job.
+
 The subtitles are checked and rewritten to ``subs.srt`` or ``subs.ass`` in the job's work
 directory, which is FFmpeg's working directory, so the filtergraph only ever names that fixed file
 and no URL or file name reaches it. ASS files keep their styles and ``{\\k}`` karaoke timing; a
@@ -26,6 +29,12 @@ from ..subtitles import SubtitleError, parse_subtitles
 
 MAX_SUBTITLE_BYTES = 20 * 1024 * 1024
 _FASTSTART_SUFFIXES = {".mp4", ".m4v", ".mov"}
+_CARRIED_AUDIO = {
+    ".mp4": {"aac", "mp3", "alac", "ac3", "eac3"},
+    ".m4v": {"aac", "mp3", "alac", "ac3", "eac3"},
+    ".mov": {"aac", "mp3", "alac", "ac3", "eac3", "pcm_s16le", "pcm_s24le"},
+}
+_AAC = ["-c:a", "aac", "-b:a", "192k"]
 _FETCH_SPAN = 5.0
 _ENCODE_SPAN = (5.0, 97.0)
 
@@ -60,12 +69,16 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     suffix = PurePosixPath(output_filename).suffix.lower()
     output = ctx.workdir / f"output{suffix}"
     video_filter = subtitles_filter(subtitles_file.name, overrides)
+    carried = _CARRIED_AUDIO.get(suffix)
+    audio_args = (
+        _AAC if carried is not None and info.audio_codec not in carried else ["-c:a", "copy"]
+    )
 
     def command(encoder: EncoderConfig) -> list[str]:
         return [
             "ffmpeg", "-nostdin", "-y", *encoder.decode_args(), "-i", video.name,
             "-map", "0:v:0", "-map", "0:a?", "-vf", video_filter,
-            *encoder.encode_args(), "-c:a", "copy",
+            *encoder.encode_args(), *audio_args,
             *(["-movflags", "+faststart"] if suffix in _FASTSTART_SUFFIXES else []),
             output.name,
         ]  # fmt: skip
