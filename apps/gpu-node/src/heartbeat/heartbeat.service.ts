@@ -10,6 +10,7 @@ import { ConfigService } from '@nestjs/config';
 import type Redis from 'ioredis';
 import { hostname } from 'node:os';
 import { GpuNodeEnv } from '../config/gpu-node-env';
+import { detectGpuName } from '../lifecycle/gpu-name';
 import { NodeState } from '../lifecycle/node-state.service';
 import { WorkerPool } from '../worker/worker-pool.service';
 
@@ -23,6 +24,7 @@ export class HeartbeatService implements OnApplicationBootstrap, OnApplicationSh
   private readonly intervalMs: number;
   private timer?: NodeJS.Timeout;
   private withdrawn = false;
+  private gpu: string | null = null;
 
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
@@ -33,7 +35,8 @@ export class HeartbeatService implements OnApplicationBootstrap, OnApplicationSh
     this.intervalMs = config.get('HEARTBEAT_INTERVAL_MS', { infer: true });
   }
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
+    this.gpu = await detectGpuName();
     // Beat as soon as Redis is (again) reachable, not only on the next tick: after a Redis restart
     // the node is back in the live set at once. Capacity changes are told at once too.
     this.redis.on('ready', () => void this.beat());
@@ -41,7 +44,7 @@ export class HeartbeatService implements OnApplicationBootstrap, OnApplicationSh
     this.pool.onChange(() => void this.beat());
     this.state.onDraining(() => void this.beat());
     this.timer = setInterval(() => void this.beat(), this.intervalMs);
-    this.logger.log(`node ${this.state.nodeId} up with ${this.pool.size} slot(s)`);
+    this.logger.log(`node ${this.state.nodeId} up with ${this.pool.size} slot(s), GPU: ${this.gpu ?? 'none'}`);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -64,7 +67,7 @@ export class HeartbeatService implements OnApplicationBootstrap, OnApplicationSh
       slots: this.pool.size,
       freeSlots: this.state.draining ? 0 : this.pool.freeSlots,
       draining: this.state.draining,
-      gpu: capabilities?.gpu ?? null,
+      gpu: capabilities?.gpu ?? this.gpu,
       encoder: capabilities?.encoder ?? null,
       nvenc: capabilities?.nvenc ?? null,
       whisperDevice: capabilities?.whisperDevice ?? null,
