@@ -14,8 +14,10 @@ import { OwnedProcess, REPO_ROOT, freePort, waitFor } from './processes';
 
 const run = promisify(execFile);
 
-export const API_MAIN = join(REPO_ROOT, 'dist/apps/api/main.js');
-export const NODE_MAIN = join(REPO_ROOT, 'dist/apps/gpu-node/main.js');
+// E2E_DIST_DIR runs a copy of the builds, out of reach of a `nest build` that empties dist/ meanwhile.
+const DIST_DIR = process.env.E2E_DIST_DIR ?? join(REPO_ROOT, 'dist');
+export const API_MAIN = join(DIST_DIR, 'apps/api/main.js');
+export const NODE_MAIN = join(DIST_DIR, 'apps/gpu-node/main.js');
 
 /** The test MinIO of `scripts/test-env.sh` (make test starts it), read from the environment. */
 export interface TestS3 {
@@ -143,6 +145,8 @@ export async function startGpuNode(env: NodeJS.ProcessEnv, nodeId: string, concu
     ...env,
     NODE_ID: nodeId,
     NODE_CONCURRENCY: String(concurrency),
+    WORKER_PYTHON: join(REPO_ROOT, '.venv/bin/python'),
+    WORKER_DIR: join(REPO_ROOT, 'worker-python'),
     NODE_HEALTH_PORT: String(await freePort()),
     JOB_LOCK_MS: '5000',
     SHUTDOWN_GRACE_S: '30',

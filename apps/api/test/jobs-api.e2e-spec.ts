@@ -292,6 +292,7 @@ describe('job routes without a GPU node (API process, real Redis)', () => {
         progress: 0,
         operation: 'img2vid',
         executor: 'local',
+        executor_reason: 'mode_local',
         node: null,
         createdAt: expect.any(String),
         startedAt: null,

@@ -155,6 +155,7 @@ describe('jobs through a GPU node (API, Redis, gpu-node, worker, MinIO)', () => 
       jobId: expect.any(String),
       status: 'COMPLETED',
       executor: 'local',
+      executor_reason: 'mode_local',
       node: NODE_ID,
     });
     expect(decodeURIComponent(body.video_url)).toBe(`${s3.publicUrl}/${out}vídeo legendado.mp4`);
@@ -190,6 +191,7 @@ describe('jobs through a GPU node (API, Redis, gpu-node, worker, MinIO)', () => 
       jobId: expect.any(String),
       status: 'COMPLETED',
       executor: 'local',
+      executor_reason: 'mode_local',
       node: NODE_ID,
     });
     expectExecution(body.execution);
@@ -217,6 +219,7 @@ describe('jobs through a GPU node (API, Redis, gpu-node, worker, MinIO)', () => 
       jobId: expect.any(String),
       status: 'COMPLETED',
       executor: 'local',
+      executor_reason: 'mode_local',
       node: NODE_ID,
     });
     expectExecution(body.execution);
@@ -248,6 +251,7 @@ describe('jobs through a GPU node (API, Redis, gpu-node, worker, MinIO)', () => 
       jobId: expect.any(String),
       status: 'COMPLETED',
       executor: 'local',
+      executor_reason: 'mode_local',
       node: NODE_ID,
     });
     expect(Object.keys(body.stats).sort()).toEqual(['delayTime', 'executionTime', 'jobId']);
@@ -288,6 +292,7 @@ describe('jobs through a GPU node (API, Redis, gpu-node, worker, MinIO)', () => 
       jobId: expect.any(String),
       status: 'COMPLETED',
       executor: 'local',
+      executor_reason: 'mode_local',
       node: NODE_ID,
     });
     expectExecution(body.execution);

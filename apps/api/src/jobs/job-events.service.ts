@@ -11,7 +11,7 @@ const RECHECK_INTERVAL_MS = 5000;
  * Once the process is told to stop, a held request waits at most this long more, then gets its 202:
  * less than the HTTP drain grants in-flight requests, so it is answered rather than cut off.
  */
-const WAIT_AFTER_STOP_SIGNAL_MS = 5_000;
+const WAIT_AFTER_STOP_SIGNAL_MS = 3_000;
 
 interface Waiter {
   resolve: (record: JobRecord | null) => void;

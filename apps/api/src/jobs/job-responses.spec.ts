@@ -21,7 +21,7 @@ function record(overrides: Partial<JobRecord>): JobRecord {
 
 const execution = { startTime: '2026-01-01T10:00:00.000Z', endTime: '2026-01-01T10:01:30.000Z', durationMs: 90000, durationSeconds: 90 };
 const stats = { jobId: ID, delayTime: 500, executionTime: 89500 };
-const provenance = { jobId: ID, status: 'COMPLETED', executor: 'local', node: 'gpu-1' };
+const provenance = { jobId: ID, status: 'COMPLETED', executor: 'local', executor_reason: null, node: 'gpu-1' };
 
 describe('final response bodies', () => {
   it('caption: the documented body with its figures, and the added fields', () => {
