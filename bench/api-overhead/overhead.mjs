@@ -8,7 +8,7 @@ import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import {
-  ROOT, log, percentile, requireEnv, round, startStack, tempDir, tinyMedia, uploadInputs,
+  ROOT, log, percentile, removeObjects, requireEnv, round, startStack, tempDir, tinyMedia, uploadInputs,
 } from './stack.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
@@ -102,6 +102,7 @@ async function main() {
   } finally {
     await worker.stop();
     await stack.stop();
+    await removeObjects(`${prefix}/`);
   }
   // Where the overhead goes: before the node starts the job and after it ends it (HTTP, validation,
   // queue, events), and inside the node's executionTime beyond the worker's own time.

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 const API_MAIN = join(ROOT, 'dist/apps/api/main.js');
@@ -154,16 +154,20 @@ export function tinyMedia(dir) {
   return { video, audio };
 }
 
-/** Uploads files to the test bucket under `prefix`; returns their public URLs by name. */
-export async function uploadInputs(prefix, files) {
-  const endpoint = requireEnv('S3_ENDPOINT_URL');
-  const bucket = requireEnv('S3_BUCKET_NAME');
-  const s3 = new S3Client({
-    endpoint,
+function testBucket() {
+  return new S3Client({
+    endpoint: requireEnv('S3_ENDPOINT_URL'),
     region: process.env.S3_REGION ?? 'us-east-1',
     forcePathStyle: true,
     credentials: { accessKeyId: requireEnv('S3_ACCESS_KEY'), secretAccessKey: requireEnv('S3_SECRET_KEY') },
   });
+}
+
+/** Uploads files to the test bucket under `prefix`; returns their public URLs by name. */
+export async function uploadInputs(prefix, files) {
+  const endpoint = requireEnv('S3_ENDPOINT_URL');
+  const bucket = requireEnv('S3_BUCKET_NAME');
+  const s3 = testBucket();
   const publicUrl = process.env.S3_PUBLIC_URL || `${endpoint}/${bucket}`;
   const urls = {};
   try {
@@ -176,6 +180,22 @@ export async function uploadInputs(prefix, files) {
     s3.destroy();
   }
   return urls;
+}
+
+/** Removes every object of the test bucket under `prefix`. */
+export async function removeObjects(prefix) {
+  const bucket = requireEnv('S3_BUCKET_NAME');
+  const s3 = testBucket();
+  try {
+    for (;;) {
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+      const objects = (listed.Contents ?? []).map((object) => ({ Key: object.Key }));
+      if (objects.length === 0) return;
+      await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects } }));
+    }
+  } finally {
+    s3.destroy();
+  }
 }
 
 export function tempDir(name) {
