@@ -8,9 +8,11 @@ so that stdin stays read and a cancel takes effect while the job runs; the proce
 models and encoder it holds, stay warm from one job to the next.
 """
 
+import ctypes
 import json
 import logging
 import os
+import signal
 import sys
 import threading
 from typing import IO, Any
@@ -139,6 +141,12 @@ class LocalWorker:
             self._current = None
         self.output.send(message)
 
+    def cancel_current(self) -> None:
+        with self._lock:
+            current = self._current
+        if current is not None:
+            current[1].cancel()
+
     def _cancel(self, job_id: str) -> None:
         with self._lock:
             current = self._current
@@ -153,6 +161,32 @@ class LocalWorker:
                 "error": {"code": "invalid_message", "message": message, "retryable": False},
             }
         )
+
+
+class ParentGone(Exception):
+    """The GPU node that started this worker is gone, or asks it to stop now (SIGTERM)."""
+
+
+def _stop_with_parent() -> None:
+    """Turns the parent's death into SIGTERM, and SIGTERM into ParentGone in the main thread.
+
+    A node killed with SIGKILL cannot cancel its workers, and their stdin may stay open (a
+    process that inherited it keeps it). Its job goes back to the queue and runs elsewhere, so
+    the orphan must not carry on and upload to the key the retry writes. Linux's parent-death
+    signal is the one notice that survives SIGKILL.
+    """
+    parent = os.getppid()
+
+    def on_sigterm(_signum: int, _frame: object) -> None:
+        raise ParentGone
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    # The parent may have died before the signal was armed.
+    if os.getppid() != parent:
+        raise ParentGone
 
 
 def _protocol_stream() -> IO[str]:
@@ -181,10 +215,15 @@ def main() -> int:
     except Exception as error:
         log.error("the worker cannot start: %s", as_job_error(error).message)
         return 1
-    output.send(ready)
-    for line in sys.stdin:
-        if line.strip():
-            worker.handle(line)
+    try:
+        _stop_with_parent()
+        output.send(ready)
+        for line in sys.stdin:
+            if line.strip():
+                worker.handle(line)
+    except ParentGone:
+        log.warning("stopping: the GPU node is gone or asked to stop; the running job is cancelled")
+        worker.cancel_current()
     worker.wait()
     return 0
 

@@ -84,8 +84,8 @@ def settings(worker_env) -> Settings:
 def local_worker(worker_env) -> Iterator[Callable[..., LocalWorkerProcess]]:
     started: list[LocalWorkerProcess] = []
 
-    def start(**env: str) -> LocalWorkerProcess:
-        worker = LocalWorkerProcess({**worker_env, **env})
+    def start(launcher: tuple[str, ...] = (), **env: str) -> LocalWorkerProcess:
+        worker = LocalWorkerProcess({**worker_env, **env}, launcher)
         started.append(worker)
         return worker
 

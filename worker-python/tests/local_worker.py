@@ -12,9 +12,9 @@ WORKER_DIR = Path(__file__).resolve().parents[1]
 
 
 class LocalWorkerProcess:
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], launcher: tuple[str, ...] = ()) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "api_gpu_worker.local"],
+            [*launcher, sys.executable, "-m", "api_gpu_worker.local"],
             cwd=WORKER_DIR,
             env={**env, "PYTHONPATH": str(WORKER_DIR)},
             stdin=subprocess.PIPE,

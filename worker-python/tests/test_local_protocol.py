@@ -2,6 +2,7 @@
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -170,3 +171,45 @@ def test_end_of_input_lets_the_running_job_finish_and_report(
     assert result["type"] == "result", result
     assert result["id"] == "last"
     assert s3_keys(job_path) == [f"{job_path}last.mp4"]
+
+
+def test_a_worker_whose_node_is_killed_cancels_its_job_and_exits(
+    local_worker, media_server, make_video, make_audio, job_path, s3_keys, work_root
+):
+    # The stand-in node only launches the worker: once it is SIGKILLed, the worker's stdin stays
+    # open (the test holds it), so only the parent's death can tell the worker to stop.
+    node = (sys.executable, "-c", "import subprocess, sys; subprocess.run(sys.argv[1:])")
+    worker = local_worker(launcher=node)
+    ready = worker.next_message()
+    assert ready["type"] == "ready"
+    worker.pid = ready["pid"]
+    video = make_video(duration=90, size="640x360", codec="mpeg4", container="mkv")
+    audio = make_audio(duration=90, container="wav")
+    worker.send(
+        {
+            "type": "job",
+            "id": "orphan",
+            "input": {
+                "operation": "addaudio",
+                "url_video": media_server.url(video.name),
+                "url_audio": media_server.url(audio.name),
+                "path": job_path,
+                "output_filename": "orphan.mp4",
+            },
+        }
+    )
+    while worker.next_message()["percent"] <= 10:
+        pass
+    encoders = worker.children()
+    assert encoders, "FFmpeg should be running"
+
+    worker.process.kill()
+    deadline = time.monotonic() + 10
+    while (worker.alive(worker.pid) or any(map(worker.alive, encoders))) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
+    assert not worker.alive(worker.pid), "the worker outlived its node"
+    assert not any(map(worker.alive, encoders)), "FFmpeg outlived the worker's node"
+    assert list(work_root.iterdir()) == []
+    assert s3_keys(job_path) == []
