@@ -1,0 +1,121 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OwnedProcess, TestRedis, waitFor } from '../../../test/support/processes';
+import {
+  ApiUnderTest,
+  TestMedia,
+  downloadAndProbe,
+  sharedEnv,
+  startGpuNode,
+  testS3,
+  waitForNodeReady,
+} from '../../../test/support/api-e2e';
+import { FakeRunPod } from '../../../test/support/fake-runpod/fake-runpod';
+
+jest.setTimeout(300_000);
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Body = Record<string, any>;
+
+const NODE_ID = 'runpod-hybrid-node';
+
+/**
+ * Hybrid choice and failover with a real GPU node (one slot) next to the RunPod stand-in: jobs run
+ * locally while the node has room, burst to RunPod once it is saturated, and go to the local node
+ * when RunPod cannot be reached.
+ */
+describe('hybrid executor with a GPU node and the RunPod stand-in', () => {
+  const s3 = testS3();
+  let redis: TestRedis;
+  let runpod: FakeRunPod;
+  let media: TestMedia;
+  let node: OwnedProcess;
+  let hybrid: ApiUnderTest;
+  let runpodDown: ApiUnderTest;
+  let workerTmp: string;
+
+  const freeSlots = async () => {
+    const { body } = await hybrid.call<{ nodes?: { nodeId: string; freeSlots: number }[] }>('GET', '/health');
+    return body.nodes?.find((n) => n.nodeId === NODE_ID)?.freeSlots;
+  };
+
+  beforeAll(async () => {
+    redis = await TestRedis.create();
+    await redis.start();
+    media = await new TestMedia(s3, `e2e-runpod-hybrid-${Date.now()}/`).make(['video.mp4', 'audio.mp3', 'image.jpg']);
+    runpod = new FakeRunPod(s3);
+    await runpod.start();
+    const env = { ...sharedEnv(s3, redis.url), SYNC_TIMEOUT_S: '240' };
+    hybrid = new ApiUnderTest({
+      ...env,
+      EXECUTOR_MODE: 'hybrid',
+      RUNPOD_API_KEY: runpod.apiKey,
+      RUNPOD_ENDPOINT_ID: 'api-gpu-worker',
+      RUNPOD_API_BASE: runpod.base,
+    });
+    runpodDown = new ApiUnderTest({
+      ...env,
+      EXECUTOR_MODE: 'runpod',
+      RUNPOD_API_KEY: runpod.apiKey,
+      RUNPOD_ENDPOINT_ID: 'api-gpu-worker',
+      RUNPOD_API_BASE: 'http://127.0.0.1:9/v2',
+      RUNPOD_HTTP_TIMEOUT_S: '1',
+    });
+    await Promise.all([hybrid.start(), runpodDown.start()]);
+    workerTmp = mkdtempSync(join(tmpdir(), 'api-gpu-hybrid-worker-'));
+    node = await startGpuNode({ ...env, WORKER_TMP_DIR: workerTmp }, NODE_ID, 1);
+    await waitForNodeReady(hybrid, NODE_ID, node);
+  }, 300_000);
+
+  afterAll(async () => {
+    await node?.stop();
+    await hybrid?.stop();
+    await runpodDown?.stop();
+    await runpod?.stop();
+    await redis?.dispose();
+    await media?.dispose();
+    if (workerTmp) rmSync(workerTmp, { recursive: true, force: true });
+  });
+
+  it('runs locally while the node has room, then bursts to RunPod once it is saturated', async () => {
+    await waitFor('node idle', async () => ((await freeSlots()) === 1 ? true : undefined), 60_000);
+    const long = await hybrid.call<Body>('POST', '/video/img2vid', {
+      body: { images: [{ id: 'longo', image_url: media.urls['image.jpg'], duracao: 12 }], path: `${media.prefix}hybrid/local/`, async: true },
+    });
+    expect((await hybrid.call<Body>('GET', `/job/${long.body.jobId}`)).body).toMatchObject({
+      executor: 'local',
+      executor_reason: 'hybrid_local_has_room',
+    });
+    await waitFor('node saturated', async () => ((await freeSlots()) === 0 ? true : undefined), 60_000);
+
+    const burst = await hybrid.call<Body>('POST', '/video/addaudio', {
+      body: { url_video: media.urls['video.mp4'], url_audio: media.urls['audio.mp3'], path: `${media.prefix}hybrid/burst/`, output_filename: 'b.mp4' },
+    });
+    expect(burst.status).toBe(200);
+    expect(burst.body).toMatchObject({ executor: 'runpod', executor_reason: 'hybrid_nodes_saturated', node: null });
+    expect((await downloadAndProbe(burst.body.video_url)).streams.length).toBeGreaterThan(0);
+
+    const local = await waitFor(
+      'local job ended',
+      async () => {
+        const { body } = await hybrid.call<Body>('GET', `/job/${long.body.jobId}`);
+        return body.status === 'COMPLETED' ? body : undefined;
+      },
+      240_000,
+    );
+    expect(local.node).toBe(NODE_ID);
+    const metrics = await hybrid.call('GET', '/metrics');
+    expect(metrics.text).toMatch(/api_gpu_executor_decisions_total\{executor="runpod",reason="hybrid_nodes_saturated"\} 1/);
+    expect(metrics.text).toMatch(/api_gpu_executor_decisions_total\{executor="local",reason="hybrid_local_has_room"\} 1/);
+  });
+
+  it('with RunPod unreachable, a job meant for RunPod runs on the local node and says so', async () => {
+    const { status, body } = await runpodDown.call<Body>('POST', '/video/addaudio', {
+      body: { url_video: media.urls['video.mp4'], url_audio: media.urls['audio.mp3'], path: `${media.prefix}hybrid/failover/`, output_filename: 'f.mp4' },
+    });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ executor: 'local', executor_reason: 'failover_runpod_refused', node: NODE_ID });
+    expect((await downloadAndProbe(body.video_url)).streams.length).toBeGreaterThan(0);
+  });
+});
