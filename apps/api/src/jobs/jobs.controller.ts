@@ -1,4 +1,5 @@
-import { Controller, Get, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
+import { Controller, Get, Param, Post } from '@nestjs/common';
+import { JobCancelRoute } from './job-route-docs';
 import { JobsService } from './jobs.service';
 
 /** A job's status and its cancellation, whatever its operation. */
@@ -12,7 +13,7 @@ export class JobsController {
   }
 
   @Post(':jobId/cancel')
-  @HttpCode(HttpStatus.OK)
+  @JobCancelRoute()
   cancel(@Param('jobId') jobId: string) {
     return this.jobs.cancel(jobId);
   }

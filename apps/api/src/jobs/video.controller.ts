@@ -10,6 +10,7 @@ import {
 import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { acceptedBody } from './job-responses';
+import { JobSubmissionRoute } from './job-route-docs';
 import { JobsService } from './jobs.service';
 import { prefersAsync } from './prefer-async';
 
@@ -19,11 +20,13 @@ export class VideoController {
   constructor(private readonly jobs: JobsService) {}
 
   @Post('caption')
+  @JobSubmissionRoute()
   caption(@Body() body: CaptionRequest, @Headers('prefer') prefer: string | undefined, @Res({ passthrough: true }) res: Response) {
     return this.run(JobOperation.Caption, body, prefer, res);
   }
 
   @Post('caption_style')
+  @JobSubmissionRoute()
   captionStyle(
     @Body() body: CaptionStyleRequest,
     @Headers('prefer') prefer: string | undefined,
@@ -33,11 +36,13 @@ export class VideoController {
   }
 
   @Post('img2vid')
+  @JobSubmissionRoute()
   img2vid(@Body() body: Img2VidRequest, @Headers('prefer') prefer: string | undefined, @Res({ passthrough: true }) res: Response) {
     return this.run(JobOperation.Img2Vid, body, prefer, res);
   }
 
   @Post('addaudio')
+  @JobSubmissionRoute()
   addaudio(@Body() body: AddAudioRequest, @Headers('prefer') prefer: string | undefined, @Res({ passthrough: true }) res: Response) {
     return this.run(JobOperation.AddAudio, body, prefer, res);
   }

@@ -4,6 +4,7 @@ import type { Response } from 'express';
 import { Public } from '../auth/public.decorator';
 import { JobsService } from '../jobs/jobs.service';
 import { prefersAsync } from '../jobs/prefer-async';
+import { JobSubmissionRoute } from '../jobs/job-route-docs';
 import { WhisperHealthService } from './whisper-health.service';
 
 @Controller('transcribe')
@@ -14,6 +15,7 @@ export class TranscriptionController {
   ) {}
 
   @Post()
+  @JobSubmissionRoute()
   async transcribe(
     @Body() body: TranscribeRequest,
     @Headers('prefer') prefer: string | undefined,
