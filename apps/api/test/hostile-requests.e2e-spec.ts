@@ -4,7 +4,10 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OwnedProcess, TestRedis } from '../../../test/support/processes';
+import { createServer, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startGpuNode } from '../../../test/support/api-e2e';
+import { OwnedProcess, REPO_ROOT, TestRedis, waitFor } from '../../../test/support/processes';
 import {
   CONNECT_RECORDER,
   ensureBucket,
@@ -344,4 +347,130 @@ describe('hostile requests (API process, real Redis and MinIO)', () => {
     expect(await probe.exitCode()).toBe(0);
     expect(offMachineAttempts()).toContain('"host":"10.20.30.40"');
   });
+});
+
+/**
+ * What only a fetch can show: a URL the API must accept (an allowlisted server) that redirects to
+ * an address the guard refuses. A GPU node runs the jobs; its Python workers run with a connect
+ * step that records and refuses any connection off this machine, as the API's does. Each job must
+ * fail on its input (400 naming the field), the redirect target must never be reached, and
+ * nothing may be written to MinIO.
+ */
+describe('hostile redirects (API and GPU node processes, real worker, Redis and MinIO)', () => {
+  let redis: TestRedis;
+  let s3: S3Client;
+  let api: OwnedProcess;
+  let node: OwnedProcess;
+  let baseUrl: string;
+  let redirector: Server;
+  let target: Server;
+  let targetPort: number;
+  let redirectorHost: string;
+  let recordDir: string;
+  let recordFile: string;
+  const targetHits: string[] = [];
+  const redirectorHits: string[] = [];
+  const locations: Record<string, string> = {};
+
+  const listen = async (server: Server) => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return (server.address() as AddressInfo).port;
+  };
+
+  beforeAll(async () => {
+    redis = await TestRedis.create();
+    await redis.start();
+    const s3Env = testS3Env(BUCKET);
+    s3 = s3ClientFor(s3Env);
+    await ensureBucket(s3, BUCKET);
+    recordDir = mkdtempSync(join(tmpdir(), 'api-gpu-redirects-'));
+    recordFile = join(recordDir, 'connections.jsonl');
+    target = createServer((request, response) => {
+      targetHits.push(`${request.method} ${request.url}`);
+      response.writeHead(200, { 'content-type': 'video/mp4' }).end('not a video');
+    });
+    targetPort = await listen(target);
+    redirector = createServer((request, response) => {
+      redirectorHits.push(request.url ?? '');
+      const location = locations[(request.url ?? '').slice(1)];
+      response.writeHead(location ? 302 : 404, location ? { location } : {}).end();
+    });
+    redirectorHost = `127.0.0.1:${await listen(redirector)}`;
+    const env = {
+      ...s3Env,
+      REDIS_URL: redis.url,
+      X_API_KEY: API_KEY,
+      PRIVATE_URL_ALLOWLIST: `${new URL(s3Env.S3_ENDPOINT_URL ?? '').host},${redirectorHost}`,
+      RATE_LIMIT_MAX: '100000',
+      SYNC_TIMEOUT_S: '120',
+      HEARTBEAT_INTERVAL_MS: '500',
+      CONNECT_RECORD_FILE: recordFile,
+    };
+    ({ api, baseUrl } = await startApi(env, ['--import', CONNECT_RECORDER]));
+    node = await startGpuNode(
+      { ...env, PYTHONPATH: join(REPO_ROOT, 'apps/api/test/support/python-connect-recorder') },
+      'hostile-redirects-node',
+    );
+    await waitFor(
+      'the GPU node ready',
+      async () => {
+        if (!node.running) throw new Error(`node exited: ${node.output}`);
+        const health = (await (await fetch(`${baseUrl}/health`)).json()) as { nodes?: { nodeId: string; freeSlots?: number }[] };
+        return health.nodes?.some((n) => n.nodeId === 'hostile-redirects-node' && n.freeSlots === 1) || undefined;
+      },
+      240_000,
+    );
+  }, 300_000);
+
+  afterAll(async () => {
+    await node?.stop();
+    await api?.stop();
+    redirector?.close();
+    target?.close();
+    s3?.destroy();
+    await redis?.dispose();
+    if (recordDir) rmSync(recordDir, { recursive: true, force: true });
+  });
+
+  const redirects = (): [string, string][] => [
+    ['loopback, another port', `http://127.0.0.1:${targetPort}/v.mp4`],
+    ['localhost', `http://localhost:${targetPort}/v.mp4`],
+    ['decimal loopback', `http://2130706433:${targetPort}/v.mp4`],
+    ['IPv4-mapped IPv6 loopback', `http://[::ffff:127.0.0.1]:${targetPort}/v.mp4`],
+    ['10/8', 'http://10.0.0.1/v.mp4'],
+    ['192.168/16', 'http://192.168.1.1:8080/v.mp4'],
+    ['the metadata address', 'http://169.254.169.254/latest/meta-data/'],
+    ['file://', 'file:///etc/passwd'],
+    ['gopher://', `gopher://127.0.0.1:${targetPort}/_x`],
+    ['a second hop to loopback', `http://${'REDIRECTOR'}/hop-to-loopback`],
+  ];
+
+  it.each(redirects().map(([name], index) => [name, index] as const))(
+    'a redirect to %s fails the job on its input, reaches nothing and writes nothing',
+    async (_name, index) => {
+      const [, location] = redirects()[index];
+      const name = `case-${index}`;
+      locations[name] = location.replace('REDIRECTOR', redirectorHost);
+      locations['hop-to-loopback'] = `http://127.0.0.1:${targetPort}/second-hop.mp4`;
+      const objectsBefore = await objectKeys(s3, BUCKET);
+      const response = await fetch(`${baseUrl}/video/caption`, {
+        method: 'POST',
+        headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          url_video: `http://${redirectorHost}/${name}`,
+          url_srt: `http://${redirectorHost}/${name}`,
+          path: `hostile-redirects/${name}/`,
+          output_filename: 'nunca.mp4',
+        }),
+      });
+      const body = (await response.json()) as { error?: string; message?: string };
+      expect({ status: response.status, error: body.error }).toEqual({ status: 400, error: 'Bad Request' });
+      expect(body.message).toMatch(/url_video|url_srt/);
+      // The worker did fetch: the job failed at the redirect, not before.
+      expect(redirectorHits).toContain(`/${name}`);
+      expect(targetHits).toEqual([]);
+      expect(existsSync(recordFile) ? readFileSync(recordFile, 'utf8') : '').toBe('');
+      expect(await objectKeys(s3, BUCKET)).toEqual(objectsBefore);
+    },
+  );
 });
