@@ -84,7 +84,7 @@ export class RunPodClient {
         if (!failure.transient || attempt >= ATTEMPTS) throw failure;
         const ceiling = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (attempt - 1));
         const wait = Math.max(failure.retryAfterMs ?? 0, Math.random() * ceiling);
-        this.logger.warn(`RunPod ${method} ${routeOf(path)}: ${failure.message}; retry ${attempt} in ${Math.round(wait)} ms`);
+        this.logger.warn(`${failure.message}; retry ${attempt} in ${Math.round(wait)} ms`);
         await this.sleep(wait);
       }
     }
@@ -103,7 +103,9 @@ export class RunPodClient {
         signal: AbortSignal.timeout(this.settings.httpTimeoutMs),
       });
     } catch (error) {
-      const cause = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${this.settings.httpTimeoutMs} ms` : describe(error);
+      // AbortSignal.timeout rejects with a DOMException, which is not an Error in Node 20.
+      const timedOut = (error as { name?: unknown } | null)?.name === 'TimeoutError';
+      const cause = timedOut ? `no answer within ${this.settings.httpTimeoutMs} ms` : describe(error);
       throw new RunPodCallError(`RunPod ${method} ${routeOf(path)} failed: ${cause}`);
     }
     const text = await response.text().catch(() => '');
