@@ -428,6 +428,24 @@ describe('job routes without a GPU node (API process, real Redis)', () => {
     }, 90_000);
   });
 
+  describe('a job Bull cannot take', () => {
+    it('answers 503 and leaves no record behind when queueing fails after the record was written', async () => {
+      const recordsBefore = await client.keys('api-gpu:job:*');
+      // Bull queues a job with a Lua script; the record is a plain HSET, so only the queueing fails.
+      await client.call('ACL', 'SETUSER', 'default', '-eval', '-evalsha');
+      let answer;
+      try {
+        answer = await api.call('POST', '/video/caption/async', { body: caption });
+      } finally {
+        await client.call('ACL', 'SETUSER', 'default', '+eval', '+evalsha');
+      }
+      expect(answer.status).toBe(503);
+      expect(answer.body).toEqual({ error: 'Service Unavailable', message: expect.stringContaining('nothing was queued') });
+      expect(answer.headers.get('retry-after')).not.toBeNull();
+      expect((await client.keys('api-gpu:job:*')).sort()).toEqual(recordsBefore.sort());
+    });
+  });
+
   describe('Redis outage', () => {
     it('answers 503 with Retry-After while Redis is down, recovers by itself, and keeps accepted jobs', async () => {
       const before = await api.call<{ jobId: string }>('POST', '/video/caption/async', { body: caption });
