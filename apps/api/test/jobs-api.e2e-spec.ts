@@ -223,6 +223,14 @@ describe('job routes without a GPU node (API process, real Redis)', () => {
       expect(record?.webhookUrl).toBeUndefined();
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
       expect((await api.call('POST', `/job/${answer.body.jobId}/cancel`)).status).toBe(200);
+
+      // A style belongs to /video/caption_style; plain /video/caption drops it like any extra.
+      const plain = await api.call<{ jobId: string }>('POST', '/video/caption/async', {
+        body: { ...caption, style: { font: { size: 30 } } },
+      });
+      expect(plain.status).toBe(200);
+      expect((await store.get(plain.body.jobId))?.input).toEqual(caption);
+      expect((await api.call('POST', `/job/${plain.body.jobId}/cancel`)).status).toBe(200);
     });
 
     it('answers unknown routes 404 in the contract shape', async () => {
