@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 source "$ROOT/scripts/test-env.sh"
 
 max_examples="${FUZZ_MAX_EXAMPLES:-10}"
-max_time_s="${FUZZ_MAX_TIME_S:-90}"
+max_time_s="${FUZZ_MAX_TIME_S:-60}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/api-gpu-fuzz.XXXXXX")"
 free_port() { "$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 redis_port="$(free_port)"
