@@ -193,6 +193,25 @@ describe('RunPod executor (API, Redis, RunPod stand-in, real worker, MinIO)', ()
       }
     });
 
+    it('a job whose record is gone (expired, removed) is cancelled on RunPod', async () => {
+      await runpod.settings({ queue_delay_s: 60 });
+      try {
+        const { body } = await api.call<Body>('POST', '/video/addaudio', {
+          body: { url_video: media.urls['video.mp4'], url_audio: media.urls['audio.mp3'], path: `${media.prefix}runpod/gone/`, output_filename: 'g.mp4', async: true },
+        });
+        const remoteId = await remoteIdOf(body.jobId);
+        await store.remove(body.jobId);
+        const remote = await waitFor('RunPod cancel', async () => {
+          const job = await runpod.job(remoteId);
+          return job.cancelRequested ? job : undefined;
+        });
+        expect(remote.status).toBe('CANCELLED');
+        expect(await client.hexists('api-gpu:runpod:active', body.jobId)).toBe(0);
+      } finally {
+        await runpod.settings({ queue_delay_s: 0 });
+      }
+    });
+
     it('resumes polling after an API restart and the job completes', async () => {
       await runpod.settings({ queue_delay_s: 6 });
       try {
@@ -206,7 +225,7 @@ describe('RunPod executor (API, Redis, RunPod stand-in, real worker, MinIO)', ()
         const ended = await untilEnded(api, body.jobId);
         expect(ended.status).toBe('COMPLETED');
         expect(ended.executor).toBe('runpod');
-        expect(await client.sismember('api-gpu:runpod:active', body.jobId)).toBe(0);
+        expect(await client.hexists('api-gpu:runpod:active', body.jobId)).toBe(0);
       } finally {
         await runpod.settings({ queue_delay_s: 0 });
       }

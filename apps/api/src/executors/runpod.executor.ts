@@ -25,8 +25,12 @@ import { EXECUTOR_SETTINGS, ExecutorSettings, RunPodSettings, endpointFor, usesS
 import { readStockOutput, stockWhisperInput, transcribeResult, transcriptUploads } from './stock-whisper';
 import { TranscriptStorage } from './transcript-storage';
 
-/** Ids of the jobs on RunPod that some API process must poll until they end. */
-export const RUNPOD_ACTIVE_SET = 'api-gpu:runpod:active';
+/**
+ * The jobs on RunPod that some API process must poll until they end: a hash from our job id to
+ * `{endpoint, remoteId}` (`{}` until RunPod has answered), so that a job whose record is gone can
+ * still be cancelled on RunPod.
+ */
+export const RUNPOD_ACTIVE_JOBS = 'api-gpu:runpod:active';
 const POLL_LOCK_PREFIX = 'api-gpu:runpod:poll:';
 
 /** The seed's polling: 2 s, growing ×1.5, at most 8 s apart. */
@@ -37,6 +41,8 @@ const MAX_POLL_MS = 8000;
 const POLL_LOCK_MS = 30_000;
 /** How often each process looks for RunPod jobs nobody polls (after a restart, or another process's death). */
 const ADOPT_INTERVAL_MS = 10_000;
+/** RunPod refuses a `ttl` below 10 s. */
+const MIN_TTL_S = 10;
 /** A job in the active set still without a RunPod id after this was never handed over. */
 const HANDOVER_GRACE_MS = 120_000;
 
@@ -112,25 +118,26 @@ export class RunPodExecutor implements Executor, OnApplicationBootstrap, OnAppli
     const input = usesStockWhisper(settings, record.operation)
       ? stockWhisperInput(record.input)
       : { operation: record.operation, ...record.input };
-    await this.redis.sadd(RUNPOD_ACTIVE_SET, record.id);
+    await this.redis.hset(RUNPOD_ACTIVE_JOBS, record.id, '{}');
     let accepted: RunPodStatus;
     try {
       accepted = await client.run(endpoint, input, {
         executionTimeoutMs: settings.executionTimeoutS * 1000,
-        ttlMs: settings.maxWaitS * 1000,
+        ttlMs: Math.max(settings.maxWaitS, MIN_TTL_S) * 1000,
       });
       if (typeof accepted?.id !== 'string' || !accepted.id) {
         throw new RunPodCallError('RunPod POST /run answered without a job id', 502);
       }
     } catch (error) {
-      await this.redis.srem(RUNPOD_ACTIVE_SET, record.id).catch(() => undefined);
+      await this.redis.hdel(RUNPOD_ACTIVE_JOBS, record.id).catch(() => undefined);
       throw new ExecutorRefusedError('runpod', reasonOf(error));
     }
+    await this.redis.hset(RUNPOD_ACTIVE_JOBS, record.id, JSON.stringify({ endpoint, remoteId: accepted.id }));
     const outcome = await this.store.updateActive(record.id, { remoteId: accepted.id });
     if (outcome !== 'applied') {
       // Cancelled (or removed) while RunPod was taking it.
       await this.cancelRemote(record.operation, accepted.id);
-      await this.redis.srem(RUNPOD_ACTIVE_SET, record.id);
+      await this.redis.hdel(RUNPOD_ACTIVE_JOBS, record.id);
       return;
     }
     void this.claimAndPoll(record.id);
@@ -143,7 +150,7 @@ export class RunPodExecutor implements Executor, OnApplicationBootstrap, OnAppli
   /** Polls every job of the active set that no live process polls. */
   private async adoptOrphans(): Promise<void> {
     try {
-      const ids = await this.redis.smembers(RUNPOD_ACTIVE_SET);
+      const ids = await this.redis.hkeys(RUNPOD_ACTIVE_JOBS);
       for (const id of ids) if (!this.polling.has(id)) void this.claimAndPoll(id);
     } catch (error) {
       this.logger.warn(`RunPod jobs not looked for: ${reasonOf(error)}`);
@@ -179,12 +186,12 @@ export class RunPodExecutor implements Executor, OnApplicationBootstrap, OnAppli
       const record = await this.store.get(jobId);
       if (!record) {
         // Its record is gone (expired or removed): nobody will ever ask for this job.
-        await this.redis.srem(RUNPOD_ACTIVE_SET, jobId);
+        await this.abandon(jobId);
         return;
       }
       if (!record.remoteId) {
         if (Date.now() - Date.parse(record.createdAt) < HANDOVER_GRACE_MS && !isTerminal(record.status)) continue;
-        if (isTerminal(record.status)) await this.redis.srem(RUNPOD_ACTIVE_SET, jobId);
+        if (isTerminal(record.status)) await this.redis.hdel(RUNPOD_ACTIVE_JOBS, jobId);
         else await this.end(record, JobStatus.Failed, { failure: this.failure(record, 'The job was never handed to RunPod') });
         return;
       }
@@ -192,7 +199,7 @@ export class RunPodExecutor implements Executor, OnApplicationBootstrap, OnAppli
       if (isTerminal(record.status)) {
         // Ended on our side (a client's cancel) while RunPod may still be running it.
         await this.cancelRemote(record.operation, record.remoteId);
-        await this.redis.srem(RUNPOD_ACTIVE_SET, jobId);
+        await this.redis.hdel(RUNPOD_ACTIVE_JOBS, jobId);
         return;
       }
       if (Date.now() - Date.parse(record.createdAt) > settings.maxWaitS * 1000) {
@@ -288,7 +295,7 @@ export class RunPodExecutor implements Executor, OnApplicationBootstrap, OnAppli
 
   private async end(record: JobRecord, status: JobStatus, update: JobUpdate): Promise<boolean> {
     const outcome = await this.store.finish(record.id, status, update, this.retentionMs);
-    await this.redis.srem(RUNPOD_ACTIVE_SET, record.id);
+    await this.redis.hdel(RUNPOD_ACTIVE_JOBS, record.id);
     if (outcome !== 'applied') return false;
     if (record.webhookUrl) {
       await this.webhooks.add({ jobId: record.id }, webhookJobOptions(record.id)).catch((error) => {
@@ -329,10 +336,21 @@ export class RunPodExecutor implements Executor, OnApplicationBootstrap, OnAppli
     return { error: record.operation === JobOperation.Transcribe ? TRANSCRIPTION_FAILED : 'Internal Server Error', message };
   }
 
-  private async cancelRemote(operation: JobOperation, remoteId: string): Promise<void> {
-    const { client, settings } = this.require();
+  private async abandon(jobId: string): Promise<void> {
+    const entry = await this.redis.hget(RUNPOD_ACTIVE_JOBS, jobId);
+    const { endpoint, remoteId } = JSON.parse(entry ?? '{}') as { endpoint?: string; remoteId?: string };
+    if (endpoint && remoteId) await this.cancelOn(endpoint, remoteId);
+    await this.redis.hdel(RUNPOD_ACTIVE_JOBS, jobId);
+  }
+
+  private cancelRemote(operation: JobOperation, remoteId: string): Promise<void> {
+    return this.cancelOn(endpointFor(this.require().settings, operation), remoteId);
+  }
+
+  private async cancelOn(endpoint: string, remoteId: string): Promise<void> {
+    const { client } = this.require();
     try {
-      await client.cancel(endpointFor(settings, operation), remoteId);
+      await client.cancel(endpoint, remoteId);
     } catch (error) {
       this.logger.warn(`RunPod job ${remoteId} not cancelled: ${reasonOf(error)}`);
     }
