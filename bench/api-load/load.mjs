@@ -10,6 +10,7 @@
 import autocannon from 'autocannon';
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { log, percentile, requireEnv, round, sleep, startStack } from '../api-overhead/stack.mjs';
 
 const CLIENTS = Number(process.env.BENCH_CONNECTIONS ?? 200);
@@ -69,14 +70,19 @@ async function main() {
     }
     const request = { url, method: 'POST', headers, body };
     await pacedClients(request, WARMUP_S);
+    // The clients' own process delays the moment a response is read; this says by how much.
+    const generatorDelay = monitorEventLoopDelay({ resolution: 1 });
+    generatorDelay.enable();
     const { responses, failures } = await pacedClients(request, DURATION_S);
+    generatorDelay.disable();
     const saturation = await cannon({ ...request, connections: CLIENTS, duration: SATURATION_S });
 
     const times = responses.filter((response) => response.status === 202).map((response) => response.timeMs);
     const errors = failures + responses.length - times.length;
     log(`${responses.length} submissions in ${DURATION_S} s from ${CLIENTS} clients at ${CLIENT_RATE}/s each: ` +
       `p50 ${round(percentile(times, 50))} ms, p90 ${round(percentile(times, 90))} ms, ` +
-      `max ${round(Math.max(...times))} ms; ${errors} not answered 202`);
+      `max ${round(Math.max(...times))} ms; ${errors} not answered 202; the load generator's own event-loop ` +
+      `delay p99 ${round(generatorDelay.percentile(99) / 1e6)} ms`);
     log(`saturation (${CLIENTS} clients without pause, ${SATURATION_S} s): ` +
       `${round(saturation.requests.average)} requests/s, p50 ${saturation.latency.p50} ms, ` +
       `p99 ${saturation.latency.p99} ms, errors ${saturation.errors + saturation.timeouts + saturation.non2xx}`);
