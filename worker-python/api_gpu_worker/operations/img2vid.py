@@ -1,4 +1,5 @@
-"""img2vid: one Ken Burns clip per image, ``video_1.mp4``... in the order of ``images``.
+"""img2vid: one Ken Burns clip per image, ``video_1.mp4``... in the order of ``images`` (numbered from
+``start_index + 1`` in a part of a batch the API split).
 
 Each image is fetched, checked (its header's pixel count before anything decodes it), decoded
 once, and its frames rendered by `kenburns` straight into FFmpeg's stdin as raw I420, encoded with
@@ -48,9 +49,11 @@ class _Clip:
     frames: int
     motion: kenburns.Motion
 
+    number: int
+
     @property
     def filename(self) -> str:
-        return f"video_{self.index + 1}.mp4"
+        return f"video_{self.number}.mp4"
 
     @property
     def field(self) -> str:
@@ -69,7 +72,8 @@ class _EncodeFailed(Exception):
 
 
 def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    clips = [_plan(index, image) for index, image in enumerate(fields["images"])]
+    start = fields.get("start_index", 0)
+    clips = [_plan(index, image, start) for index, image in enumerate(fields["images"])]
     progress = _Progress(ctx, clips)
     halt = threading.Event()
     workers = max(1, min(ctx.settings.batch_size, len(clips)))
@@ -90,7 +94,7 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     return {"videos": [video for video, _ in outcomes], "encoder": encoder}
 
 
-def _plan(index: int, image: dict[str, Any]) -> _Clip:
+def _plan(index: int, image: dict[str, Any], start: int) -> _Clip:
     frames = kenburns.frame_count(image["duracao"])
     if frames < 1:
         raise InputError(
@@ -104,6 +108,7 @@ def _plan(index: int, image: dict[str, Any]) -> _Clip:
         image_url=image["image_url"],
         frames=frames,
         motion=kenburns.Motion(image.get("zoom_type", kenburns.Motion.ZOOM_IN)),
+        number=start + index + 1,
     )
 
 

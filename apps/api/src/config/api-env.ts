@@ -142,4 +142,14 @@ export class ApiEnv extends CommonEnv {
   @IsNumber({}, { message: 'BURST_QUEUE_THRESHOLD must be a number' })
   @Min(0, { message: 'BURST_QUEUE_THRESHOLD must be at least 0' })
   BURST_QUEUE_THRESHOLD: number = 2;
+
+  // An img2vid batch of more images than this runs as MAX_WORKERS parts, on either executor or both.
+  @IsInt({ message: 'IMG2VID_SPLIT_THRESHOLD must be an integer' })
+  @Min(1, { message: 'IMG2VID_SPLIT_THRESHOLD must be at least 1' })
+  IMG2VID_SPLIT_THRESHOLD: number = 50;
+
+  @IsInt({ message: 'MAX_WORKERS must be an integer' })
+  @Min(1, { message: 'MAX_WORKERS must be between 1 and 16' })
+  @Max(16, { message: 'MAX_WORKERS must be between 1 and 16' })
+  MAX_WORKERS: number = 3;
 }

@@ -1,5 +1,6 @@
-import { ExecutorName, JobOperation, JobRecord, JobStore, RequestedExecutor } from '@app/common';
+import { ExecutorName, JobOperation, JobPart, JobRecord, JobStatus, JobStore, RequestedExecutor } from '@app/common';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { Counter } from 'prom-client';
 import { badRequest } from '../http/error-body';
 import { JOB_QUEUE_BY_OPERATION, JobQueueByOperation } from '../jobs/job-queues';
@@ -21,6 +22,9 @@ export const ExecutorReason = {
   QueueOverThreshold: 'hybrid_queue_over_threshold',
   FailoverFromRunPod: 'failover_runpod_refused',
   FailoverFromLocal: 'failover_local_refused',
+  /** A part of a split batch beyond the free local slots. */
+  SplitBurst: 'hybrid_split_burst',
+  Split: 'split',
 } as const;
 
 export interface ExecutorDecision {
@@ -28,7 +32,14 @@ export interface ExecutorDecision {
   reason: string;
   /** Whether the other backend may take the job when this one refuses it (not when the client named one). */
   failover: boolean;
+  /** What the client asked for, which each part of a split batch follows. */
+  requested?: RequestedExecutor;
 }
+
+type BackendName = Exclude<ExecutorName, 'split'>;
+
+/** A finished split job's retention is the parent's concern; parts are cancelled with this much kept. */
+const PART_CANCEL_RETENTION_MS = 24 * 3600_000;
 
 /**
  * Chooses the executor of each job (EXECUTOR_MODE, or the request's `executor`) and hands the job
@@ -58,8 +69,23 @@ export class ExecutorSelector {
     });
   }
 
-  /** Where a new job should run; a 400 naming `executor` when the client asks for RunPod without it configured. */
-  async choose(operation: JobOperation, requested: RequestedExecutor | undefined): Promise<ExecutorDecision> {
+  /**
+   * Where a new job should run; a 400 naming `executor` when the client asks for RunPod without it
+   * configured. An img2vid batch of more than IMG2VID_SPLIT_THRESHOLD images runs split.
+   */
+  async choose(
+    operation: JobOperation,
+    requested: RequestedExecutor | undefined,
+    input: Record<string, unknown> = {},
+  ): Promise<ExecutorDecision> {
+    const backend = await this.chooseBackend(operation, requested);
+    if (operation === JobOperation.Img2Vid && imageCount(input) > this.settings.splitThreshold && this.settings.maxWorkers > 1) {
+      return { executor: 'split', reason: ExecutorReason.Split, failover: backend.failover, requested };
+    }
+    return backend;
+  }
+
+  private async chooseBackend(operation: JobOperation, requested: RequestedExecutor | undefined): Promise<ExecutorDecision> {
     if (requested === 'local') return { executor: 'local', reason: ExecutorReason.Requested, failover: false };
     if (requested === 'runpod') {
       if (!this.runpod.configured) {
@@ -78,13 +104,14 @@ export class ExecutorSelector {
 
   /** Hands the job to its executor, or to the other one when it refuses and failover is allowed. */
   async submit(record: JobRecord, decision: ExecutorDecision): Promise<JobRecord> {
+    if (decision.executor === 'split') return this.submitSplit(record, decision);
     try {
       await this.executor(decision.executor).submit(record);
       this.decisions.inc({ executor: decision.executor, reason: decision.reason });
       return record;
     } catch (error) {
       if (!(error instanceof ExecutorRefusedError) || !decision.failover) throw error;
-      const other: ExecutorName = decision.executor === 'local' ? 'runpod' : 'local';
+      const other: BackendName = decision.executor === 'local' ? 'runpod' : 'local';
       const reason = decision.executor === 'runpod' ? ExecutorReason.FailoverFromRunPod : ExecutorReason.FailoverFromLocal;
       this.logger.warn(`job ${record.id}: ${decision.executor} refused it (${error.message}); handing it to ${other}`);
       const moved: JobRecord = { ...record, executor: other, executorReason: reason };
@@ -95,15 +122,77 @@ export class ExecutorSelector {
     }
   }
 
-  cancel(record: JobRecord): Promise<void> {
-    return this.executor(record.executor).cancel(record);
+  /** Stops a job already marked ended; a split job's parts are marked cancelled and stopped too. */
+  async cancel(record: JobRecord): Promise<void> {
+    if (record.executor !== 'split') return this.executor(record.executor).cancel(record);
+    await Promise.all(
+      (record.parts ?? []).map(async (part) => {
+        if ((await this.store.finish(part.id, JobStatus.Cancelled, {}, PART_CANCEL_RETENTION_MS)) !== 'applied') return;
+        const partRecord = await this.store.get(part.id);
+        if (partRecord) await this.executor(partRecord.executor).cancel(partRecord);
+      }),
+    );
   }
 
   private executor(name: ExecutorName): Executor {
     return name === 'runpod' ? this.runpod : this.local;
   }
 
-  private async hybrid(operation: JobOperation): Promise<{ executor: ExecutorName; reason: string }> {
+  /**
+   * Runs a large img2vid batch as MAX_WORKERS parts, each a job of its own with `start_index`, so its
+   * clips keep the names they would have in one job. In hybrid, as many parts run locally as there
+   * are free local slots, the rest on RunPod. SplitCoordinator merges them as they end.
+   */
+  private async submitSplit(parent: JobRecord, decision: ExecutorDecision): Promise<JobRecord> {
+    const images = parent.input.images as unknown[];
+    const size = Math.ceil(images.length / this.settings.maxWorkers);
+    const plans = await this.partDecisions(Math.ceil(images.length / size), decision.requested);
+    const parts: JobPart[] = plans.map((plan, index) => ({
+      id: randomUUID(),
+      start: index * size,
+      count: Math.min(size, images.length - index * size),
+      executor: plan.executor,
+    }));
+    const withParts: JobRecord = { ...parent, parts };
+    const children: JobRecord[] = parts.map((part, index) => ({
+      id: part.id,
+      operation: JobOperation.Img2Vid,
+      status: JobStatus.InQueue,
+      input: { ...parent.input, images: images.slice(part.start, part.start + part.count), start_index: part.start },
+      executor: plans[index].executor,
+      executorReason: plans[index].reason,
+      parentId: parent.id,
+      progress: 0,
+      createdAt: new Date().toISOString(),
+    }));
+    // Every part exists before the parent names them, so the coordinator never sees one missing.
+    for (const child of children) await this.store.create(child);
+    await this.store.updateActive(parent.id, { parts });
+    for (const [index, child] of children.entries()) {
+      try {
+        parts[index].executor = (await this.submit(child, plans[index])).executor;
+      } catch (error) {
+        await this.cancel(withParts).catch(() => undefined);
+        throw error;
+      }
+    }
+    await this.store.updateActive(parent.id, { parts });
+    this.decisions.inc({ executor: 'split', reason: ExecutorReason.Split });
+    return withParts;
+  }
+
+  private async partDecisions(count: number, requested: RequestedExecutor | undefined): Promise<ExecutorDecision[]> {
+    const first = await this.chooseBackend(JobOperation.Img2Vid, requested);
+    if (first.reason !== ExecutorReason.LocalHasRoom) return Array.from({ length: count }, () => ({ ...first }));
+    const live = (await this.nodes.liveNodes()).filter((node) => !node.draining);
+    const freeSlots = live.reduce((sum, node) => sum + Math.max(0, node.freeSlots), 0);
+    const localParts = Math.max(1, freeSlots - (await this.waitingJobs(JobOperation.Img2Vid)));
+    return Array.from({ length: count }, (_, index) =>
+      index < localParts ? { ...first } : { executor: 'runpod' as const, reason: ExecutorReason.SplitBurst, failover: first.failover },
+    );
+  }
+
+  private async hybrid(operation: JobOperation): Promise<{ executor: BackendName; reason: string }> {
     const live = (await this.nodes.liveNodes()).filter((node) => !node.draining);
     if (live.length === 0) return { executor: 'runpod', reason: ExecutorReason.NoLiveNode };
     const freeSlots = live.reduce((sum, node) => sum + Math.max(0, node.freeSlots), 0);
@@ -127,4 +216,8 @@ export class ExecutorSelector {
     );
     return counts.reduce((sum, count) => sum + count, 0);
   }
+}
+
+function imageCount(input: Record<string, unknown>): number {
+  return Array.isArray(input.images) ? input.images.length : 0;
 }

@@ -9,7 +9,8 @@ import { ExecutorSelector } from './executor-selector';
 import { LocalExecutor } from './local.executor';
 import { RunPodExecutor } from './runpod.executor';
 import { EXECUTOR_SETTINGS, executorSettingsFrom } from './runpod-settings';
-import { TranscriptStorage } from './transcript-storage';
+import { ResultStorage } from './result-storage';
+import { SplitCoordinator } from './split-coordinator';
 
 /** The two executors (local GPU nodes, RunPod serverless) and the choice between them. */
 @Module({
@@ -21,10 +22,11 @@ import { TranscriptStorage } from './transcript-storage';
       useFactory: (config: ConfigService<ApiEnv, true>) => executorSettingsFrom(config),
     },
     JobStore,
-    TranscriptStorage,
+    ResultStorage,
     LocalExecutor,
     RunPodExecutor,
     ExecutorSelector,
+    SplitCoordinator,
     jobQueueByOperationProvider,
   ],
   exports: [ExecutorSelector, RunPodExecutor, EXECUTOR_SETTINGS, jobQueueByOperationProvider],

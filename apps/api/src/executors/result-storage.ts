@@ -1,4 +1,4 @@
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ApiEnv } from '../config/api-env';
@@ -7,11 +7,12 @@ import type { TranscriptUpload } from './stock-whisper';
 const UPLOAD_TIMEOUT_MS = 60_000;
 
 /**
- * Uploads the transcript files the API builds for stock-whisper jobs, under the same keys and
- * public URLs as the project's worker gives them (storage.py: `path` + filename, URL-quoted).
+ * The API's own writes to the results bucket: the transcript files it builds for stock-whisper jobs
+ * (under the same keys and public URLs as the project's worker gives them: `path` + filename,
+ * URL-quoted, as storage.py does), and the removal of what a failed split batch had written.
  */
 @Injectable()
-export class TranscriptStorage implements OnApplicationShutdown {
+export class ResultStorage implements OnApplicationShutdown {
   private readonly s3: S3Client;
   private readonly bucket: string;
   private readonly publicUrl: string;
@@ -43,6 +44,16 @@ export class TranscriptStorage implements OnApplicationShutdown {
       urls[filename] = `${this.publicUrl}/${quoteKey(key)}`;
     }
     return urls;
+  }
+
+  /** Removes `path` + each filename; names that do not exist are no error. */
+  async remove(path: string, filenames: string[]): Promise<void> {
+    for (let index = 0; index < filenames.length; index += 1000) {
+      const Objects = filenames.slice(index, index + 1000).map((filename) => ({ Key: objectKey(path, filename) }));
+      await this.s3.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects, Quiet: true } }), {
+        abortSignal: AbortSignal.timeout(UPLOAD_TIMEOUT_MS),
+      });
+    }
   }
 
   onApplicationShutdown(): void {

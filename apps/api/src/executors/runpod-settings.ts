@@ -19,6 +19,9 @@ export interface RunPodSettings {
 export interface ExecutorSettings {
   mode: ExecutorMode;
   burstQueueThreshold: number;
+  /** img2vid batches of more images than this are split into `maxWorkers` parts. */
+  splitThreshold: number;
+  maxWorkers: number;
   /** Null when RunPod is not configured: jobs run on the local nodes only. */
   runpod: RunPodSettings | null;
 }
@@ -45,7 +48,13 @@ export function executorSettingsFrom(config: ConfigService<ApiEnv, true>): Execu
           httpTimeoutMs: Math.round(config.get('RUNPOD_HTTP_TIMEOUT_S', { infer: true }) * 1000),
         }
       : null;
-  return { mode, burstQueueThreshold: config.get('BURST_QUEUE_THRESHOLD', { infer: true }), runpod };
+  return {
+    mode,
+    burstQueueThreshold: config.get('BURST_QUEUE_THRESHOLD', { infer: true }),
+    splitThreshold: config.get('IMG2VID_SPLIT_THRESHOLD', { infer: true }),
+    maxWorkers: config.get('MAX_WORKERS', { infer: true }),
+    runpod,
+  };
 }
 
 /** The endpoint an operation runs on. */

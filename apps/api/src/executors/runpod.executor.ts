@@ -23,7 +23,7 @@ import { Executor, ExecutorRefusedError } from './executor';
 import { RunPodCallError, RunPodClient, RunPodStatus } from './runpod-client';
 import { EXECUTOR_SETTINGS, ExecutorSettings, RunPodSettings, endpointFor, usesStockWhisper } from './runpod-settings';
 import { readStockOutput, stockWhisperInput, transcribeResult, transcriptUploads } from './stock-whisper';
-import { TranscriptStorage } from './transcript-storage';
+import { ResultStorage } from './result-storage';
 
 /**
  * The jobs on RunPod that some API process must poll until they end: a hash from our job id to
@@ -79,7 +79,7 @@ export class RunPodExecutor implements Executor, OnApplicationBootstrap, OnAppli
 
   constructor(
     private readonly store: JobStore,
-    private readonly storage: TranscriptStorage,
+    private readonly storage: ResultStorage,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     @InjectQueue(WEBHOOK_QUEUE) private readonly webhooks: Queue<QueuedJobData>,
     @Inject(EXECUTOR_SETTINGS) executorSettings: ExecutorSettings,

@@ -182,6 +182,7 @@ export function statusBody(record: JobRecord): Record<string, unknown> {
     startedAt: record.startedAt ?? null,
     endedAt: record.endedAt ?? null,
     ...(record.webhookUrl ? { webhook: record.webhook ?? { status: 'pending' } } : {}),
+    ...(record.parts ? { parts: record.parts } : {}),
   };
 }
 

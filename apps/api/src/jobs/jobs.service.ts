@@ -92,7 +92,7 @@ export class JobsService {
     }
     await this.checkUrls(operation, input, options);
     this.requireRedis();
-    const decision = await this.redisCall(this.executors.choose(operation, options.executor), [HttpException]);
+    const decision = await this.redisCall(this.executors.choose(operation, options.executor, input), [HttpException]);
 
     const record: JobRecord = {
       id: randomUUID(),

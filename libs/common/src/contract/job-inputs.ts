@@ -288,6 +288,16 @@ export class Img2VidJobInput {
 
   @S3KeyPrefixField('Project Name/Video Title/videos/temp/')
   path: string;
+
+  // A large batch is split into parts that each name their clips from where they start in the whole batch.
+  @IntegerField({
+    description: 'Number of the images before these in a batch split into parts: clips are named video_{start_index+i+1}.mp4.',
+    example: 0,
+    minimum: 0,
+    maximum: MAX_IMG2VID_IMAGES - 1,
+    optional: true,
+  })
+  start_index?: number;
 }
 
 @JSONSchema({

@@ -60,7 +60,8 @@ export class CaptionStyleRequest extends CaptionJobInput {
   executor?: RequestedExecutor;
 }
 
-export class Img2VidRequest extends Img2VidJobInput {
+// start_index belongs to the parts the API splits a large batch into, not to clients.
+export class Img2VidRequest extends OmitType(Img2VidJobInput, ['start_index'] as const) {
   @AsyncField()
   async?: boolean;
 

@@ -1,8 +1,16 @@
 import type { JobOperation } from '../contract/operations';
 import type { JobStatus } from './job-status';
 
-/** Where a job runs. */
-export type ExecutorName = 'local' | 'runpod';
+/** Where a job runs; `split` is a large img2vid batch run as parts, each on its own executor. */
+export type ExecutorName = 'local' | 'runpod' | 'split';
+
+/** One part of a split img2vid batch: its own job, running `count` images from `start`. */
+export interface JobPart {
+  id: string;
+  start: number;
+  count: number;
+  executor: ExecutorName;
+}
 
 /** A failure as the client sees it: the contract's error shape, plus the field when known. */
 export interface JobFailure {
@@ -53,6 +61,10 @@ export interface JobRecord {
   remoteId?: string;
   /** RunPod's own `delayTime` and `executionTime` (ms) of a job it ran, which the response's stats report. */
   remoteTimings?: { delayTime: number; executionTime: number };
+  /** The parts of a split batch, in input order. */
+  parts?: JobPart[];
+  /** On a part: the split job it belongs to. */
+  parentId?: string;
 }
 
 /** Fields a transition may set along with the status. */

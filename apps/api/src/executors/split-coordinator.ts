@@ -1,0 +1,129 @@
+import {
+  JOB_EVENTS_CHANNEL,
+  JobFailure,
+  JobPart,
+  JobRecord,
+  JobStatus,
+  JobStore,
+  QueuedJobData,
+  REDIS_CLIENT,
+  WEBHOOK_QUEUE,
+  isTerminal,
+  webhookJobOptions,
+} from '@app/common';
+import { InjectQueue } from '@nestjs/bull';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { Queue } from 'bull';
+import type Redis from 'ioredis';
+import { ApiEnv } from '../config/api-env';
+import { ExecutorSelector } from './executor-selector';
+import { ResultStorage } from './result-storage';
+
+/**
+ * Keeps each split img2vid job in step with its parts. Every change of a part is announced on
+ * JOB_EVENTS_CHANNEL; the coordinator then reads the parent and all its parts and: sums progress;
+ * once every part has completed, ends the parent with their videos merged in input order; once
+ * one has failed, ends the parent as failed naming the images of that part, cancels the other
+ * parts and removes every clip the batch had written. Every API process does this; the atomic
+ * `finish` lets exactly one of them end the parent, and what follows it is safe to repeat.
+ */
+@Injectable()
+export class SplitCoordinator implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(SplitCoordinator.name);
+  private subscriber?: Redis;
+  private readonly retentionMs: number;
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly executors: ExecutorSelector,
+    private readonly storage: ResultStorage,
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @InjectQueue(WEBHOOK_QUEUE) private readonly webhooks: Queue<QueuedJobData>,
+    config: ConfigService<ApiEnv, true>,
+  ) {
+    this.retentionMs = config.get('JOB_RETENTION_HOURS', { infer: true }) * 3600_000;
+  }
+
+  async onModuleInit(): Promise<void> {
+    this.subscriber = this.redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+    this.subscriber.on('error', () => undefined);
+    this.subscriber.on('message', (_channel: string, jobId: string) => {
+      this.partChanged(jobId).catch((error: unknown) => {
+        this.logger.warn(`split job not brought up to date after ${jobId} changed: ${reasonOf(error)}`);
+      });
+    });
+    await this.subscriber.subscribe(JOB_EVENTS_CHANNEL);
+  }
+
+  onApplicationShutdown(): void {
+    this.subscriber?.disconnect();
+  }
+
+  private async partChanged(jobId: string): Promise<void> {
+    const part = await this.store.get(jobId);
+    if (part?.parentId) await this.reconcile(part.parentId);
+  }
+
+  private async reconcile(parentId: string): Promise<void> {
+    const parent = await this.store.get(parentId);
+    if (!parent?.parts || isTerminal(parent.status)) return;
+    const parts = await Promise.all(parent.parts.map((part) => this.store.get(part.id)));
+    const failedAt = parts.findIndex((part) => !part || (isTerminal(part.status) && part.status !== JobStatus.Completed));
+    if (failedAt >= 0) return this.fail(parent, parent.parts[failedAt], parts[failedAt]);
+    const done = parts as JobRecord[];
+    if (done.every((part) => part.status === JobStatus.Completed)) return this.complete(parent, done);
+    const total = parent.parts.reduce((sum, part) => sum + part.count, 0);
+    const progress = Math.floor(done.reduce((sum, part, index) => sum + part.progress * parent.parts![index].count, 0) / total);
+    const started = done.filter((part) => part.startedAt).map((part) => part.startedAt as string).sort()[0];
+    if (progress === parent.progress && (!started || parent.startedAt)) return;
+    await this.store.updateActive(parent.id, {
+      progress,
+      ...(started ? { status: JobStatus.InProgress, startedAt: parent.startedAt ?? started } : {}),
+    });
+  }
+
+  private async complete(parent: JobRecord, parts: JobRecord[]): Promise<void> {
+    const videos = parts.flatMap((part) => (part.output?.videos as unknown[] | undefined) ?? []);
+    const output = { ...parts[0].output, videos };
+    const startedAt = parts.map((part) => part.startedAt).filter((at): at is string => Boolean(at)).sort()[0];
+    const outcome = await this.store.finish(parent.id, JobStatus.Completed, { output, progress: 100, startedAt }, this.retentionMs);
+    if (outcome === 'applied') await this.announce(parent);
+  }
+
+  private async fail(parent: JobRecord, part: JobPart, record: JobRecord | null): Promise<void> {
+    const images = (parent.input.images as { id: string }[]).slice(part.start, part.start + part.count).map((image) => image.id);
+    const cause = record?.failure?.message ?? `the part ${record ? 'was ' + record.status.toLowerCase() : 'is gone'}`;
+    const failure: JobFailure = {
+      error: record?.failure?.error ?? 'Internal Server Error',
+      message: `${shiftImageIndexes(cause, part.start)} (the part with images ${images.join(', ')} failed; the other parts were cancelled)`,
+      ...(record?.failure?.code ? { code: record.failure.code } : {}),
+      ...(record?.failure?.field ? { field: shiftImageIndexes(record.failure.field, part.start) } : {}),
+    };
+    const outcome = await this.store.finish(parent.id, JobStatus.Failed, { failure }, this.retentionMs);
+    if (outcome !== 'applied') return;
+    await this.executors.cancel({ ...parent, status: JobStatus.Failed });
+    const total = (parent.input.images as unknown[]).length;
+    await this.storage.remove(
+      String(parent.input.path),
+      Array.from({ length: total }, (_, index) => `video_${index + 1}.mp4`),
+    );
+    await this.announce(parent);
+  }
+
+  private async announce(parent: JobRecord): Promise<void> {
+    if (!parent.webhookUrl) return;
+    await this.webhooks.add({ jobId: parent.id }, webhookJobOptions(parent.id)).catch((error: unknown) => {
+      this.logger.error(`job ${parent.id} ended but its webhook could not be queued: ${reasonOf(error)}`);
+    });
+  }
+}
+
+/** A part's `images[i]` is `images[start + i]` of the whole batch. */
+function shiftImageIndexes(text: string, start: number): string {
+  return text.replace(/images\[(\d+)\]/g, (_, index: string) => `images[${Number(index) + start}]`);
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
