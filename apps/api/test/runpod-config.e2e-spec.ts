@@ -27,6 +27,8 @@ describe('the executor variables are validated at start', () => {
     ['RUNPOD_MAX_WAIT_S', { RUNPOD_MAX_WAIT_S: 'forever' }],
     ['RUNPOD_HTTP_TIMEOUT_S', { RUNPOD_HTTP_TIMEOUT_S: '0' }],
     ['BURST_QUEUE_THRESHOLD', { BURST_QUEUE_THRESHOLD: '-1' }],
+    ['IMG2VID_SPLIT_THRESHOLD', { IMG2VID_SPLIT_THRESHOLD: '0' }],
+    ['MAX_WORKERS', { MAX_WORKERS: '17' }],
   ])('the API exits naming %s', async (variable, override) => {
     const child = new OwnedProcess('node', [API_MAIN], { ...VALID, ...override }).start();
     const code = await child.exitCode();
