@@ -11,6 +11,7 @@ import { RunPodExecutor } from './runpod.executor';
 import { EXECUTOR_SETTINGS, executorSettingsFrom } from './runpod-settings';
 import { ResultStorage } from './result-storage';
 import { SplitCoordinator } from './split-coordinator';
+import { SplitRecovery } from './split/split-recovery';
 
 /** The two executors (local GPU nodes, RunPod serverless) and the choice between them. */
 @Module({
@@ -27,6 +28,7 @@ import { SplitCoordinator } from './split-coordinator';
     RunPodExecutor,
     ExecutorSelector,
     SplitCoordinator,
+    SplitRecovery,
     jobQueueByOperationProvider,
   ],
   exports: [ExecutorSelector, RunPodExecutor, EXECUTOR_SETTINGS, jobQueueByOperationProvider],
