@@ -1,0 +1,162 @@
+import { JobStore } from '@app/common';
+import Redis from 'ioredis';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OwnedProcess, TestRedis, waitFor } from '../../../test/support/processes';
+import {
+  ApiUnderTest,
+  TestMedia,
+  downloadAndProbe,
+  sharedEnv,
+  startGpuNode,
+  testS3,
+  waitForNodeReady,
+} from '../../../test/support/api-e2e';
+import { FakeRunPod } from '../../../test/support/fake-runpod/fake-runpod';
+import {
+  Body,
+  batchOf,
+  clipKeys,
+  expectMergedInOrder,
+  splitRecords,
+  untilEnded,
+  untilNothingUnder,
+  untilPartsEnded,
+  watchProgress,
+} from './support/split-batch';
+
+jest.setTimeout(600_000);
+
+const NODE_ID = 'split-both-node';
+
+/**
+ * A 150-image img2vid batch with the default IMG2VID_SPLIT_THRESHOLD (50) and MAX_WORKERS (3) in
+ * hybrid mode, next to one GPU node of one slot: one part runs on the node, the two others burst to
+ * the RunPod stand-in (RunPod's v2 API running the real handler), and the client gets one answer.
+ */
+describe('a large img2vid batch split across the local node and RunPod', () => {
+  const s3 = testS3();
+  let redis: TestRedis;
+  let client: Redis;
+  let store: JobStore;
+  let runpod: FakeRunPod;
+  let media: TestMedia;
+  let node: OwnedProcess;
+  let api: ApiUnderTest;
+  let workerTmp: string;
+
+  const nodeIdle = () =>
+    waitFor(
+      'node idle',
+      async () => {
+        const { body } = await api.call<{ nodes?: { nodeId: string; freeSlots: number }[] }>('GET', '/health');
+        return body.nodes?.find((n) => n.nodeId === NODE_ID)?.freeSlots === 1 ? true : undefined;
+      },
+      120_000,
+    );
+
+  beforeAll(async () => {
+    redis = await TestRedis.create();
+    await redis.start();
+    client = new Redis(redis.url);
+    store = new JobStore(client);
+    media = await new TestMedia(s3, `e2e-split-both-${Date.now()}/`).make(['image.jpg']);
+    runpod = new FakeRunPod(s3);
+    await runpod.start();
+    await runpod.settings({ workers: 2 });
+    const env = sharedEnv(s3, redis.url);
+    api = new ApiUnderTest({
+      ...env,
+      SYNC_TIMEOUT_S: '500',
+      EXECUTOR_MODE: 'hybrid',
+      RUNPOD_API_KEY: runpod.apiKey,
+      RUNPOD_ENDPOINT_ID: 'api-gpu-worker',
+      RUNPOD_API_BASE: runpod.base,
+    });
+    await api.start();
+    workerTmp = mkdtempSync(join(tmpdir(), 'api-gpu-split-both-worker-'));
+    node = await startGpuNode({ ...env, WORKER_TMP_DIR: workerTmp }, NODE_ID, 1);
+    await waitForNodeReady(api, NODE_ID, node);
+  }, 300_000);
+
+  afterAll(async () => {
+    await node?.stop();
+    await api?.stop();
+    await runpod?.stop();
+    client?.disconnect();
+    await redis?.dispose();
+    await media?.dispose();
+    if (workerTmp) rmSync(workerTmp, { recursive: true, force: true });
+  });
+
+  it('runs 150 images as one local part and two RunPod parts, merged in input order', async () => {
+    await nodeIdle();
+    const path = `${media.prefix}Projeto Ação/lote híbrido/`;
+    const images = batchOf(150, media.urls['image.jpg']);
+    const accepted = await api.call<Body>('POST', '/video/img2vid', { body: { images, path, async: true } });
+    expect(accepted.status).toBe(202);
+    const jobId = accepted.body.jobId as string;
+
+    const readings = await watchProgress(store, jobId);
+    for (const reading of readings.filter((r) => !r.ended)) expect(reading.parent).toBeLessThanOrEqual(Math.ceil(reading.parts));
+
+    const ended = await untilEnded(api, jobId);
+    expect(ended).toMatchObject({ status: 'COMPLETED', progress: 100, executor: 'split' });
+    expect(ended.output.stats).toMatchObject({ total: 150, processed: 150 });
+    expectMergedInOrder(ended.output.videos, images, media.publicUrl(path));
+    expect(await media.keysUnder(path)).toEqual(clipKeys(path, 150));
+
+    const { parts } = await splitRecords(store, jobId);
+    expect(parts.map((part) => [part.executor, part.status])).toEqual([
+      ['local', 'COMPLETED'],
+      ['runpod', 'COMPLETED'],
+      ['runpod', 'COMPLETED'],
+    ]);
+    expect(parts[0].node).toBe(NODE_ID);
+    const onRunPod = await Promise.all(parts.slice(1).map((part) => runpod.job(part.remoteId as string)));
+    expect(onRunPod.map((job) => [job.status, job.input.start_index, (job.input.images as unknown[]).length])).toEqual([
+      ['COMPLETED', 50, 50],
+      ['COMPLETED', 100, 50],
+    ]);
+    const probe = await downloadAndProbe(ended.output.videos[75].video_url);
+    expect(probe.streams).toEqual([expect.objectContaining({ codec_type: 'video', width: 1920, height: 1080 })]);
+  });
+
+  it('cancelling the batch cancels the local part and sends RunPod a cancel for its parts; no clip is left', async () => {
+    await nodeIdle();
+    const path = `${media.prefix}lote híbrido cancelado/`;
+    const images = batchOf(90, media.urls['image.jpg'], 1);
+    const accepted = await api.call<Body>('POST', '/video/img2vid', { body: { images, path, async: true } });
+    const jobId = accepted.body.jobId as string;
+    await waitFor(
+      'both backends running',
+      async () => {
+        const { parts } = await splitRecords(store, jobId);
+        const remote = parts.filter((part) => part.remoteId);
+        return parts[0].status === 'IN_PROGRESS' && remote.length === 2 && (await media.keysUnder(path)).length > 0
+          ? true
+          : undefined;
+      },
+      120_000,
+    );
+
+    expect((await api.call<Body>('POST', `/job/${jobId}/cancel`)).status).toBe(200);
+
+    const parts = await untilPartsEnded(store, jobId);
+    expect(parts.map((part) => [part.executor, part.status])).toEqual([
+      ['local', 'CANCELLED'],
+      ['runpod', 'CANCELLED'],
+      ['runpod', 'CANCELLED'],
+    ]);
+    const remote = await Promise.all(parts.slice(1).map((part) => runpod.job(part.remoteId as string)));
+    expect(remote.map((job) => job.cancelRequested)).toEqual([true, true]);
+    await untilNothingUnder(media, path);
+    await nodeIdle();
+    await waitFor('RunPod jobs stopped', async () => {
+      const jobs = await Promise.all(parts.slice(1).map((part) => runpod.job(part.remoteId as string)));
+      return jobs.every((job) => job.status === 'CANCELLED') ? true : undefined;
+    });
+    expect(await media.keysUnder(path)).toEqual([]);
+  });
+});
