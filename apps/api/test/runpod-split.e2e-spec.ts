@@ -130,7 +130,7 @@ describe('img2vid batches split across the local node and RunPod', () => {
     await waitFor('no clip left', async () => ((await media.keysUnder(path)).length === 0 ? true : undefined), 60_000);
   });
 
-  it('cancelling the batch cancels every part, on RunPod too; its progress follows its parts'', async () => {
+  it('cancelling the batch cancels every part, on RunPod too, and its progress follows the parts', async () => {
     await nodeIdle();
     const images = Array.from({ length: 9 }, (_, index) => ({ id: `longa-${index + 1}`, image_url: media.urls['image.jpg'], duracao: 6 }));
     const { body } = await api.call<Body>('POST', '/video/img2vid', { body: { images, path: `${media.prefix}split/cancel/`, async: true } });
