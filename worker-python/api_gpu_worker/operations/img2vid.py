@@ -1,5 +1,5 @@
-"""img2vid: one Ken Burns clip per image, ``video_1.mp4``... in the order of ``images`` (numbered from
-``start_index + 1`` in a part of a batch the API split).
+"""img2vid: one Ken Burns clip per image, ``video_1.mp4``... in the order of ``images``
+(numbered from ``start_index + 1`` in a part of a batch the API split).
 
 Each image is fetched, checked (its header's pixel count before anything decodes it), decoded
 once, and its frames rendered by `kenburns` straight into FFmpeg's stdin as raw I420, encoded with
