@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { Server, ServerResponse, createServer } from 'node:http';
 import { GpuNodeEnv } from '../config/gpu-node-env';
 import { NodeState } from '../lifecycle/node-state.service';
+import { NodeMetrics } from '../metrics/node-metrics.service';
 import { WorkerPool } from '../worker/worker-pool.service';
 
 export interface NodeHealthBody {
@@ -29,6 +30,7 @@ export class HealthServer implements OnApplicationBootstrap, OnApplicationShutdo
     config: ConfigService<GpuNodeEnv, true>,
     private readonly state: NodeState,
     private readonly pool: WorkerPool,
+    private readonly metrics: NodeMetrics,
   ) {
     this.port = config.get('NODE_HEALTH_PORT', { infer: true });
   }
@@ -37,6 +39,11 @@ export class HealthServer implements OnApplicationBootstrap, OnApplicationShutdo
     const server = createServer((request, response) => {
       const path = (request.url ?? '/').split('?')[0];
       if (request.method === 'GET' && path === '/health') return this.answerHealth(response);
+      if (request.method === 'GET' && path === '/metrics') {
+        return void this.answerMetrics(response).catch((error: unknown) =>
+          send(response, 500, { error: 'Internal Server Error', message: `metrics: ${String(error)}` }),
+        );
+      }
       send(response, 404, { error: 'Not Found', message: `${request.method} ${path} does not exist` });
     });
     await new Promise<void>((resolve, reject) => {
@@ -73,6 +80,12 @@ export class HealthServer implements OnApplicationBootstrap, OnApplicationShutdo
       return { code: 503, body: { ...body, status: 'unavailable', message: 'no worker is ready' } };
     }
     return { code: 200, body };
+  }
+
+  private async answerMetrics(response: ServerResponse): Promise<void> {
+    const { contentType, text } = await this.metrics.scrape();
+    response.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+    response.end(text);
   }
 
   private answerHealth(response: ServerResponse): void {
