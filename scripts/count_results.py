@@ -1,4 +1,6 @@
-"""Adds up Jest's JSON report and pytest's JUnit XML into "passed failed skipped".
+"""Adds up Jest's JSON report and pytest's JUnit XML reports into "passed failed skipped".
+
+usage: count_results.py JEST_JSON PYTEST_XML [PYTEST_XML...]
 
 A report that is missing or unreadable counts as one failure, so a runner that crashed before
 writing it can never look like a clean run.
@@ -33,8 +35,8 @@ def pytest_counts(path: str) -> tuple[int, int, int]:
 
 
 def main() -> None:
-    jest, pytest = jest_counts(sys.argv[1]), pytest_counts(sys.argv[2])
-    print(*(a + b for a, b in zip(jest, pytest, strict=True)))
+    reports = [jest_counts(sys.argv[1]), *(pytest_counts(path) for path in sys.argv[2:])]
+    print(*(sum(column) for column in zip(*reports, strict=True)))
 
 
 if __name__ == "__main__":

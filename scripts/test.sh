@@ -26,8 +26,14 @@ check() {
 cd "$ROOT"
 check "eslint" npx --no-install eslint --max-warnings 0 .
 check "tsc --noEmit" npx --no-install tsc --noEmit -p tsconfig.json
-check "ruff check" "$VENV/bin/ruff" check worker-python scripts
-check "ruff format --check" "$VENV/bin/ruff" format --check worker-python scripts
+check "ruff check" "$VENV/bin/ruff" check worker-python scripts deploy-tests test/support
+check "ruff format --check" "$VENV/bin/ruff" format --check worker-python scripts deploy-tests test/support
+# No Docker engine and no cluster here: the deployment files are rendered and validated offline.
+check "deploy: kustomize build" "$VENV/bin/python" scripts/check-deploy.py kustomize
+check "deploy: Kubernetes schemas" "$VENV/bin/python" scripts/check-deploy.py k8s-schemas
+check "deploy: KEDA CRD schemas" "$VENV/bin/python" scripts/check-deploy.py keda
+check "deploy: hadolint" "$VENV/bin/python" scripts/check-deploy.py hadolint
+check "deploy: docker compose config" "$VENV/bin/python" scripts/check-deploy.py compose
 
 say "== jest"
 rm -f "$DATA_DIR/jest.json"
@@ -35,8 +41,12 @@ npx --no-install jest --ci --json --outputFile="$DATA_DIR/jest.json"
 say "== pytest"
 rm -f "$DATA_DIR/pytest.xml"
 (cd "$ROOT/worker-python" && "$VENV/bin/pytest" -q --junitxml="$DATA_DIR/pytest.xml")
+say "== deploy-tests"
+rm -f "$DATA_DIR/deploy-tests.xml"
+"$VENV/bin/pytest" -q -p no:cacheprovider --junitxml="$DATA_DIR/deploy-tests.xml" deploy-tests
 
-read -r p f s < <("$VENV/bin/python" "$ROOT/scripts/count_results.py" "$DATA_DIR/jest.json" "$DATA_DIR/pytest.xml")
+read -r p f s < <("$VENV/bin/python" "$ROOT/scripts/count_results.py" "$DATA_DIR/jest.json" \
+  "$DATA_DIR/pytest.xml" "$DATA_DIR/deploy-tests.xml")
 passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
 
 summary="$passed passed, $failed failed"

@@ -44,3 +44,21 @@ def test_a_missing_or_broken_report_is_one_failure(tmp_path):
     assert count_results.jest_counts(str(broken)) == (0, 1, 0)
     assert count_results.pytest_counts(str(tmp_path / "absent.xml")) == (0, 1, 0)
     assert count_results.pytest_counts(str(broken)) == (0, 1, 0)
+
+
+def test_every_pytest_report_given_is_added(tmp_path, capsys, monkeypatch):
+    jest = tmp_path / "jest.json"
+    jest.write_text(
+        '{"numPassedTests": 3, "numFailedTests": 0, "numPendingTests": 0}', encoding="utf-8"
+    )
+    first = tmp_path / "first.xml"
+    first.write_text('<testsuite tests="4" failures="1" errors="0" skipped="0"/>', encoding="utf-8")
+    second = tmp_path / "second.xml"
+    second.write_text(
+        '<testsuite tests="5" failures="0" errors="0" skipped="1"/>', encoding="utf-8"
+    )
+    monkeypatch.setattr(
+        "sys.argv", ["count_results.py", str(jest), str(first), str(second), str(tmp_path / "x")]
+    )
+    count_results.main()
+    assert capsys.readouterr().out.split() == ["10", "2", "1"]
