@@ -123,6 +123,26 @@ describe('a large img2vid batch split across the local node and RunPod', () => {
     expect(probe.streams).toEqual([expect.objectContaining({ codec_type: 'video', width: 1920, height: 1080 })]);
   });
 
+  it('a part that starts while RunPod is slow to take the next ones does not fail the batch', async () => {
+    await nodeIdle();
+    const path = `${media.prefix}lote com RunPod lento/`;
+    const images = batchOf(60, media.urls['image.jpg']);
+    // Three 429s: RunPod takes the second part only after about two seconds of backoff, long after
+    // the local part has started and announced its progress.
+    await runpod.fault(429, 3, ['run']);
+
+    const { status, body } = await api.call<Body>('POST', '/video/img2vid', { body: { images, path } });
+
+    expect([status, body.message]).toEqual([200, 'Images converted to videos and uploaded to S3 successfully']);
+    expectMergedInOrder(body.videos, images, media.publicUrl(path));
+    const { parts } = await splitRecords(store, body.jobId as string);
+    expect(parts.map((part) => [part.executor, part.status])).toEqual([
+      ['local', 'COMPLETED'],
+      ['runpod', 'COMPLETED'],
+      ['runpod', 'COMPLETED'],
+    ]);
+  });
+
   it('cancelling the batch cancels the local part and sends RunPod a cancel for its parts; no clip is left', async () => {
     await nodeIdle();
     const path = `${media.prefix}lote híbrido cancelado/`;
