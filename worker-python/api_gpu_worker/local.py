@@ -1,7 +1,7 @@
 """``python -m api_gpu_worker.local``: the GPU node's long-lived worker, one per slot.
 
 It speaks JSON lines (protocol in worker-python/README.md): jobs and cancels on stdin; ready,
-progress, result, error and cancelled on stdout. Only protocol lines reach stdout: the real
+progress, result, error, cancelled and state on stdout. Only protocol lines reach stdout: the real
 stdout is kept on a private descriptor and descriptor 1 is pointed at stderr, so nothing a
 library or a child process prints can corrupt the stream. One job runs at a time, on a thread,
 so that stdin stays read and a cancel takes effect while the job runs; the process, and the
@@ -22,6 +22,7 @@ from .errors import JobCancelled, as_job_error
 from .job import JobContext, remove_stale_workdirs, run_job
 from .settings import ConfigError, Settings
 from .storage import Storage
+from .whisper import shared_transcriber
 from .whisper_models import available_models, whisper_device
 
 log = logging.getLogger("api_gpu_worker.local")
@@ -57,8 +58,12 @@ class LocalWorker:
             "nvenc": nvenc_available(),
             "whisper_device": whisper_device().device,
             "models": available_models(),
+            "warm_models": shared_transcriber().loaded_names(),
             "pid": os.getpid(),
         }
+
+    def state_message(self) -> dict[str, Any]:
+        return {"type": "state", "warm_models": shared_transcriber().loaded_names()}
 
     def handle(self, line: str) -> None:
         try:
@@ -140,6 +145,7 @@ class LocalWorker:
         with self._lock:
             self._current = None
         self.output.send(message)
+        self.output.send(self.state_message())
 
     def cancel_current(self) -> None:
         with self._lock:

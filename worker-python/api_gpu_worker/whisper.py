@@ -61,12 +61,18 @@ class Transcriber:
         self.max_loaded = max_loaded
         self.device = device
         self._models: OrderedDict[Path, WhisperModel] = OrderedDict()
+        self._names: dict[Path, str] = {}
         self._lock = threading.Lock()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="whisper")
 
     def loaded(self) -> list[Path]:
         with self._lock:
             return list(self._models)
+
+    def loaded_names(self) -> list[str]:
+        """The models held loaded, by the name jobs gave them: what the node advertises as warm."""
+        with self._lock:
+            return sorted({self._names[path] for path in self._models})
 
     def model(self, resolved: ResolvedModel) -> WhisperModel:
         return self._thread.submit(self._model, resolved).result()
@@ -103,7 +109,8 @@ class Transcriber:
                 self._models.move_to_end(resolved.path)
                 return model
             while len(self._models) >= self.max_loaded:
-                self._models.popitem(last=False)
+                evicted, _ = self._models.popitem(last=False)
+                del self._names[evicted]
         model = WhisperModel(
             str(resolved.path),
             device=self.device.device,
@@ -112,6 +119,7 @@ class Transcriber:
         )
         with self._lock:
             self._models[resolved.path] = model
+            self._names[resolved.path] = resolved.name
         return model
 
     def _transcribe(

@@ -213,3 +213,29 @@ def test_a_worker_whose_node_is_killed_cancels_its_job_and_exits(
     assert not any(map(worker.alive, encoders)), "FFmpeg outlived the worker's node"
     assert list(work_root.iterdir()) == []
     assert s3_keys(job_path) == []
+
+
+def test_after_each_job_a_state_line_lists_the_models_held_loaded(
+    local_worker, media_server, make_speech, job_path
+):
+    worker = local_worker()
+    ready = worker.next_message()
+    assert ready["type"] == "ready"
+    assert ready["warm_models"] == []
+
+    failed, _ = worker.run("bad", {"operation": "transcribe", "audio_url": "ftp://x/a.wav"})
+    assert failed["type"] == "error"
+    assert worker.next_message() == {"type": "state", "warm_models": []}
+
+    speech = make_speech("Good morning.", "bom dia.wav")
+    job = {
+        "operation": "transcribe",
+        "audio_url": media_server.url(speech.name),
+        "path": job_path,
+        "model": "tiny.en",
+    }
+    result, _ = worker.run("speech", job)
+    assert result["type"] == "result", result
+    assert result["output"]["model"] == "tiny.en"
+    assert worker.next_message() == {"type": "state", "warm_models": ["tiny.en"]}
+    assert worker.close() == 0
