@@ -86,6 +86,29 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
       expect(webhook?.data).toEqual({ jobId });
     });
 
+    it('advertises in its heartbeat the whisper model a transcription left loaded in its worker', async () => {
+      const before = await waitFor('heartbeat with a ready worker', async () => {
+        const current = await harness.heartbeat('node-one');
+        return current?.encoder ? current : undefined;
+      });
+      expect(before.warmModels).not.toContain('tiny.en');
+      const jobId = await harness.seed(JobOperation.Transcribe, {
+        audio_url: harness.media.url('/speech.wav'),
+        path: `warm-${randomUUID()}/`,
+        model: 'tiny.en',
+      });
+      const record = await harness.waitForStatus(jobId, [JobStatus.Completed, JobStatus.Failed]);
+      expect(record.failure).toBeUndefined();
+      expect((record.output as { model: string }).model).toBe('tiny.en');
+
+      const after = await waitFor('heartbeat with tiny.en warm', async () => {
+        const current = await harness.heartbeat('node-one');
+        return current?.warmModels.includes('tiny.en') ? current : undefined;
+      });
+      expect(after.warmModels).toEqual(['tiny.en']);
+      expect(after.models).toEqual(expect.arrayContaining(['tiny.en', 'base']));
+    });
+
     it('fails a job whose input is not a video, without retrying it', async () => {
       const jobId = await harness.seedAddAudio(addAudioInput(`bad-${randomUUID()}`, '/not-a-video.mp4'), {
         attempts: 3,

@@ -23,7 +23,9 @@ function makeMedia(dir: string): Record<string, Buffer> {
     join(dir, 'video.mp4'),
   ]);
   ffmpeg(['-f', 'lavfi', '-i', 'sine=frequency=440:duration=2', '-ac', '1', '-ar', '16000', join(dir, 'audio.wav')]);
+  execFileSync('espeak-ng', ['-v', 'en-us', '-w', join(dir, 'speech.wav'), 'Good morning.']);
   return {
+    '/speech.wav': readFileSync(join(dir, 'speech.wav')),
     '/video.mp4': readFileSync(join(dir, 'video.mp4')),
     '/audio.wav': readFileSync(join(dir, 'audio.wav')),
     '/not-a-video.mp4': Buffer.from('this is text, not an MP4 file\n'),

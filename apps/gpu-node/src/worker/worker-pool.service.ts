@@ -128,6 +128,11 @@ export class WorkerPool implements OnApplicationBootstrap, OnApplicationShutdown
     slot.worker = worker;
     slot.capabilities = undefined;
     let becameReady = false;
+    worker.onWarmModels((warmModels) => {
+      if (slot.worker !== worker || !slot.capabilities) return;
+      slot.capabilities = { ...slot.capabilities, warmModels };
+      this.notify();
+    });
     worker.ready.then(
       (capabilities) => {
         becameReady = true;

@@ -44,6 +44,7 @@ export class WorkerProcess {
   private readonly logger: Logger;
   private running?: RunningJob;
   private exitReason?: string;
+  private warmModelsListener: (warmModels: string[]) => void = () => undefined;
 
   constructor(
     readonly slot: number,
@@ -80,6 +81,10 @@ export class WorkerProcess {
       if (message.type === 'ready') {
         clearTimeout(readyTimer);
         markReady(capabilitiesFrom(message));
+        return;
+      }
+      if (message.type === 'state') {
+        this.warmModelsListener(Array.isArray(message.warm_models) ? message.warm_models : []);
         return;
       }
       this.onJobMessage(message);
@@ -121,6 +126,11 @@ export class WorkerProcess {
     });
   }
 
+  /** Called with the whisper models the worker holds loaded, each time it tells them (after a job). */
+  onWarmModels(listener: (warmModels: string[]) => void): void {
+    this.warmModelsListener = listener;
+  }
+
   cancel(id: string): void {
     this.send({ type: 'cancel', id });
   }
@@ -151,7 +161,7 @@ export class WorkerProcess {
     if (this.child.stdin?.writable) this.child.stdin.write(`${JSON.stringify(message)}\n`);
   }
 
-  private onJobMessage(message: Exclude<WorkerMessage, { type: 'ready' }>): void {
+  private onJobMessage(message: Exclude<WorkerMessage, { type: 'ready' | 'state' }>): void {
     const job = this.running;
     if (!job || job.id !== message.id) {
       this.logger.warn(`${message.type} for job ${message.id}, which this worker is not running`);

@@ -8,6 +8,10 @@ describe('the worker protocol', () => {
       percent: 37.5,
     });
     expect(parseWorkerMessage('{"type":"cancelled","id":"a"}')).toEqual({ type: 'cancelled', id: 'a' });
+    expect(parseWorkerMessage('{"type":"state","warm_models":["tiny.en"]}')).toEqual({
+      type: 'state',
+      warm_models: ['tiny.en'],
+    });
     expect(
       parseWorkerMessage(
         '{"type":"error","id":"a","error":{"code":"invalid_input","message":"url_video: nope","field":"url_video","retryable":false}}',

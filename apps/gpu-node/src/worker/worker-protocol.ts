@@ -24,7 +24,9 @@ export type WorkerMessage =
   | { type: 'progress'; id: string; percent: number }
   | { type: 'result'; id: string; output: Record<string, unknown> }
   | { type: 'error'; id: string; error: WorkerJobError }
-  | { type: 'cancelled'; id: string };
+  | { type: 'cancelled'; id: string }
+  /** After each job: the whisper models the worker now holds loaded. */
+  | { type: 'state'; warm_models: string[] };
 
 /** What a worker says about itself once it is ready. */
 export interface WorkerCapabilities {
@@ -43,7 +45,7 @@ export type JobOutcome =
   | { kind: 'error'; error: WorkerJobError }
   | { kind: 'cancelled' };
 
-const MESSAGE_TYPES = new Set(['ready', 'progress', 'result', 'error', 'cancelled']);
+const MESSAGE_TYPES = new Set(['ready', 'progress', 'result', 'error', 'cancelled', 'state']);
 
 /** Parses one stdout line; anything that is not a protocol message is returned as null. */
 export function parseWorkerMessage(line: string): WorkerMessage | null {
