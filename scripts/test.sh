@@ -28,6 +28,7 @@ check "eslint" npx --no-install eslint --max-warnings 0 .
 check "tsc --noEmit" npx --no-install tsc --noEmit -p tsconfig.json
 check "ruff check" "$VENV/bin/ruff" check worker-python scripts deploy-tests test/support
 check "ruff format --check" "$VENV/bin/ruff" format --check worker-python scripts deploy-tests test/support
+check "schemathesis fuzz of the API" "$ROOT/scripts/fuzz-api.sh"
 # No Docker engine and no cluster here: the deployment files are rendered and validated offline.
 check "deploy: kustomize build" "$VENV/bin/python" scripts/check-deploy.py kustomize
 check "deploy: Kubernetes schemas" "$VENV/bin/python" scripts/check-deploy.py k8s-schemas
