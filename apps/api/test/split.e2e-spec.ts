@@ -182,6 +182,29 @@ describe('img2vid batches split across local GPU nodes', () => {
     expect(await media.keysUnder(path)).toEqual([]);
   });
 
+  it('cancelling the batch after one part has completed removes the clips of that part too', async () => {
+    await nodesIdle();
+    const path = `${media.prefix}lote cancelado depois da primeira parte/`;
+    // The first part is quick, the others slow: the batch is cancelled with the first part done.
+    const images = batchOf(60, media.urls['image.jpg']).map((image, index) => (index < 20 ? image : { ...image, duracao: 3 }));
+    const accepted = await api.call<Body>('POST', '/video/img2vid', { body: { images, path, async: true } });
+    const jobId = accepted.body.jobId as string;
+    await waitFor(
+      'the first part completed',
+      async () => ((await splitRecords(store, jobId)).parts[0].status === 'COMPLETED' ? true : undefined),
+      120_000,
+    );
+    expect((await media.keysUnder(path)).length).toBeGreaterThanOrEqual(20);
+
+    expect((await api.call<Body>('POST', `/job/${jobId}/cancel`)).status).toBe(200);
+
+    const parts = await untilPartsEnded(store, jobId);
+    expect(parts.map((part) => part.status)).toEqual(['COMPLETED', 'CANCELLED', 'CANCELLED']);
+    await untilNothingUnder(media, path);
+    await nodesIdle();
+    expect(await media.keysUnder(path)).toEqual([]);
+  });
+
   it('survives an API restart: parts that end while no API runs are merged once it is back', async () => {
     await nodesIdle();
     const path = `${media.prefix}lote reiniciado/`;

@@ -67,7 +67,10 @@ export class SplitCoordinator implements OnModuleInit, OnApplicationShutdown {
 
   private async reconcile(parentId: string): Promise<void> {
     const parent = await this.store.get(parentId);
-    if (!parent?.parts || isTerminal(parent.status)) return;
+    if (!parent?.parts) return;
+    // Announced when the cancel reaches each part: by then a completed part's clips are all written.
+    if (parent.status === JobStatus.Cancelled) return this.removeClips(parent);
+    if (isTerminal(parent.status)) return;
     const parts = await Promise.all(parent.parts.map((part) => this.store.get(part.id)));
     const failedAt = parts.findIndex((part) => !part || (isTerminal(part.status) && part.status !== JobStatus.Completed));
     if (failedAt >= 0) return this.fail(parent, parent.parts[failedAt], parts[failedAt]);
@@ -103,12 +106,17 @@ export class SplitCoordinator implements OnModuleInit, OnApplicationShutdown {
     const outcome = await this.store.finish(parent.id, JobStatus.Failed, { failure }, this.retentionMs);
     if (outcome !== 'applied') return;
     await this.executors.cancel({ ...parent, status: JobStatus.Failed });
+    await this.removeClips(parent);
+    await this.announce(parent);
+  }
+
+  /** Every clip the batch may have written: a failed or cancelled batch, like one job, leaves none. */
+  private removeClips(parent: JobRecord): Promise<void> {
     const total = (parent.input.images as unknown[]).length;
-    await this.storage.remove(
+    return this.storage.remove(
       String(parent.input.path),
       Array.from({ length: total }, (_, index) => `video_${index + 1}.mp4`),
     );
-    await this.announce(parent);
   }
 
   private async announce(parent: JobRecord): Promise<void> {
