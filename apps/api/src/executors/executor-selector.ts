@@ -25,6 +25,8 @@ export const ExecutorReason = {
   /** A part of a split batch beyond the free local slots. */
   SplitBurst: 'hybrid_split_burst',
   Split: 'split',
+  /** A transcription whose whisper model no live node can load. */
+  ModelNotOnLocalNodes: 'model_not_on_local_nodes',
 } as const;
 
 export interface ExecutorDecision {
@@ -78,7 +80,7 @@ export class ExecutorSelector {
     requested: RequestedExecutor | undefined,
     input: Record<string, unknown> = {},
   ): Promise<ExecutorDecision> {
-    const backend = await this.chooseBackend(operation, requested);
+    const backend = await this.placeByModel(operation, input, requested, await this.chooseBackend(operation, requested));
     if (operation === JobOperation.Img2Vid && imageCount(input) > this.settings.splitThreshold && this.settings.maxWorkers > 1) {
       return { executor: 'split', reason: ExecutorReason.Split, failover: backend.failover, requested };
     }
@@ -100,6 +102,45 @@ export class ExecutorSelector {
     if (mode === 'local') return { executor: 'local', reason: ExecutorReason.ModeLocal, failover };
     if (mode === 'runpod') return { executor: 'runpod', reason: ExecutorReason.ModeRunPod, failover };
     return { ...(await this.hybrid(operation)), failover };
+  }
+
+  /**
+   * A transcription meant for the local nodes goes to a node that can load its model: when live
+   * nodes advertise their models and none has it, the job goes to RunPod (unless the client named
+   * local), else a 400 naming `model` lists the models they have. While no node has told its models
+   * (none alive, or none ready yet) the job is queued as any other: a node may come.
+   */
+  private async placeByModel(
+    operation: JobOperation,
+    input: Record<string, unknown>,
+    requested: RequestedExecutor | undefined,
+    decision: ExecutorDecision,
+  ): Promise<ExecutorDecision> {
+    if (operation !== JobOperation.Transcribe || decision.executor !== 'local') return decision;
+    const advertising = (await this.nodes.liveNodes()).filter((node) => !node.draining && node.encoder !== null);
+    if (advertising.length === 0) return decision;
+    const model = this.transcriptionModel(input);
+    if (advertising.some((node) => node.models.includes(model.name))) return decision;
+    if (this.runpod.configured && requested !== 'local') {
+      return { executor: 'runpod', reason: ExecutorReason.ModelNotOnLocalNodes, failover: false };
+    }
+    const models = [...new Set(advertising.flatMap((node) => node.models))].sort();
+    throw badRequest(
+      `model ${JSON.stringify(model.name)}${model.requested ? '' : ` (the default, ${model.source})`} is not on any live GPU node; ` +
+        `they have: ${models.join(', ') || 'none'}`,
+      { field: 'model', models },
+    );
+  }
+
+  /** The model the worker will load, resolved as worker-python/api_gpu_worker/whisper_models.py does. */
+  private transcriptionModel(input: Record<string, unknown>): { name: string; requested: boolean; source: string } {
+    if (typeof input.model === 'string') return { name: input.model, requested: true, source: 'model' };
+    if (this.settings.whisperDefaultModel) {
+      return { name: this.settings.whisperDefaultModel, requested: false, source: 'WHISPER_DEFAULT_MODEL' };
+    }
+    return input.language === 'en'
+      ? { name: 'tiny.en', requested: false, source: 'for language en' }
+      : { name: 'base', requested: false, source: 'for a language other than en or none' };
   }
 
   /** Hands the job to its executor, or to the other one when it refuses and failover is allowed. */

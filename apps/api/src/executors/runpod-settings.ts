@@ -24,6 +24,8 @@ export interface ExecutorSettings {
   maxWorkers: number;
   /** Null when RunPod is not configured: jobs run on the local nodes only. */
   runpod: RunPodSettings | null;
+  /** WHISPER_DEFAULT_MODEL: the model of a transcription that names none (else chosen by language). */
+  whisperDefaultModel: string | null;
 }
 
 /** The executors' settings; a RunPod mode without a key or an endpoint stops the API at start. */
@@ -54,6 +56,7 @@ export function executorSettingsFrom(config: ConfigService<ApiEnv, true>): Execu
     splitThreshold: config.get('IMG2VID_SPLIT_THRESHOLD', { infer: true }),
     maxWorkers: config.get('MAX_WORKERS', { infer: true }),
     runpod,
+    whisperDefaultModel: config.get('WHISPER_DEFAULT_MODEL', { infer: true })?.trim() ?? null,
   };
 }
 

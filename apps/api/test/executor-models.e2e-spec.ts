@@ -1,0 +1,132 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OwnedProcess, TestRedis } from '../../../test/support/processes';
+import {
+  ApiUnderTest,
+  TestMedia,
+  sharedEnv,
+  startGpuNode,
+  testS3,
+  waitForNodeReady,
+} from '../../../test/support/api-e2e';
+import { FakeRunPod } from '../../../test/support/fake-runpod/fake-runpod';
+
+jest.setTimeout(300_000);
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Body = Record<string, any>;
+
+const NODE_ID = 'executor-models-node';
+/** A valid model name that no node here has: the nodes carry only the bundled base and tiny.en. */
+const ABSENT_MODEL = 'large-v3';
+
+/**
+ * A transcription goes to a node that can load its model: with a real GPU node (bundled models
+ * only), a model no live node advertises goes to the RunPod stand-in when RunPod is configured,
+ * and is refused with a 400 naming `model` when it is not. With no node alive the job is queued.
+ */
+describe('transcriptions placed by the models the live nodes advertise', () => {
+  const s3 = testS3();
+  let redis: TestRedis;
+  let runpod: FakeRunPod;
+  let media: TestMedia;
+  let node: OwnedProcess | undefined;
+  let localOnly: ApiUnderTest;
+  let withRunPod: ApiUnderTest;
+  let workerTmp: string;
+
+  const transcribe = (api: ApiUnderTest, body: Body) =>
+    api.call<Body>('POST', '/transcribe', { body: { audio_url: media.urls['speech.wav'], path: `${media.prefix}t/`, ...body } });
+  const job = async (api: ApiUnderTest, jobId: string) => (await api.call<Body>('GET', `/job/${jobId}`)).body;
+
+  beforeAll(async () => {
+    redis = await TestRedis.create();
+    await redis.start();
+    media = await new TestMedia(s3, `e2e-executor-models-${Date.now()}/`).make(['speech.wav']);
+    runpod = new FakeRunPod(s3);
+    await runpod.start();
+    const env = { ...sharedEnv(s3, redis.url), SYNC_TIMEOUT_S: '240' };
+    localOnly = new ApiUnderTest(env);
+    withRunPod = new ApiUnderTest({
+      ...env,
+      EXECUTOR_MODE: 'local',
+      RUNPOD_API_KEY: runpod.apiKey,
+      RUNPOD_ENDPOINT_ID: 'api-gpu-worker',
+      RUNPOD_API_BASE: runpod.base,
+      WHISPER_DEFAULT_MODEL: ABSENT_MODEL,
+    });
+    await Promise.all([localOnly.start(), withRunPod.start()]);
+    workerTmp = mkdtempSync(join(tmpdir(), 'api-gpu-executor-models-'));
+  }, 300_000);
+
+  afterAll(async () => {
+    await node?.stop();
+    await localOnly?.stop();
+    await withRunPod?.stop();
+    await runpod?.stop();
+    await redis?.dispose();
+    await media?.dispose();
+    if (workerTmp) rmSync(workerTmp, { recursive: true, force: true });
+  });
+
+  it('with no node alive, queues a transcription whatever its model: a node may come', async () => {
+    const queued = await transcribe(localOnly, { model: ABSENT_MODEL, async: true });
+    expect(queued.status).toBe(202);
+    expect(await job(localOnly, queued.body.jobId)).toMatchObject({ executor: 'local', executor_reason: 'mode_local' });
+    expect((await localOnly.call('POST', `/job/${queued.body.jobId}/cancel`)).status).toBe(200);
+  });
+
+  describe('with a live node', () => {
+    beforeAll(async () => {
+      node = await startGpuNode({ ...sharedEnv(s3, redis.url), WORKER_TMP_DIR: workerTmp }, NODE_ID, 1);
+      await waitForNodeReady(localOnly, NODE_ID, node);
+    }, 300_000);
+
+    it('refuses, without RunPod, a model no live node has: 400 naming model and listing theirs', async () => {
+      const { status, body } = await transcribe(localOnly, { model: ABSENT_MODEL, async: true });
+      expect(status).toBe(400);
+      expect(body).toEqual({
+        error: 'Bad Request',
+        message: expect.stringContaining(`"${ABSENT_MODEL}"`),
+        field: 'model',
+        models: expect.arrayContaining(['base', 'tiny.en']),
+      });
+      expect(body.message).toContain('base');
+    });
+
+    it('runs on the node a transcription whose default model (by language) the node has', async () => {
+      const { status, body } = await transcribe(localOnly, { language: 'en' });
+      expect(status).toBe(200);
+      expect(body).toMatchObject({ executor: 'local', executor_reason: 'mode_local', node: NODE_ID, stats: { model: 'tiny.en' } });
+    });
+
+    it('sends to RunPod a model no live node has, the default one included', async () => {
+      const named = await transcribe(withRunPod, { model: ABSENT_MODEL, async: true });
+      expect(named.status).toBe(202);
+      expect(await job(withRunPod, named.body.jobId)).toMatchObject({
+        executor: 'runpod',
+        executor_reason: 'model_not_on_local_nodes',
+      });
+      const byDefault = await transcribe(withRunPod, { async: true });
+      expect(byDefault.status).toBe(202);
+      expect(await job(withRunPod, byDefault.body.jobId)).toMatchObject({
+        executor: 'runpod',
+        executor_reason: 'model_not_on_local_nodes',
+      });
+      const metrics = await withRunPod.call('GET', '/metrics');
+      expect(metrics.text).toMatch(/api_gpu_executor_decisions_total\{executor="runpod",reason="model_not_on_local_nodes"\} 2/);
+    });
+
+    it('keeps on the node a model it has, and refuses an absent one the client wants run locally', async () => {
+      const kept = await transcribe(withRunPod, { model: 'base', async: true });
+      expect(kept.status).toBe(202);
+      expect(await job(withRunPod, kept.body.jobId)).toMatchObject({ executor: 'local', executor_reason: 'mode_local' });
+      await withRunPod.call('POST', `/job/${kept.body.jobId}/cancel`);
+
+      const { status, body } = await transcribe(withRunPod, { model: ABSENT_MODEL, executor: 'local', async: true });
+      expect(status).toBe(400);
+      expect(body).toMatchObject({ field: 'model' });
+    });
+  });
+});
