@@ -196,7 +196,9 @@ describe('img2vid batches split across local GPU nodes', () => {
     );
     expect((await media.keysUnder(path)).length).toBeGreaterThanOrEqual(20);
 
-    expect((await api.call<Body>('POST', `/job/${jobId}/cancel`)).status).toBe(200);
+    const cancel = await api.call<Body>('POST', `/job/${jobId}/cancel`);
+
+    expect([cancel.status, cancel.body.message]).toEqual([200, 'Job cancelled successfully']);
 
     const parts = await untilPartsEnded(store, jobId);
     expect(parts.map((part) => part.status)).toEqual(['COMPLETED', 'CANCELLED', 'CANCELLED']);
