@@ -184,24 +184,23 @@ describe('img2vid batches split across local GPU nodes', () => {
 
   it('cancelling the batch after one part has completed removes the clips of that part too', async () => {
     await nodesIdle();
-    const path = `${media.prefix}lote cancelado depois da primeira parte/`;
-    // The first part is quick, the others slow: the batch is cancelled with the first part done.
+    const path = `${media.prefix}lote cancelado depois de uma parte/`;
+    // Three parts on two one-slot nodes: when the first part completes, another has yet to run.
     const images = batchOf(60, media.urls['image.jpg']).map((image, index) => (index < 20 ? image : { ...image, duracao: 3 }));
     const accepted = await api.call<Body>('POST', '/video/img2vid', { body: { images, path, async: true } });
     const jobId = accepted.body.jobId as string;
-    await waitFor(
-      'the first part completed',
-      async () => ((await splitRecords(store, jobId)).parts[0].status === 'COMPLETED' ? true : undefined),
-      120_000,
+    const completed = await waitFor(
+      'a part completed',
+      async () => (await splitRecords(store, jobId)).parts.find((part) => part.status === 'COMPLETED'),
+      300_000,
     );
-    expect((await media.keysUnder(path)).length).toBeGreaterThanOrEqual(20);
+    expect((await media.keysUnder(path)).length).toBeGreaterThanOrEqual((completed.input.images as unknown[]).length);
 
     const cancel = await api.call<Body>('POST', `/job/${jobId}/cancel`);
 
     expect([cancel.status, cancel.body.message]).toEqual([200, 'Job cancelled successfully']);
-
     const parts = await untilPartsEnded(store, jobId);
-    expect(parts.map((part) => part.status)).toEqual(['COMPLETED', 'CANCELLED', 'CANCELLED']);
+    expect(parts.map((part) => part.status).sort()).toEqual(['CANCELLED', 'CANCELLED', 'COMPLETED']);
     await untilNothingUnder(media, path);
     await nodesIdle();
     expect(await media.keysUnder(path)).toEqual([]);
