@@ -1,4 +1,4 @@
-import { JOB_CANCEL_CHANNEL, JobOperation, JobStatus, WEBHOOK_QUEUE } from '@app/common';
+import { JOB_CANCEL_CHANNEL, JobOperation, JobStatus, QueuedJobData, WEBHOOK_QUEUE } from '@app/common';
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
@@ -360,5 +360,56 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
     expect(record.node).toBe('node-patient');
     expect((await harness.bullState(jobId)).attemptsMade).toBe(0);
     await other.kill();
+  });
+
+  it('runs a transcription on the node that has its model loaded; the other takes it when that node is busy', async () => {
+    const transcription = (tag: string, audio = '/speech.wav') =>
+      harness.seed(JobOperation.Transcribe, { audio_url: harness.media.url(audio), path: `${tag}-${randomUUID()}/`, model: 'tiny.en' });
+    const ranOn = async (jobId: string) => {
+      const record = await harness.waitForStatus(jobId, [JobStatus.Completed, JobStatus.Failed]);
+      expect(record.failure).toBeUndefined();
+      return record.node;
+    };
+    const bullJob = async (jobId: string) => {
+      const job = (await harness.queue('transcribe').getJob(jobId))!;
+      return { attemptsMade: job.attemptsMade, declines: (job.data as QueuedJobData).warmDeclines ?? 0 };
+    };
+
+    const warm = await harness.startNode('node-warm');
+    expect(await ranOn(await transcription('warm-up'))).toBe('node-warm');
+    await waitFor('node-warm advertising tiny.en warm', async () =>
+      (await harness.heartbeat('node-warm'))?.warmModels.includes('tiny.en') ? true : undefined,
+    );
+    const cold = await harness.startNode('node-cold');
+    await waitFor('node-cold ready', async () => ((await harness.heartbeat('node-cold'))?.freeSlots === 1 ? true : undefined));
+
+    // One at a time: each is submitted while both nodes are idle, so only the warm model decides.
+    const preferred: string[] = [];
+    const nodes = [];
+    for (let index = 0; index < 3; index += 1) {
+      preferred.push(await transcription('preferred'));
+      nodes.push(await ranOn(preferred[index]));
+      await waitFor('node-warm idle', async () => ((await harness.heartbeat('node-warm'))?.freeSlots === 1 ? true : undefined));
+    }
+    expect(nodes).toEqual(['node-warm', 'node-warm', 'node-warm']);
+    const jobs = await Promise.all(preferred.map(bullJob));
+    expect(jobs.map((job) => job.attemptsMade)).toEqual([0, 0, 0]);
+    expect(jobs.reduce((sum, job) => sum + job.declines, 0)).toBeGreaterThanOrEqual(1);
+    expect(cold.output).toContain('left to node node-warm, which has its whisper model loaded');
+    expect((await harness.heartbeat('node-cold'))?.warmModels).toEqual([]);
+
+    const held = '/held/busy/speech.wav';
+    harness.media.hold(held);
+    const busy = await transcription('busy', held);
+    expect((await harness.waitForStatus(busy, [JobStatus.InProgress])).node).toBe('node-warm');
+    await harness.media.requested(held);
+    await waitFor('node-warm busy', async () => ((await harness.heartbeat('node-warm'))?.freeSlots === 0 ? true : undefined));
+    const overflow = await transcription('overflow');
+    expect(await ranOn(overflow)).toBe('node-cold');
+    expect((await bullJob(overflow)).declines).toBe(0);
+    harness.media.release(held);
+    expect(await ranOn(busy)).toBe('node-warm');
+    expect(`${warm.output}${cold.output}`).not.toMatch(/Missing lock|not in the active state/);
+    await Promise.all([warm.kill(), cold.kill()]);
   });
 });

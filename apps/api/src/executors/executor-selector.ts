@@ -1,4 +1,13 @@
-import { ExecutorName, JobOperation, JobPart, JobRecord, JobStatus, JobStore, RequestedExecutor } from '@app/common';
+import {
+  ExecutorName,
+  JobOperation,
+  JobPart,
+  JobRecord,
+  JobStatus,
+  JobStore,
+  RequestedExecutor,
+  transcriptionModel,
+} from '@app/common';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Counter } from 'prom-client';
@@ -119,28 +128,17 @@ export class ExecutorSelector {
     if (operation !== JobOperation.Transcribe || decision.executor !== 'local') return decision;
     const advertising = (await this.nodes.liveNodes()).filter((node) => !node.draining && node.encoder !== null);
     if (advertising.length === 0) return decision;
-    const model = this.transcriptionModel(input);
+    const model = transcriptionModel(input, this.settings.whisperDefaultModel);
     if (advertising.some((node) => node.models.includes(model.name))) return decision;
     if (this.runpod.configured && requested !== 'local') {
       return { executor: 'runpod', reason: ExecutorReason.ModelNotOnLocalNodes, failover: false };
     }
     const models = [...new Set(advertising.flatMap((node) => node.models))].sort();
     throw badRequest(
-      `model ${JSON.stringify(model.name)}${model.requested ? '' : ` (the default, ${model.source})`} is not on any live GPU node; ` +
+      `model ${JSON.stringify(model.name)}${model.source === 'model' ? '' : ` (${model.source})`} is not on any live GPU node; ` +
         `they have: ${models.join(', ') || 'none'}`,
       { field: 'model', models },
     );
-  }
-
-  /** The model the worker will load, resolved as worker-python/api_gpu_worker/whisper_models.py does. */
-  private transcriptionModel(input: Record<string, unknown>): { name: string; requested: boolean; source: string } {
-    if (typeof input.model === 'string') return { name: input.model, requested: true, source: 'model' };
-    if (this.settings.whisperDefaultModel) {
-      return { name: this.settings.whisperDefaultModel, requested: false, source: 'WHISPER_DEFAULT_MODEL' };
-    }
-    return input.language === 'en'
-      ? { name: 'tiny.en', requested: false, source: 'for language en' }
-      : { name: 'base', requested: false, source: 'for a language other than en or none' };
   }
 
   /** Hands the job to its executor, or to the other one when it refuses and failover is allowed. */

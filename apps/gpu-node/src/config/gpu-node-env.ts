@@ -46,6 +46,14 @@ export class GpuNodeEnv extends CommonEnv {
   @Min(1, { message: 'JOB_RETENTION_HOURS must be at least 1' })
   JOB_RETENTION_HOURS: number = 24;
 
+  // The workers read it too; the node needs it to tell which model a transcription naming none loads.
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' && value.trim() === '' ? undefined : value))
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
+    message: "WHISPER_DEFAULT_MODEL must be a model name: up to 64 letters, digits, '.', '_' or '-'",
+  })
+  WHISPER_DEFAULT_MODEL?: string;
+
   @IsOptional()
   @IsString()
   @IsNotEmpty({ message: 'WORKER_PYTHON must not be empty' })

@@ -17,6 +17,7 @@ import { WorkerPool, WorkerSlot } from '../worker/worker-pool.service';
 import { JobOutcome } from '../worker/worker-protocol';
 import { RetryableWorkerError, failureFromInfrastructure, failureFromWorker } from './job-failure';
 import { OutputCheck } from './output-check.service';
+import { WarmPreference } from './warm-preference.service';
 
 /** The four job queues this node consumes. */
 export const JOB_QUEUE_LIST = Symbol('JOB_QUEUE_LIST');
@@ -25,14 +26,24 @@ export const JOB_QUEUE_LIST = Symbol('JOB_QUEUE_LIST');
 const PROGRESS_INTERVAL_MS = 500;
 /** A worker that has not confirmed a cancel by then is killed (the promise is 5 s end to end). */
 const CANCEL_CONFIRM_MS = 4_000;
+/** How long a transcription left to a node with its model warm waits before it is offered again. */
+const WARM_DECLINE_DELAY_MS = 500;
 /** Bull's own message when a job exceeded maxStalledCount. */
 const STALLED_TOO_OFTEN = 'job stalled more than allowable limit';
+
+/**
+ * Bull 4's Job#moveToDelayed, left out of its type definitions. It rejects when the job is gone or
+ * its lock is missing (nothing moved), and resolves when it moved the job, or found it no longer
+ * active or locked by another node.
+ */
+type DelayableJob = Job<QueuedJobData> & { moveToDelayed(timestamp: number): Promise<void> };
 
 /** What the processor returns to Bull, kept as the job's return value. */
 export type ProcessedJob =
   | { status: typeof JobStatus.Completed | typeof JobStatus.Failed }
   | { skipped: string }
-  | { cancelled: true };
+  | { cancelled: true }
+  | { leftTo: string };
 
 interface ActiveJob {
   id: string;
@@ -108,6 +119,7 @@ export class JobProcessor implements OnApplicationBootstrap {
     private readonly pool: WorkerPool,
     private readonly state: NodeState,
     private readonly outputCheck: OutputCheck,
+    private readonly warmPreference: WarmPreference,
   ) {
     this.slots = config.get('NODE_CONCURRENCY', { infer: true });
     this.retentionMs = config.get('JOB_RETENTION_HOURS', { infer: true }) * 3_600_000;
@@ -174,6 +186,8 @@ export class JobProcessor implements OnApplicationBootstrap {
     const entry: ActiveJob = { id: jobId, job, running: false, cancelRequested: false, handedBack: false };
     this.active.set(jobId, entry);
     try {
+      const warmer = await this.leaveToWarmerNode(job, jobId);
+      if (warmer) return { leftTo: warmer };
       const slot = await this.pool.acquire();
       entry.slot = slot;
       try {
@@ -191,6 +205,35 @@ export class JobProcessor implements OnApplicationBootstrap {
       }
       this.logger.debug(`queue ${queue.name}: job ${jobId} left this node`);
     }
+  }
+
+  /**
+   * Leaves a transcription whose model this node has not loaded to a live node that has it loaded
+   * and a free slot: the job goes back to Bull's delayed set for WARM_DECLINE_DELAY_MS, its record
+   * still IN_QUEUE and no attempt spent, and the next node to fetch it runs it. Bull 4 gives a
+   * processor no way to reschedule its own job (BullMQ's DelayedError does), so the job is moved
+   * here and Bull's completion of it, which would find it no longer active, is skipped for this
+   * job alone. A failure before the job has left runs it here instead.
+   */
+  private async leaveToWarmerNode(job: Job<QueuedJobData>, jobId: string): Promise<string | null> {
+    let warmer: string | null;
+    try {
+      const record = await this.store.get(jobId);
+      if (!record || isTerminal(record.status)) return null;
+      const declines = job.data.warmDeclines ?? 0;
+      warmer = await this.warmPreference.warmerNode(record, declines);
+      if (!warmer) return null;
+      await job.update({ ...job.data, warmDeclines: declines + 1 });
+      await (job as DelayableJob).moveToDelayed(Date.now() + WARM_DECLINE_DELAY_MS);
+    } catch (error) {
+      this.logger.warn(`job ${jobId}: runs here, not left to a warmer node (${error instanceof Error ? error.message : String(error)})`);
+      return null;
+    }
+    // Once Bull's move has answered without an error the job is no longer this node's: moved, or
+    // (Bull resolves these too) already locked by another node or back in the queue.
+    job.moveToCompleted = () => Promise.resolve(null);
+    this.logger.log(`job ${jobId}: left to node ${warmer}, which has its whisper model loaded`);
+    return warmer;
   }
 
   private async runOnSlot(entry: ActiveJob, slot: WorkerSlot): Promise<ProcessedJob> {

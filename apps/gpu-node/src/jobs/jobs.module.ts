@@ -10,6 +10,7 @@ import { CancelListener } from './cancel-listener.service';
 import { Drain } from './drain.service';
 import { JOB_QUEUE_LIST, JobProcessor } from './job-processor.service';
 import { OutputCheck } from './output-check.service';
+import { WarmPreference } from './warm-preference.service';
 
 /** A job survives this many losses of the node running it (SIGKILL, hang) before it fails. */
 const MAX_STALLED_COUNT = 2;
@@ -44,7 +45,7 @@ const MAX_STALLED_COUNT = 2;
       inject: Object.values(JOB_QUEUES).map((name) => getQueueToken(name)),
       useFactory: (...queues: Queue[]) => queues,
     },
-    JobStore, JobProcessor, CancelListener, OutputCheck, Drain],
+    JobStore, JobProcessor, CancelListener, OutputCheck, Drain, WarmPreference],
   exports: [JobProcessor, Drain],
 })
 export class JobsModule {}

@@ -22,4 +22,6 @@ export const BULL_PREFIX = 'bull';
 /** What a local job's Bull payload carries: only the id; the job record holds the rest. */
 export interface QueuedJobData {
   jobId: string;
+  /** Times nodes without its whisper model loaded left a transcription to a node that had it. */
+  warmDeclines?: number;
 }

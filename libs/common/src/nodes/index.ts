@@ -1,1 +1,3 @@
 export * from './node-heartbeat';
+export * from './transcription-model';
+export * from './live-nodes';
