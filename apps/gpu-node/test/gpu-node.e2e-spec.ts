@@ -205,6 +205,27 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
       });
       expect(health.status).toBe('ok');
     });
+
+    it('lets the job that follows a cancel run on the same worker, past the cancel-confirm deadline', async () => {
+      harness.media.hold('/held/first/video.mp4');
+      const cancelled = await harness.seedAddAudio(addAudioInput(`cancel-${randomUUID()}`, '/held/first/video.mp4'));
+      await harness.waitForStatus(cancelled, [JobStatus.InProgress]);
+      await harness.store.finish(cancelled, JobStatus.Cancelled, {}, 3_600_000);
+      await harness.client.publish(JOB_CANCEL_CHANNEL, cancelled);
+      harness.media.release('/held/first/video.mp4');
+
+      const next = '/held/next/video.mp4';
+      harness.media.hold(next);
+      const jobId = await harness.seedAddAudio(addAudioInput(`next-${randomUUID()}`, next));
+      await harness.media.requested(next);
+      // Hold the next job past the moment the node checks whether the cancelled one was confirmed.
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+      harness.media.release(next);
+
+      const record = await harness.waitForStatus(jobId, [JobStatus.Completed, JobStatus.Failed]);
+      expect(record.status).toBe(JobStatus.Completed);
+      expect((await harness.bullState(jobId)).attemptsMade).toBe(0);
+    });
   });
 
   it('shares its slots between the queues and fetches nothing while they are all busy', async () => {

@@ -303,7 +303,9 @@ export class JobProcessor implements OnApplicationBootstrap {
     const worker = slot.worker!;
     worker.cancel(entry.id);
     const timer = setTimeout(() => {
-      if (!worker.busy) return;
+      // By now the worker may have confirmed and taken the next job: only a worker still stuck on
+      // this one is killed.
+      if (!worker.isRunning(entry.id)) return;
       this.logger.warn(`worker ${slot.index} did not confirm the cancel of job ${entry.id}; killing it`);
       worker.kill();
     }, CANCEL_CONFIRM_MS);

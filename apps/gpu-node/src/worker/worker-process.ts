@@ -114,6 +114,11 @@ export class WorkerProcess {
     return this.running !== undefined;
   }
 
+  /** Whether the job this worker runs now is `id` (not a later one it has moved on to). */
+  isRunning(id: string): boolean {
+    return this.running?.id === id;
+  }
+
   /** Runs one job; rejects with WorkerCrashedError if the worker dies meanwhile. */
   run(id: string, input: Record<string, unknown>, onProgress: (percent: number) => void): Promise<JobOutcome> {
     if (this.exitReason) {
