@@ -198,10 +198,15 @@ def test_a_worker_whose_node_is_killed_cancels_its_job_and_exits(
             },
         }
     )
-    while worker.next_message()["percent"] <= 10:
-        pass
-    encoders = worker.children()
-    assert encoders, "FFmpeg should be running"
+    # Progress also covers the download and probe: wait for the encode itself.
+    encoders: list[int] = []
+    while not encoders:
+        assert worker.next_message()["type"] == "progress"
+        encoders = [
+            pid
+            for pid in worker.children()
+            if b"ffmpeg" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
 
     worker.process.kill()
     deadline = time.monotonic() + 10
