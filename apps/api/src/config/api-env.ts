@@ -63,10 +63,6 @@ export class ApiEnv extends CommonEnv {
   @Min(1, { message: 'SYNC_TIMEOUT_S must be at least 1' })
   SYNC_TIMEOUT_S: number = 300;
 
-  @IsInt({ message: 'JOB_RETENTION_HOURS must be an integer' })
-  @Min(1, { message: 'JOB_RETENTION_HOURS must be at least 1' })
-  JOB_RETENTION_HOURS: number = 24;
-
   @IsInt({ message: 'MAX_BODY_MB must be an integer' })
   @Min(1, { message: 'MAX_BODY_MB must be between 1 and 100' })
   @Max(100, { message: 'MAX_BODY_MB must be between 1 and 100' })

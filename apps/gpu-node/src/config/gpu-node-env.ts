@@ -42,10 +42,6 @@ export class GpuNodeEnv extends CommonEnv {
   @Min(1000, { message: 'JOB_LOCK_MS must be at least 1000' })
   JOB_LOCK_MS: number = 60000;
 
-  @IsInt({ message: 'JOB_RETENTION_HOURS must be an integer' })
-  @Min(1, { message: 'JOB_RETENTION_HOURS must be at least 1' })
-  JOB_RETENTION_HOURS: number = 24;
-
   // The workers read it too; the node needs it to tell which model a transcription naming none loads.
   @IsOptional()
   @Transform(({ value }: { value: unknown }) => (typeof value === 'string' && value.trim() === '' ? undefined : value))

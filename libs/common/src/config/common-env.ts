@@ -1,5 +1,5 @@
 import { Transform } from 'class-transformer';
-import { IsIn, IsNotEmpty, IsOptional, IsString, IsUrl, Matches } from 'class-validator';
+import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, Min } from 'class-validator';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'verbose'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -14,6 +14,11 @@ const trimmed = () =>
 export class CommonEnv {
   @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: LogLevel = 'info';
+
+  // Whoever ends a job (a node, or the API for RunPod jobs and cancels) starts its retention clock.
+  @IsInt({ message: 'JOB_RETENTION_HOURS must be an integer' })
+  @Min(1, { message: 'JOB_RETENTION_HOURS must be at least 1' })
+  JOB_RETENTION_HOURS: number = 24;
 
   @IsUrl(
     { protocols: ['redis', 'rediss'], require_tld: false, require_protocol: true },
