@@ -130,14 +130,6 @@ export class ApiEnv extends CommonEnv {
   @Min(0.1, { message: 'RUNPOD_HTTP_TIMEOUT_S must be at least 0.1' })
   RUNPOD_HTTP_TIMEOUT_S: number = 15;
 
-  // The nodes' workers read it too; the API needs it to know which model a job without one uses.
-  @IsOptional()
-  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' && value.trim() === '' ? undefined : value))
-  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
-    message: "WHISPER_DEFAULT_MODEL must be a model name: up to 64 letters, digits, '.', '_' or '-'",
-  })
-  WHISPER_DEFAULT_MODEL?: string;
-
   @IsOptional()
   @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
   @IsIn(['local', 'runpod', 'hybrid'], { message: 'EXECUTOR_MODE must be local, runpod or hybrid' })

@@ -42,14 +42,6 @@ export class GpuNodeEnv extends CommonEnv {
   @Min(1000, { message: 'JOB_LOCK_MS must be at least 1000' })
   JOB_LOCK_MS: number = 60000;
 
-  // The workers read it too; the node needs it to tell which model a transcription naming none loads.
-  @IsOptional()
-  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' && value.trim() === '' ? undefined : value))
-  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
-    message: "WHISPER_DEFAULT_MODEL must be a model name: up to 64 letters, digits, '.', '_' or '-'",
-  })
-  WHISPER_DEFAULT_MODEL?: string;
-
   @IsOptional()
   @IsString()
   @IsNotEmpty({ message: 'WORKER_PYTHON must not be empty' })

@@ -41,6 +41,15 @@ export class CommonEnv {
   @IsNotEmpty({ message: 'S3_SECRET_KEY is required' })
   S3_SECRET_KEY: string;
 
+  // The workers read it too; the API and the nodes need it to know which model a transcription
+  // naming none loads.
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' && value.trim() === '' ? undefined : value))
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
+    message: "WHISPER_DEFAULT_MODEL must be a model name: up to 64 letters, digits, '.', '_' or '-'",
+  })
+  WHISPER_DEFAULT_MODEL?: string;
+
   // S3's own bucket naming rules, so a typo fails at start instead of at the first upload.
   @Matches(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
     message: 'S3_BUCKET_NAME must be a valid S3 bucket name (3-63 chars: a-z, 0-9, "." and "-")',
