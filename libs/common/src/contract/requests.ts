@@ -1,4 +1,4 @@
-import { OmitType } from '@nestjs/swagger';
+import { IntersectionType, OmitType } from '@nestjs/swagger';
 import { BooleanField, EnumField, TextField } from './fields';
 import { AddAudioJobInput, CaptionJobInput, Img2VidJobInput, TranscribeJobInput } from './job-inputs';
 import { WEBHOOK_URL } from './patterns';
@@ -38,7 +38,8 @@ const ExecutorField = () =>
     values: REQUESTED_EXECUTORS,
   });
 
-export class CaptionRequest extends OmitType(CaptionJobInput, ['style'] as const) {
+/** The fields that steer the API, the same on every job route. */
+class ApiRequestFields {
   @AsyncField()
   async?: boolean;
 
@@ -49,50 +50,22 @@ export class CaptionRequest extends OmitType(CaptionJobInput, ['style'] as const
   executor?: RequestedExecutor;
 }
 
-export class CaptionStyleRequest extends CaptionJobInput {
-  @AsyncField()
-  async?: boolean;
+export class CaptionRequest extends IntersectionType(
+  OmitType(CaptionJobInput, ['style'] as const),
+  ApiRequestFields,
+) {}
 
-  @WebhookUrlField()
-  webhook_url?: string;
-
-  @ExecutorField()
-  executor?: RequestedExecutor;
-}
+export class CaptionStyleRequest extends IntersectionType(CaptionJobInput, ApiRequestFields) {}
 
 // start_index belongs to the parts the API splits a large batch into, not to clients.
-export class Img2VidRequest extends OmitType(Img2VidJobInput, ['start_index'] as const) {
-  @AsyncField()
-  async?: boolean;
+export class Img2VidRequest extends IntersectionType(
+  OmitType(Img2VidJobInput, ['start_index'] as const),
+  ApiRequestFields,
+) {}
 
-  @WebhookUrlField()
-  webhook_url?: string;
+export class AddAudioRequest extends IntersectionType(AddAudioJobInput, ApiRequestFields) {}
 
-  @ExecutorField()
-  executor?: RequestedExecutor;
-}
-
-export class AddAudioRequest extends AddAudioJobInput {
-  @AsyncField()
-  async?: boolean;
-
-  @WebhookUrlField()
-  webhook_url?: string;
-
-  @ExecutorField()
-  executor?: RequestedExecutor;
-}
-
-export class TranscribeRequest extends TranscribeJobInput {
-  @AsyncField()
-  async?: boolean;
-
-  @WebhookUrlField()
-  webhook_url?: string;
-
-  @ExecutorField()
-  executor?: RequestedExecutor;
-}
+export class TranscribeRequest extends IntersectionType(TranscribeJobInput, ApiRequestFields) {}
 
 export type JobRequest = CaptionRequest | CaptionStyleRequest | Img2VidRequest | AddAudioRequest | TranscribeRequest;
 
