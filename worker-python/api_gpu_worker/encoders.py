@@ -7,13 +7,16 @@ that decides whether a failed NVENC encode was the encoder's fault, and retries 
 """
 
 import logging
+import os
+import re
 import subprocess
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import EncoderError, JobError
+from .gpu import GpuReport, detect_gpus, has_no_nvenc_engine
 
 if TYPE_CHECKING:
     from .job import JobContext
@@ -34,6 +37,8 @@ _NVENC_FAILURES = (
     "out of memory",
     "incompatible client key",
 )
+# FFmpeg: "The minimum required Nvidia driver for nvenc is 570.0 or newer".
+_REQUIRED_DRIVER = re.compile(r"minimum required nvidia driver for nvenc is ([0-9.]+)", re.I)
 
 
 class EncoderConfig(ABC):
@@ -84,9 +89,15 @@ class NvencEncoder(EncoderConfig):
         return any(marker in lowered for marker in _NVENC_FAILURES)
 
 
+class NvencStatus(NamedTuple):
+    available: bool
+    reason: str | None  # why not, in words an operator can act on
+    detail: str  # FFmpeg's own last line, for the logs
+
+
 @cache
-def nvenc_available() -> bool:
-    """Whether ``h264_nvenc`` encodes here: a real 256x256, 3-frame encode, run once per process."""
+def nvenc_status() -> NvencStatus:
+    """Whether ``h264_nvenc`` encodes here, and why not: a real 256x256 3-frame encode, once."""
     try:
         probe = subprocess.run(
             [
@@ -98,12 +109,70 @@ def nvenc_available() -> bool:
             timeout=_PROBE_TIMEOUT_S,
             check=False,
         )  # fmt: skip
+    except FileNotFoundError:
+        return NvencStatus(False, "ffmpeg is not on the PATH", "")
     except (OSError, subprocess.TimeoutExpired) as error:
-        log.info("h264_nvenc probe did not run: %s", error)
-        return False
-    if probe.returncode != 0:
-        log.info("h264_nvenc is not usable here: %s", probe.stderr.decode(errors="replace")[-300:])
-    return probe.returncode == 0
+        return NvencStatus(False, f"the h264_nvenc test encode did not run: {error}", "")
+    if probe.returncode == 0:
+        return NvencStatus(True, None, "")
+    stderr = probe.stderr.decode(errors="replace")
+    reason = nvenc_failure_reason(stderr, detect_gpus(), os.environ)
+    log.info("h264_nvenc is not usable here: %s (%s)", reason, stderr.strip()[-300:])
+    return NvencStatus(False, reason, _cause_line(stderr))
+
+
+def nvenc_available() -> bool:
+    return nvenc_status().available
+
+
+def nvenc_failure_reason(stderr: str, gpus: GpuReport, environ: Mapping[str, str]) -> str:
+    """What an operator can do about a failed NVENC test encode, from FFmpeg's own words."""
+    lowered = stderr.lower()
+    gpu = gpus.first
+    if "unknown encoder" in lowered or "encoder not found" in lowered:
+        return "this FFmpeg has no h264_nvenc: install an FFmpeg built with NVENC"
+    if gpu is None:
+        return f"no NVIDIA GPU: {gpus.reason}"
+    if has_no_nvenc_engine(gpu.name):
+        return (
+            f"the {gpu.name} has no NVENC engine (the A100, H100 and H200 have none): "
+            "encode with libx264, or run video jobs on a GPU with NVENC (L4, L40S, RTX)"
+        )
+    if "cannot load libnvidia-encode" in lowered or "cannot load libcuda" in lowered:
+        capabilities = environ.get("NVIDIA_DRIVER_CAPABILITIES")
+        if capabilities is not None and not {"video", "all"} & set(capabilities.split(",")):
+            return (
+                f"NVIDIA_DRIVER_CAPABILITIES={capabilities} lacks video, so the container runtime "
+                "mounts no NVENC library: set it to compute,utility,video (or all)"
+            )
+        return (
+            f"the {gpu.name}'s driver {gpu.driver} provides no NVENC library (libnvidia-encode) "
+            "here; in a container set NVIDIA_DRIVER_CAPABILITIES=compute,utility,video"
+        )
+    required = _REQUIRED_DRIVER.search(stderr)
+    if required or "required nvenc api version" in lowered:
+        needs = f" {required.group(1)} or newer" if required else " a newer one"
+        return (
+            f"the NVIDIA driver {gpu.driver} is older than this FFmpeg's NVENC needs "
+            f"(it wants{needs}): update the driver or use an FFmpeg built for this one"
+        )
+    if "incompatible client key" in lowered or "out of memory (10)" in lowered:
+        return (
+            f"the {gpu.name} refused another NVENC session: the driver's limit of concurrent "
+            "encodes is reached (other processes hold them); lower NODE_CONCURRENCY or free them"
+        )
+    if "no capable devices found" in lowered or "unsupported device" in lowered:
+        return f"the {gpu.name} offers no NVENC engine to this process: encode with libx264"
+    return f"the h264_nvenc test encode failed: {_cause_line(stderr)}"
+
+
+def _cause_line(stderr: str) -> str:
+    """The line where h264_nvenc says what went wrong; FFmpeg's generic summary follows it."""
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    own = [line for line in lines if line.startswith("[h264_nvenc")]
+    if own:
+        return own[0][:300]
+    return lines[-1][:300] if lines else ""
 
 
 def select_encoder(mode: str = "auto") -> EncoderConfig:
@@ -112,14 +181,22 @@ def select_encoder(mode: str = "auto") -> EncoderConfig:
         return SoftwareEncoder()
     if mode not in ("auto", "nvenc"):
         raise EncoderError(f"FFMPEG_ENCODER must be auto, nvenc or cpu, not {mode!r}")
-    if nvenc_available():
+    status = nvenc_status()
+    if status.available:
         return NvencEncoder()
     if mode == "nvenc":
         raise EncoderError(
-            "FFMPEG_ENCODER=nvenc but h264_nvenc cannot encode here "
-            "(no NVIDIA GPU, driver or NVENC-enabled FFmpeg); use auto or cpu"
+            f"FFMPEG_ENCODER=nvenc but h264_nvenc cannot encode here: {status.reason}; "
+            "use auto or cpu"
         )
     return SoftwareEncoder()
+
+
+def encoder_fallback_reason(mode: str, encoder: EncoderConfig) -> str | None:
+    """Why ``auto`` settled for libx264 here; None when NVENC is used or the CPU was asked for."""
+    if mode != "auto" or encoder.hardware:
+        return None
+    return f"libx264 instead of h264_nvenc: {nvenc_status().reason}"
 
 
 def run_encode(

