@@ -21,6 +21,7 @@ used when a job names none, whatever its language) and ``WHISPER_DEVICE`` (auto,
 import argparse
 import hashlib
 import json
+import logging
 import os
 import re
 import subprocess
@@ -36,6 +37,8 @@ from typing import BinaryIO, NamedTuple
 
 import ctranslate2
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 _NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # openai-whisper and CTranslate2 draw the line here: English-only vocabularies have 51864 tokens.
@@ -257,6 +260,7 @@ def cuda_whisper_probe() -> str | None:
     last = said[-1] if said else f"exit status {child.returncode}"
     if child.returncode < 0:
         return f"the CUDA inference crashed (signal {-child.returncode}): {last}"
+    log.info("whisper on CUDA failed its first inference: %s", last)
     return cuda_failure_reason(last)
 
 
