@@ -2,8 +2,9 @@
 
 One class per backend builds its arguments (as Immich's transcoding configs do); the backend is
 chosen once per process by ``select_encoder``, which probes ``h264_nvenc`` with a real tiny encode
-(FFmpeg lists NVENC whenever it was built with it, GPU or not). ``run_encode`` is the single place
-that decides whether a failed NVENC encode was the encoder's fault, and retries it on the CPU.
+(FFmpeg lists NVENC whenever it was built with it, GPU or not). ``NvencEncoder.is_encoder_failure``
+tells a failure of NVENC itself from one the input caused (``job.run_encode`` retries the former
+on the CPU). Nothing here knows about jobs: the job module depends on this one, never the reverse.
 """
 
 import logging
@@ -11,15 +12,12 @@ import os
 import re
 import subprocess
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import cache
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import NamedTuple
 
-from .errors import EncoderError, JobError
+from .errors import EncoderError
 from .gpu import GpuReport, detect_gpus, has_no_nvenc_engine
-
-if TYPE_CHECKING:
-    from .job import JobContext
 
 log = logging.getLogger(__name__)
 
@@ -197,39 +195,3 @@ def encoder_fallback_reason(mode: str, encoder: EncoderConfig) -> str | None:
     if mode != "auto" or encoder.hardware:
         return None
     return f"libx264 instead of h264_nvenc: {nvenc_status().reason}"
-
-
-def run_encode(
-    ctx: "JobContext", build: Callable[[EncoderConfig], list[str]], **run_kw: Any
-) -> EncoderConfig:
-    """Runs ``build(ctx.encoder)`` through ``ctx.run``; returns the encoder that produced the file.
-
-    When NVENC fails for a reason of its own (session limit, driver, GPU memory), the same
-    command is built again for libx264 and run once, and ``ctx.fallback_reason`` says why; a
-    failure the input caused is raised as it is.
-    """
-    encoder = ctx.encoder
-    on_error = run_kw.pop("on_error", None)
-    if not encoder.hardware:
-        ctx.run(build(encoder), on_error=on_error, **run_kw)
-        return encoder
-    captured: list[str] = []
-
-    def remember(returncode: int, stderr: str) -> JobError:
-        captured.append(stderr)
-        if on_error is not None:
-            return on_error(returncode, stderr)
-        return EncoderError(f"{encoder.name} failed (exit {returncode}): {stderr[-600:]}")
-
-    try:
-        ctx.run(build(encoder), on_error=remember, **run_kw)
-        return encoder
-    except JobError:
-        if not captured or not NvencEncoder.is_encoder_failure(captured[-1]):
-            raise
-    software = SoftwareEncoder()
-    last_line = captured[-1].strip().splitlines()[-1][:200]
-    ctx.fallback_reason = f"h264_nvenc failed at run time, re-encoded with libx264: {last_line}"
-    log.warning("job %s: %s", ctx.job_id, ctx.fallback_reason)
-    ctx.run(build(software), on_error=on_error, **run_kw)
-    return software
