@@ -90,7 +90,7 @@ class NvencEncoder(EncoderConfig):
 class NvencStatus(NamedTuple):
     available: bool
     reason: str | None  # why not, in words an operator can act on
-    detail: str  # FFmpeg's own last line, for the logs
+    detail: str  # the line where FFmpeg said what failed
 
 
 @cache
