@@ -194,4 +194,5 @@ def encoder_fallback_reason(mode: str, encoder: EncoderConfig) -> str | None:
     """Why ``auto`` settled for libx264 here; None when NVENC is used or the CPU was asked for."""
     if mode != "auto" or encoder.hardware:
         return None
-    return f"libx264 instead of h264_nvenc: {nvenc_status().reason}"
+    status = nvenc_status()
+    return None if status.available else f"libx264 instead of h264_nvenc: {status.reason}"
