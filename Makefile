@@ -1,5 +1,5 @@
 # The two commands of the README, and their companions. Each one installs what is missing first.
-.PHONY: up down status test setup
+.PHONY: up down status test setup gpu-check
 
 up:
 	@scripts/up.sh
@@ -15,3 +15,7 @@ test:
 
 setup:
 	@scripts/setup.sh
+
+# The GPU paths of this machine, proven: see docs/gpu.md.
+gpu-check:
+	@scripts/gpu-check.sh

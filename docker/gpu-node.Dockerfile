@@ -92,4 +92,6 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
 # tini reaps the FFmpeg processes orphaned when a worker is killed, and passes SIGTERM to the node
 # alone (not its process group), so the node drains: running jobs finish, no new one starts.
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["node", "dist/apps/gpu-node/main.js"]
+# The GPU check first, into the logs (docs/gpu.md): what NVENC and CUDA whisper do on this node and
+# why a path fell back; the node starts whatever it finds.
+CMD ["/bin/sh", "-c", "(cd worker-python && ../.venv/bin/python -m api_gpu_worker.gpu_check); exec node dist/apps/gpu-node/main.js"]

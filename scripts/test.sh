@@ -35,6 +35,8 @@ check "deploy: Kubernetes schemas" "$VENV/bin/python" scripts/check-deploy.py k8
 check "deploy: KEDA CRD schemas" "$VENV/bin/python" scripts/check-deploy.py keda
 check "deploy: hadolint" "$VENV/bin/python" scripts/check-deploy.py hadolint
 check "deploy: docker compose config" "$VENV/bin/python" scripts/check-deploy.py compose
+# No GPU here: the check must say so, choose the CPU paths with their reasons, and run every job.
+check "gpu-check (no GPU: CPU fallbacks, one job per operation)" "$ROOT/scripts/gpu-check.sh" --require-jobs
 
 say "== jest"
 rm -f "$DATA_DIR/jest.json"

@@ -18,10 +18,11 @@ from typing import Any
 import runpod
 from runpod.serverless.modules.rp_logger import RunPodLogger
 
-from api_gpu_worker.encoders import EncoderConfig, select_encoder
+from api_gpu_worker.encoders import EncoderConfig, encoder_fallback_reason, select_encoder
 from api_gpu_worker.errors import as_job_error
 from api_gpu_worker.job import JobContext, remove_stale_workdirs, run_job
 from api_gpu_worker.settings import ConfigError, Settings
+from api_gpu_worker.whisper_models import whisper_device
 
 log = logging.getLogger("api_gpu_worker.runpod")
 
@@ -86,6 +87,7 @@ def main() -> None:
     try:
         settings = Settings.from_env()
         _runtime = Runtime(settings, select_encoder(settings.ffmpeg_encoder))
+        device = whisper_device()
         remove_stale_workdirs(settings.work_root)
     except ConfigError as error:
         log.error("configuration error: %s", error)
@@ -93,7 +95,13 @@ def main() -> None:
     except Exception as error:
         log.error("the worker cannot start: %s", as_job_error(error).message)
         sys.exit(1)
-    log.info("worker ready: encoder %s", _runtime.encoder.name)
+    log.info("worker ready: encoder %s, whisper on %s", _runtime.encoder.name, device.device)
+    for reason in (
+        encoder_fallback_reason(settings.ffmpeg_encoder, _runtime.encoder),
+        device.fallback,
+    ):
+        if reason:
+            log.warning("%s", reason)
     runpod.serverless.start({"handler": handler})
 
 

@@ -24,8 +24,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from .contract import ContractError, validate_job
-from .encoders import EncoderConfig, select_encoder
-from .errors import InputError, InternalError, JobCancelled, JobError, ProcessingError
+from .encoders import (
+    EncoderConfig,
+    NvencEncoder,
+    SoftwareEncoder,
+    encoder_fallback_reason,
+    select_encoder,
+)
+from .errors import EncoderError, InputError, InternalError, JobCancelled, JobError, ProcessingError
 from .settings import Settings
 from .storage import Storage
 
@@ -61,6 +67,9 @@ class JobContext:
         self.encoder = encoder if encoder is not None else select_encoder(settings.ffmpeg_encoder)
         self.storage = storage if storage is not None else Storage(settings)
         self.cancelled = threading.Event()
+        # Why this job is on libx264: FFMPEG_ENCODER=auto found no NVENC at start, or
+        # (fallback_reason) NVENC failed during this very job.
+        self.encoder_fallback = encoder_fallback_reason(settings.ffmpeg_encoder, self.encoder)
         self.fallback_reason: str | None = None
         safe_id = re.sub(r"[^A-Za-z0-9_-]", "_", job_id)[:64]
         self.workdir = settings.work_root / f"job-{os.getpid()}-{safe_id}-{uuid.uuid4().hex[:8]}"
@@ -278,6 +287,42 @@ def _process_exists(pid: int) -> bool:
     return True
 
 
+def run_encode(
+    ctx: JobContext, build: Callable[[EncoderConfig], list[str]], **run_kw: Any
+) -> EncoderConfig:
+    """Runs ``build(ctx.encoder)`` through ``ctx.run``; returns the encoder that produced the file.
+
+    When NVENC fails for a reason of its own (session limit, driver, GPU memory), the same
+    command is built again for libx264 and run once, and ``ctx.fallback_reason`` says why; a
+    failure the input caused is raised as it is.
+    """
+    encoder = ctx.encoder
+    on_error = run_kw.pop("on_error", None)
+    if not encoder.hardware:
+        ctx.run(build(encoder), on_error=on_error, **run_kw)
+        return encoder
+    captured: list[str] = []
+
+    def remember(returncode: int, stderr: str) -> JobError:
+        captured.append(stderr)
+        if on_error is not None:
+            return on_error(returncode, stderr)
+        return EncoderError(f"{encoder.name} failed (exit {returncode}): {stderr[-600:]}")
+
+    try:
+        ctx.run(build(encoder), on_error=remember, **run_kw)
+        return encoder
+    except JobError:
+        if not captured or not NvencEncoder.is_encoder_failure(captured[-1]):
+            raise
+    software = SoftwareEncoder()
+    last_line = captured[-1].strip().splitlines()[-1][:200]
+    ctx.fallback_reason = f"h264_nvenc failed at run time, re-encoded with libx264: {last_line}"
+    log.warning("job %s: %s", ctx.job_id, ctx.fallback_reason)
+    ctx.run(build(software), on_error=on_error, **run_kw)
+    return software
+
+
 def run_job(job: Mapping[str, Any], ctx: JobContext) -> dict[str, Any]:
     """Validates ``job`` (``{"operation": ..., **fields}``), runs its operation, returns its result.
 
@@ -297,6 +342,9 @@ def run_job(job: Mapping[str, Any], ctx: JobContext) -> dict[str, Any]:
         except BaseException:
             ctx.storage.delete_uploaded()
             raise
+    reason = ctx.fallback_reason or ctx.encoder_fallback
+    if reason and result.get("encoder") == "libx264":
+        result["encoder_fallback"] = reason
     ctx.progress(100.0)
     return result
 

@@ -17,8 +17,9 @@ import sys
 import threading
 from typing import IO, Any
 
-from .encoders import nvenc_available, select_encoder
+from .encoders import encoder_fallback_reason, nvenc_available, select_encoder
 from .errors import JobCancelled, as_job_error
+from .gpu import detect_gpus
 from .job import JobContext, remove_stale_workdirs, run_job
 from .settings import ConfigError, Settings
 from .storage import Storage
@@ -52,11 +53,16 @@ class LocalWorker:
         self._last_thread: threading.Thread | None = None
 
     def ready_message(self) -> dict[str, Any]:
+        device = whisper_device()
+        gpu = detect_gpus().first
         return {
             "type": "ready",
             "encoder": self.encoder.name,
             "nvenc": nvenc_available(),
-            "whisper_device": whisper_device().device,
+            "encoder_fallback": encoder_fallback_reason(self.settings.ffmpeg_encoder, self.encoder),
+            "whisper_device": device.device,
+            "whisper_fallback": device.fallback,
+            "gpu": gpu.name if gpu else None,
             "models": available_models(),
             "warm_models": shared_transcriber().loaded_names(),
             "pid": os.getpid(),

@@ -1,24 +1,33 @@
 """What a fetched file really is, checked with ffprobe before any work is done on it.
 
-Images are measured from their header by this module before anything decodes them, so a
+Images are measured from their header (Pillow's lazy open) before anything decodes them, so a
 decompression bomb (a small PNG of 50000x50000 pixels) is refused without allocating its pixels.
 """
 
 import json
-import struct
 import subprocess
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from PIL import Image, UnidentifiedImageError
+
 from .errors import MediaError
 from .settings import Settings
+
+# The cap is MAX_IMAGE_PIXELS, applied below to the size Pillow reads from the header; Pillow's own
+# guard (its default, or an error at twice it) would refuse images an operator's larger cap allows.
+# Pillow never decodes here: FFmpeg and OpenCV do, after the check.
+Image.MAX_IMAGE_PIXELS = None
 
 _PROBE_TIMEOUT_S = 60
 # Containers FFmpeg reports for single pictures; such a file is not a video.
 _IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "webp_pipe", "gif", "bmp_pipe", "tiff_pipe"}
 _STILL_CODECS = {"png", "mjpeg", "webp", "gif", "bmp", "tiff"}
+_PILLOW_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
+# Pillow calls a JPEG with several pictures in it (many cameras write them) MPO.
+_KIND = {"MPO": "jpeg"}
 
 
 @dataclass(frozen=True)
@@ -138,15 +147,16 @@ def require_audio(path: Path, field: str, settings: Settings) -> AudioInfo:
 
 def require_image(path: Path, field: str, settings: Settings) -> ImageInfo:
     """Size from the header (PNG, JPEG, WebP, GIF, BMP), the pixel cap, then a trial decode."""
-    with path.open("rb") as file:
-        header = file.read(1024 * 1024)
-    measured = _image_size(header)
-    if measured is None:
+    try:
+        # Pillow's open is lazy: it parses the header and stops, allocating no pixels.
+        with Image.open(path, formats=_PILLOW_FORMATS) as image:
+            kind = _KIND.get(image.format or "", (image.format or "").lower())
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise MediaError(
             f"{field}: the file is not an image (PNG, JPEG, WebP, GIF or BMP expected)",
             field=field,
-        )
-    kind, width, height = measured
+        ) from None
     if width <= 0 or height <= 0:
         raise MediaError(f"{field}: the image header gives no size", field=field)
     if width * height > settings.max_image_pixels:
@@ -174,56 +184,6 @@ def _decodes(path: Path) -> bool:
     except subprocess.TimeoutExpired:
         return False
     return completed.returncode == 0
-
-
-def _image_size(header: bytes) -> tuple[str, int, int] | None:
-    if header.startswith(b"\x89PNG\r\n\x1a\n") and header[12:16] == b"IHDR":
-        width, height = struct.unpack(">II", header[16:24])
-        return "png", width, height
-    if header[:6] in (b"GIF87a", b"GIF89a"):
-        width, height = struct.unpack("<HH", header[6:10])
-        return "gif", width, height
-    if header[:2] == b"BM" and len(header) >= 26:
-        width, height = struct.unpack("<ii", header[18:26])
-        return "bmp", width, abs(height)
-    if header[:4] == b"RIFF" and header[8:12] == b"WEBP":
-        return _webp_size(header)
-    if header[:2] == b"\xff\xd8":
-        return _jpeg_size(header)
-    return None
-
-
-def _webp_size(header: bytes) -> tuple[str, int, int] | None:
-    chunk = header[12:16]
-    if chunk == b"VP8X" and len(header) >= 30:
-        width = 1 + int.from_bytes(header[24:27], "little")
-        height = 1 + int.from_bytes(header[27:30], "little")
-        return "webp", width, height
-    if chunk == b"VP8 " and len(header) >= 30:
-        width, height = struct.unpack("<HH", header[26:30])
-        return "webp", width & 0x3FFF, height & 0x3FFF
-    if chunk == b"VP8L" and len(header) >= 25:
-        bits = int.from_bytes(header[21:25], "little")
-        return "webp", (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-    return None
-
-
-def _jpeg_size(header: bytes) -> tuple[str, int, int] | None:
-    # Walks the marker segments to the first start-of-frame; its header holds the size.
-    offset = 2
-    while offset + 9 <= len(header):
-        if header[offset] != 0xFF:
-            return None
-        marker = header[offset + 1]
-        if marker == 0xFF:
-            offset += 1
-            continue
-        length = struct.unpack(">H", header[offset + 2 : offset + 4])[0]
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            height, width = struct.unpack(">HH", header[offset + 5 : offset + 9])
-            return "jpeg", width, height
-        offset += 2 + length
-    return None
 
 
 def _first(info: dict[str, Any], kind: str) -> dict[str, Any] | None:

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dotenv import dotenv_values
+
 ENCODER_MODES = ("auto", "nvenc", "cpu")
 _HOST_PORT = re.compile(r"(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}")
 _REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
@@ -148,17 +150,9 @@ def _process_environment() -> dict[str, str]:
 
 
 def _read_env_file(path: Path) -> dict[str, str]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (FileNotFoundError, IsADirectoryError):
+    if not path.is_file():
         return {}
-    values = {}
-    for line in lines:
-        match = re.fullmatch(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*", line)
-        if not match or line.lstrip().startswith("#"):
-            continue
-        name, value = match.groups()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[name] = value
-    return values
+    # python-dotenv reads the file as the TypeScript processes' dotenv does: quotes, `export`,
+    # comments, escapes; no interpolation, since values such as secrets may hold a `$`.
+    values = dotenv_values(path, interpolate=False, encoding="utf-8")
+    return {name: value for name, value in values.items() if value is not None}

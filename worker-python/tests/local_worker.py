@@ -1,6 +1,7 @@
 """Drives ``python -m api_gpu_worker.local`` as the GPU node does: JSON lines in, JSON lines out."""
 
 import json
+import os
 import queue
 import subprocess
 import sys
@@ -13,10 +14,12 @@ WORKER_DIR = Path(__file__).resolve().parents[1]
 
 class LocalWorkerProcess:
     def __init__(self, env: dict[str, str], launcher: tuple[str, ...] = ()) -> None:
+        # A test may put modules of its own ahead of the worker's (a sitecustomize, say).
+        python_path = os.pathsep.join(filter(None, [env.get("PYTHONPATH"), str(WORKER_DIR)]))
         self.process = subprocess.Popen(
             [*launcher, sys.executable, "-m", "api_gpu_worker.local"],
             cwd=WORKER_DIR,
-            env={**env, "PYTHONPATH": str(WORKER_DIR)},
+            env={**env, "PYTHONPATH": python_path},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

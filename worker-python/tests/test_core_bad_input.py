@@ -162,6 +162,7 @@ def test_a_job_that_fails_after_uploading_deletes_its_object(
 
 
 def png_header(width: int, height: int) -> bytes:
+    """The signature, IHDR, and the start of an IDAT chunk whose data is cut short."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     chunk = b"IHDR" + ihdr
     return (
@@ -169,6 +170,8 @@ def png_header(width: int, height: int) -> bytes:
         + struct.pack(">I", len(ihdr))
         + chunk
         + struct.pack(">I", zlib.crc32(chunk))
+        + struct.pack(">I", 4096)
+        + b"IDAT"
         + b"\x00" * 64
     )
 
@@ -189,7 +192,10 @@ def test_an_image_over_the_pixel_cap_is_refused_from_its_header(settings, tmp_pa
         require_image(bomb, "images[3].image_url", settings)
 
 
-@pytest.mark.parametrize(("fmt", "width", "height"), [("png", 640, 360), ("jpg", 300, 400)])
+@pytest.mark.parametrize(
+    ("fmt", "width", "height"),
+    [("png", 640, 360), ("jpg", 300, 400), ("webp", 320, 200), ("gif", 64, 48), ("bmp", 50, 30)],
+)
 def test_real_images_are_measured(settings, make_image, fmt, width, height):
     info = require_image(make_image(width=width, height=height, fmt=fmt), "image_url", settings)
     assert (info.width, info.height) == (width, height)

@@ -61,15 +61,23 @@ def test_a_bad_variable_is_named(variable, value):
 
 def test_env_file_fills_what_the_environment_leaves_unset(tmp_path, monkeypatch):
     env_file = tmp_path / "worker.env"
-    env_file.write_text('S3_ACCESS_KEY=from-file\nexport MAX_DOWNLOAD_MB="7"\n# BATCH_SIZE=x\n')
+    env_file.write_text(
+        'S3_ACCESS_KEY=from-file\nexport MAX_DOWNLOAD_MB="7"\n# BATCH_SIZE=x\n'
+        "S3_REGION=eu-west-1  # as dotenv reads it: an inline comment is no part of the value\n"
+        "S3_PUBLIC_URL='https://cdn.example.com/a#b'\n"
+    )
     monkeypatch.setenv("ENV_FILE", str(env_file))
     monkeypatch.setenv("S3_SECRET_KEY", "s")
     monkeypatch.setenv("S3_ACCESS_KEY", "from-env")
     monkeypatch.delenv("MAX_DOWNLOAD_MB", raising=False)
     monkeypatch.delenv("BATCH_SIZE", raising=False)
+    monkeypatch.delenv("S3_REGION", raising=False)
+    monkeypatch.delenv("S3_PUBLIC_URL", raising=False)
     settings = Settings.from_env()
     assert settings.s3_access_key == "from-env"
     assert settings.max_download_mb == 7
+    assert settings.s3_region == "eu-west-1"
+    assert settings.s3_public_url == "https://cdn.example.com/a#b"
 
 
 def test_error_dicts_name_the_field_only_when_there_is_one():

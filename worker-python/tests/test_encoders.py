@@ -7,9 +7,9 @@ the fallback must catch, and the one exercised below.
 
 import pytest
 
-from api_gpu_worker.encoders import NvencEncoder, SoftwareEncoder, nvenc_available, run_encode
+from api_gpu_worker.encoders import NvencEncoder, SoftwareEncoder, nvenc_available
 from api_gpu_worker.errors import EncoderError, JobError
-from api_gpu_worker.job import JobContext, run_job
+from api_gpu_worker.job import JobContext, run_encode, run_job
 
 
 def test_each_backend_builds_its_arguments():

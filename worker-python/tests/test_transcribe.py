@@ -85,7 +85,10 @@ def test_english_speech_gives_three_files_and_the_seed_result(
         "words",
         "model",
         "device",
+        "device_fallback",
     }
+    # No GPU here: WHISPER_DEVICE=auto ran on the CPU, and the result says why.
+    assert result["device_fallback"].startswith("CPU int8 instead of CUDA: ")
     assert progress == sorted(progress) and progress[-1] == 100.0 and len(progress) >= 2
     assert list(work_root.iterdir()) == []
 

@@ -23,6 +23,8 @@ jest.setTimeout(300_000);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Body = Record<string, any>;
 
+// No GPU here: FFMPEG_ENCODER=auto settles for libx264, and every result says why.
+const NO_NVENC_HERE = expect.stringMatching(/^libx264 instead of h264_nvenc: /);
 const iso = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
 /** The documented `execution` block: consistent with itself. */
@@ -150,6 +152,7 @@ describe('jobs through a GPU node (API, Redis, gpu-node, worker, MinIO)', () => 
       video_url: expect.any(String),
       filename: 'vídeo legendado.mp4',
       encoder: 'libx264',
+      encoder_fallback: NO_NVENC_HERE,
       execution: expect.any(Object),
       stats: expect.any(Object),
       jobId: expect.any(String),
@@ -186,6 +189,7 @@ describe('jobs through a GPU node (API, Redis, gpu-node, worker, MinIO)', () => 
       video_url: expect.any(String),
       filename: 'estilo.mp4',
       encoder: 'libx264',
+      encoder_fallback: NO_NVENC_HERE,
       execution: expect.any(Object),
       stats: expect.any(Object),
       jobId: expect.any(String),
@@ -214,6 +218,7 @@ describe('jobs through a GPU node (API, Redis, gpu-node, worker, MinIO)', () => 
         { id: 'fim', video_url: expect.any(String), filename: 'video_2.mp4' },
       ],
       encoder: 'libx264',
+      encoder_fallback: NO_NVENC_HERE,
       execution: expect.any(Object),
       stats: { jobId: body.jobId, delayTime: expect.any(Number), executionTime: expect.any(Number), total: 2, processed: 2 },
       jobId: expect.any(String),
@@ -245,6 +250,7 @@ describe('jobs through a GPU node (API, Redis, gpu-node, worker, MinIO)', () => 
       video_url: expect.any(String),
       filename: 'com áudio.mp4',
       encoder: expect.stringMatching(/^(copy|libx264)$/),
+      ...(body.encoder === 'libx264' ? { encoder_fallback: NO_NVENC_HERE } : {}),
       video_stream: expect.stringMatching(/^(copied|re-encoded)$/),
       execution: expect.any(Object),
       stats: expect.any(Object),

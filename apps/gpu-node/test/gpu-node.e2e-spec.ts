@@ -47,12 +47,21 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
       expect(beat.encoder).toBe('libx264');
       expect(beat.nvenc).toBe(false);
       expect(beat.whisperDevice).toBe('cpu');
+      // No GPU here: both auto choices fell back, and the heartbeat and /health say why.
+      expect(beat.encoderFallback).toMatch(/^libx264 instead of h264_nvenc: no NVIDIA GPU/);
+      expect(beat.whisperFallback).toMatch(/^CPU int8 instead of CUDA: CTranslate2 finds no CUDA device/);
       expect(beat.models).toEqual(expect.arrayContaining(['tiny.en', 'base']));
       expect(Array.isArray(beat.warmModels)).toBe(true);
 
       const { code, body } = await node.health();
       expect(code).toBe(200);
       expect(body).toMatchObject({ status: 'ok', node: 'node-one', slots: 1, freeSlots: 1, draining: false });
+      expect(body).toMatchObject({
+        encoder: 'libx264',
+        encoderFallback: beat.encoderFallback,
+        whisperDevice: 'cpu',
+        whisperFallback: beat.whisperFallback,
+      });
     });
 
     it('runs a job: the record gets the output, the node and the times, and a webhook is queued', async () => {

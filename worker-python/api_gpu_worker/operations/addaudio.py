@@ -16,10 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..encoders import EncoderConfig, run_encode
+from ..encoders import EncoderConfig
 from ..errors import MediaError
 from ..fetch import fetch
-from ..job import JobContext
+from ..job import JobContext, run_encode
 from ..media import AudioInfo, VideoInfo, require_audio, require_video
 from ..storage import object_key
 

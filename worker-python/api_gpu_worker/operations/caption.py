@@ -19,10 +19,10 @@ from ..caption_style import (
     force_style,
     require_installed_font,
 )
-from ..encoders import EncoderConfig, run_encode
+from ..encoders import EncoderConfig
 from ..errors import MediaError
 from ..fetch import fetch
-from ..job import JobContext
+from ..job import JobContext, run_encode
 from ..media import require_video
 from ..storage import content_type_for, object_key
 from ..subtitles import SubtitleError, parse_subtitles

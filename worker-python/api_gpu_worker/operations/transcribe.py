@@ -96,7 +96,7 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
             "lrc": "",
             "json": urls["words.json"],
         }
-    return {
+    result = {
         "language": transcript.language,
         "transcription": transcript_text(transcript.segments),
         "files": files,
@@ -105,6 +105,9 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         "model": transcript.model,
         "device": transcript.device,
     }
+    if transcriber.device.fallback:
+        result["device_fallback"] = transcriber.device.fallback
+    return result
 
 
 def _resolve(model: str | None, language: str | None) -> ResolvedModel:

@@ -13,6 +13,11 @@ export interface NodeHealthBody {
   freeSlots: number;
   readyWorkers: number;
   draining: boolean;
+  /** What the workers chose under `auto`, and why they fell back to the CPU (null: no fallback). */
+  encoder: string | null;
+  encoderFallback: string | null;
+  whisperDevice: string | null;
+  whisperFallback: string | null;
   message?: string;
 }
 
@@ -65,6 +70,7 @@ export class HealthServer implements OnApplicationBootstrap, OnApplicationShutdo
 
   health(): { code: number; body: NodeHealthBody } {
     const readyWorkers = this.pool.readyWorkers;
+    const capabilities = this.pool.capabilities;
     const body: NodeHealthBody = {
       status: 'ok',
       node: this.state.nodeId,
@@ -72,6 +78,10 @@ export class HealthServer implements OnApplicationBootstrap, OnApplicationShutdo
       freeSlots: this.state.draining ? 0 : this.pool.freeSlots,
       readyWorkers,
       draining: this.state.draining,
+      encoder: capabilities?.encoder ?? null,
+      encoderFallback: capabilities?.encoderFallback ?? null,
+      whisperDevice: capabilities?.whisperDevice ?? null,
+      whisperFallback: capabilities?.whisperFallback ?? null,
     };
     if (this.state.draining) {
       return { code: 503, body: { ...body, status: 'draining', message: 'the node is shutting down' } };

@@ -35,10 +35,34 @@ describe('the worker protocol', () => {
       pid: 7,
       encoder: 'libx264',
       nvenc: false,
+      encoderFallback: null,
       whisperDevice: 'cpu',
+      whisperFallback: null,
       gpu: null,
       models: ['base', 'tiny.en'],
       warmModels: [],
+    });
+  });
+
+  it('reads the GPU and the reasons of both fallbacks from a ready line', () => {
+    const ready = parseWorkerMessage(
+      JSON.stringify({
+        type: 'ready',
+        encoder: 'libx264',
+        nvenc: false,
+        encoder_fallback: 'libx264 instead of h264_nvenc: the NVIDIA H200 has no NVENC engine',
+        whisper_device: 'cpu',
+        whisper_fallback: 'CPU int8 instead of CUDA: CTranslate2 4.8.5 cannot load libcublas.so.12',
+        gpu: 'NVIDIA H200',
+        models: ['tiny.en'],
+        warm_models: [],
+        pid: 8,
+      }),
+    );
+    expect(capabilitiesFrom(ready as Parameters<typeof capabilitiesFrom>[0])).toMatchObject({
+      gpu: 'NVIDIA H200',
+      encoderFallback: 'libx264 instead of h264_nvenc: the NVIDIA H200 has no NVENC engine',
+      whisperFallback: 'CPU int8 instead of CUDA: CTranslate2 4.8.5 cannot load libcublas.so.12',
     });
   });
 });

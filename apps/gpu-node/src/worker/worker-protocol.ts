@@ -15,7 +15,11 @@ export type WorkerMessage =
       type: 'ready';
       encoder: string;
       nvenc: boolean;
+      /** Why `FFMPEG_ENCODER=auto` settled for libx264 on this machine; null or absent otherwise. */
+      encoder_fallback?: string | null;
       whisper_device: string;
+      /** Why `WHISPER_DEVICE=auto` runs whisper on the CPU; null or absent otherwise. */
+      whisper_fallback?: string | null;
       models: string[];
       warm_models?: string[];
       gpu?: string | null;
@@ -33,7 +37,9 @@ export interface WorkerCapabilities {
   pid: number;
   encoder: string;
   nvenc: boolean;
+  encoderFallback: string | null;
   whisperDevice: string;
+  whisperFallback: string | null;
   gpu: string | null;
   models: string[];
   warmModels: string[];
@@ -65,7 +71,9 @@ export function capabilitiesFrom(ready: Extract<WorkerMessage, { type: 'ready' }
     pid: ready.pid,
     encoder: ready.encoder,
     nvenc: ready.nvenc,
+    encoderFallback: ready.encoder_fallback ?? null,
     whisperDevice: ready.whisper_device,
+    whisperFallback: ready.whisper_fallback ?? null,
     gpu: ready.gpu ?? null,
     models: ready.models ?? [],
     warmModels: ready.warm_models ?? [],

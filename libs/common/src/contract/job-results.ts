@@ -23,6 +23,14 @@ const EncoderField = () =>
     optional: true,
   });
 
+const EncoderFallbackField = () =>
+  TextField({
+    description:
+      'Why the file was encoded with libx264 rather than NVENC: no usable NVENC on the node (with `FFMPEG_ENCODER=auto`), or NVENC failing during this job. Absent when no fallback happened.',
+    example: 'libx264 instead of h264_nvenc: the NVIDIA H200 has no NVENC engine (the A100, H100 and H200 have none)',
+    optional: true,
+  });
+
 @JSONSchema({ additionalProperties: false, description: 'Result of a caption job.' })
 export class CaptionJobResult {
   @VideoUrlField()
@@ -33,6 +41,9 @@ export class CaptionJobResult {
 
   @EncoderField()
   encoder?: string;
+
+  @EncoderFallbackField()
+  encoder_fallback?: string;
 }
 
 @JSONSchema({ additionalProperties: false, description: 'Result of an addaudio job.' })
@@ -45,6 +56,9 @@ export class AddAudioJobResult {
 
   @EncoderField()
   encoder?: string;
+
+  @EncoderFallbackField()
+  encoder_fallback?: string;
 
   @EnumField({
     description: 'Whether the video stream was copied as it was or re-encoded.',
@@ -84,6 +98,9 @@ export class Img2VidJobResult {
 
   @EncoderField()
   encoder?: string;
+
+  @EncoderFallbackField()
+  encoder_fallback?: string;
 }
 
 @JSONSchema({
@@ -177,6 +194,14 @@ export class TranscribeJobResult {
 
   @TextField({ description: 'Device the model ran on.', example: 'cuda' })
   device: string;
+
+  @TextField({
+    description:
+      'Why the model ran on the CPU with `WHISPER_DEVICE=auto`: CUDA unusable on the worker (no GPU, or CTranslate2 unable to load cuBLAS/cuDNN). Absent when it ran where asked.',
+    example: 'CPU int8 instead of CUDA: CTranslate2 4.8.5 cannot load libcublas.so.12 (it is built for CUDA 12)',
+    optional: true,
+  })
+  device_fallback?: string;
 }
 
 /** The result class of each operation. */

@@ -17,8 +17,12 @@ export interface NodeHeartbeat {
   /** FFmpeg video encoder the workers use (`h264_nvenc`, `libx264`); null until a worker is ready. */
   encoder: string | null;
   nvenc: boolean | null;
+  /** Why the workers encode with libx264 although `FFMPEG_ENCODER=auto` (no NVENC here); else null. */
+  encoderFallback: string | null;
   /** Device faster-whisper runs on (`cuda`, `cpu`); null until a worker is ready. */
   whisperDevice: string | null;
+  /** Why whisper runs on the CPU although `WHISPER_DEVICE=auto` (CUDA unusable here); else null. */
+  whisperFallback: string | null;
   /** Whisper models the workers can load. */
   models: string[];
   /** Whisper models already loaded in a worker's memory. */
