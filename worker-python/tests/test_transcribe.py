@@ -229,6 +229,39 @@ def test_portuguese_keeps_its_accents_in_every_file(
         assert word in srt and word.strip(".,!?") in ass and word.strip(".,!?") in document
 
 
+def test_translate_turns_portuguese_speech_into_english_text_and_files(
+    make_speech, media_server, job_context, job_path
+) -> None:
+    speech = make_speech(PORTUGUESE, "tradução.wav", voice="pt-br")
+    job = {
+        "operation": "transcribe",
+        "audio_url": media_server.url(speech.name),
+        "path": job_path,
+        "model": "base",
+        "task": "translate",
+        "prompt": "Good morning, everyone.",
+        "beam_size": 2,
+    }
+    result = run_job(job, job_context())
+
+    english = {
+        "good",
+        "morning",
+        "everyone",
+        "today",
+        "talk",
+        "about",
+        "rest",
+        "food",
+        "importance",
+    }
+    said = {word.strip(".,!?").lower() for word in result["transcription"].split()}
+    assert len(said & english) >= 3, result["transcription"]
+    assert not said & {"hoje", "vamos", "falar", "sobre", "importância"}, result["transcription"]
+    srt = get(result["files"]["segments"]["srt"])[0].decode("utf-8")
+    assert any(word in srt.lower() for word in english)
+
+
 def test_karaoke_from_transcribe_feeds_caption_through_its_public_url(
     make_speech, make_video, media_server, job_context, job_path, s3_keys
 ) -> None:

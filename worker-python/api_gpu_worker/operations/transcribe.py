@@ -57,6 +57,8 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         vad=fields.get("enable_vad", True),
         beam_size=fields.get("beam_size", 5),
         temperature=float(fields.get("temperature", 0.0)),
+        initial_prompt=fields.get("prompt"),
+        task=fields.get("task", "transcribe"),
     )
 
     audio = fetch(fields["audio_url"], ctx.workdir / "input-audio", ctx, field="audio_url")
