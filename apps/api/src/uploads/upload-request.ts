@@ -1,0 +1,16 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+
+export class UploadRequest {
+  @ApiProperty({
+    description: 'Name the object gets under uploads/<id>/ (no slashes or control characters); "file" when left out.',
+    example: 'entrevista ação.mp3',
+    required: false,
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  // eslint-disable-next-line no-control-regex
+  @Matches(/^[^/\\\u0000-\u001f\u007f]+$/, { message: 'filename must not contain slashes, backslashes or control characters' })
+  filename?: string;
+}
