@@ -108,7 +108,8 @@ function asOpenAiError(error: unknown): unknown {
   const answer = error.getResponse() as { message?: unknown; field?: unknown };
   const message = typeof answer.message === 'string' ? answer.message : error.message;
   const field = typeof answer.field === 'string' ? answer.field : /^(\w+)/.exec(message)?.[1];
-  return new OpenAiError(error.getStatus(), message, paramOf(field));
+  const status = error.getStatus();
+  return new OpenAiError(status, message, paramOf(field), status === Number(HttpStatus.BAD_REQUEST) ? 'invalid_value' : null);
 }
 
 function paramOf(field: string | undefined): string | null {

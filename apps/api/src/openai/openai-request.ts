@@ -45,7 +45,7 @@ export function readAudioForm(task: TranscribeTask, fields: FormFields, hasFile:
   const responseFormat = single(fields, 'response_format') ?? 'json';
   if (!isOneOf(RESPONSE_FORMATS, responseFormat)) {
     throw invalidField(
-      `Invalid value: '${responseFormat}'. Supported values are: ${RESPONSE_FORMATS.map((f) => `'${f}'`).join(', ')}.`,
+      `Invalid 'response_format': '${responseFormat}'. Supported values are: ${RESPONSE_FORMATS.map((f) => `'${f}'`).join(', ')}.`,
       'response_format',
     );
   }
@@ -67,7 +67,7 @@ export function readAudioForm(task: TranscribeTask, fields: FormFields, hasFile:
   request.granularities = readGranularities(fields);
   if (request.granularities.length > 0 && responseFormat !== 'verbose_json') {
     throw invalidField(
-      "timestamp_granularities are only supported with response_format 'verbose_json'.",
+      "'timestamp_granularities' are only supported with response_format 'verbose_json'.",
       'timestamp_granularities',
     );
   }
@@ -87,7 +87,7 @@ function readGranularities(fields: FormFields): Granularity[] {
   for (const value of values) {
     if (!isOneOf(GRANULARITIES, value)) {
       throw invalidField(
-        `Invalid value: '${value}'. Supported values are: 'segment' and 'word'.`,
+        `Invalid 'timestamp_granularities': '${value}'. Supported values are: 'segment' and 'word'.`,
         'timestamp_granularities',
       );
     }
