@@ -1,8 +1,9 @@
 import { TranscribeTask } from '@app/common';
-import { Controller, Get, HttpCode, HttpStatus, Post, Req, Res, UploadedFile, UseFilters, UseInterceptors } from '@nestjs/common';
+import { Controller, Get, HttpStatus, Post, Req, Res, UploadedFile, UseFilters, UseInterceptors } from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
 import type { Request, Response } from 'express';
 import { OpenAiAudioService, UploadedAudio } from './openai-audio.service';
+import { OpenAiAudioRoute, OpenAiModelsRoute } from './openai-docs';
 import { OpenAiErrorFilter } from './openai-errors';
 import { OpenAiModelsService } from './openai-models.service';
 
@@ -16,20 +17,21 @@ export class OpenAiController {
   ) {}
 
   @Post('audio/transcriptions')
-  @HttpCode(HttpStatus.OK)
+  @OpenAiAudioRoute()
   @UseInterceptors(FileInterceptor('file'))
   transcriptions(@UploadedFile() file: UploadedAudio | undefined, @Req() req: Request, @Res() res: Response) {
     return this.answer('transcribe', file, req, res);
   }
 
   @Post('audio/translations')
-  @HttpCode(HttpStatus.OK)
+  @OpenAiAudioRoute()
   @UseInterceptors(FileInterceptor('file'))
   translations(@UploadedFile() file: UploadedAudio | undefined, @Req() req: Request, @Res() res: Response) {
     return this.answer('translate', file, req, res);
   }
 
   @Get('models')
+  @OpenAiModelsRoute()
   listModels() {
     return this.models.list();
   }
