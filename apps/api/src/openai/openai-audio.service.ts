@@ -75,11 +75,14 @@ export class OpenAiAudioService {
       throw new OpenAiError(
         HttpStatus.GATEWAY_TIMEOUT,
         `The transcription did not finish within SYNC_TIMEOUT_S; it goes on as job ${jobId} (GET /job/${jobId})`,
+        null,
+        null,
+        jobId,
       );
     }
     if (reply.status !== Number(HttpStatus.OK)) {
       const field = typeof body.field === 'string' ? body.field : undefined;
-      throw new OpenAiError(reply.status, text(body.message) || 'The transcription failed', paramOf(field));
+      throw new OpenAiError(reply.status, text(body.message) || 'The transcription failed', paramOf(field), null, jobId);
     }
     return { jobId, ...openAiAnswer(request, await this.finished(request, path, body)) };
   }

@@ -1,34 +1,26 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import { RETRY_AFTER_S } from '../http/error-body';
+import { OpenAiErrorBody, openAiErrorBody } from '../http/openai-error-body';
 
-/** OpenAI's error envelope: what its SDKs parse into their APIError classes. */
-export interface OpenAiErrorBody {
-  error: { message: string; type: string; param: string | null; code: string | null };
-}
-
-/** A refusal in OpenAI's words: the status, the field at fault (`param`) and OpenAI's `code`. */
+/**
+ * A refusal in OpenAI's words: the status, the field at fault (`param`) and OpenAI's `code`; a job
+ * that was queued is named so the answer carries its X-Job-Id.
+ */
 export class OpenAiError extends HttpException {
-  constructor(status: HttpStatus, message: string, param: string | null = null, code: string | null = null) {
-    super(envelope(status, message, param, code), status);
+  constructor(
+    status: HttpStatus,
+    message: string,
+    param: string | null = null,
+    code: string | null = null,
+    readonly jobId?: string,
+  ) {
+    super(openAiErrorBody(status, message, param, code), status);
   }
 }
 
 export const invalidField = (message: string, param: string | null, code: string | null = 'invalid_value') =>
   new OpenAiError(HttpStatus.BAD_REQUEST, message, param, code);
-
-function envelope(status: number, message: string, param: string | null, code: string | null): OpenAiErrorBody {
-  return { error: { message, type: errorType(status), param, code } };
-}
-
-/** The `type` OpenAI gives each kind of failure. */
-function errorType(status: number): string {
-  if (status === 429) return 'requests';
-  if (status >= 500) return 'server_error';
-  return 'invalid_request_error';
-}
-
-const DEFAULT_CODES: Partial<Record<number, string>> = { 401: 'invalid_api_key', 429: 'rate_limit_exceeded' };
 
 /**
  * Every failure on the OpenAI-compatible routes in OpenAI's envelope, whoever raised it: the key
@@ -44,13 +36,14 @@ export class OpenAiErrorFilter implements ExceptionFilter {
     if (response.headersSent) return;
     const { status, body } = this.describe(exception);
     if (status === Number(HttpStatus.SERVICE_UNAVAILABLE)) response.setHeader('Retry-After', String(RETRY_AFTER_S));
+    if (exception instanceof OpenAiError && exception.jobId) response.setHeader('X-Job-Id', exception.jobId);
     response.status(status).json(body);
   }
 
   private describe(exception: unknown): { status: number; body: OpenAiErrorBody } {
     if (!(exception instanceof HttpException)) {
       this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
-      return { status: 500, body: envelope(500, 'The server had an error while processing your request; it has been logged', null, null) };
+      return { status: 500, body: openAiErrorBody(500, 'The server had an error while processing your request; it has been logged') };
     }
     const status = exception.getStatus();
     const answer = exception.getResponse();
@@ -59,7 +52,7 @@ export class OpenAiErrorFilter implements ExceptionFilter {
     }
     const message = messageOf(answer) ?? exception.message;
     const param = typeof answer === 'object' && answer !== null && 'field' in answer ? String(answer.field) : null;
-    return { status, body: envelope(status, message, param, DEFAULT_CODES[status] ?? null) };
+    return { status, body: openAiErrorBody(status, message, param) };
   }
 }
 

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
 
 export class UploadRequest {
   @ApiProperty({
@@ -7,7 +7,8 @@ export class UploadRequest {
     example: 'entrevista ação.mp3',
     required: false,
   })
-  @IsOptional()
+  // Absent is allowed, null is not, as for the job contract's optional fields.
+  @ValidateIf((_body: object, value: unknown) => value !== undefined)
   @IsString()
   @MaxLength(200)
   // eslint-disable-next-line no-control-regex
