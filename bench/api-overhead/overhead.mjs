@@ -158,7 +158,7 @@ async function main() {
     await worker.stop();
     await stack.stop();
     await removeObjects(`${prefix}/`);
-    await removeObjects('openai/');
+    await removeObjects('uploads/openai/');
   }
   // Where the overhead goes: before the node starts the job and after it ends it (HTTP, validation,
   // queue, events), and inside the node's executionTime beyond the worker's own time.

@@ -4,13 +4,13 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { JobsService } from '../jobs/jobs.service';
 import { StorageService } from '../storage/storage.service';
-import { UploadsService } from '../uploads/uploads.service';
+import { UPLOADS_PREFIX, UploadsService } from '../uploads/uploads.service';
 import { FinishedTranscript, OpenAiAnswer, filesNeeded, openAiAnswer } from './openai-answers';
 import { OpenAiError } from './openai-errors';
 import { OpenAiAudioRequest, readAudioForm } from './openai-request';
 
-/** Where the facade's transcribe jobs write their files; each job has its own folder. */
-const OUTPUT_PREFIX = 'openai/';
+/** Where the facade's transcribe jobs write their files (each its own folder): they expire with the uploads. */
+const OUTPUT_PREFIX = `${UPLOADS_PREFIX}openai/`;
 
 /** The form fields each job input field came from, to name OpenAI's `param` in a refusal. */
 const PARAM_OF_FIELD: Record<string, string> = {
