@@ -266,6 +266,8 @@ const RECIPES = {
   'image.png': (path: string) => ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=240x240', '-frames:v', '1', path),
   'speech.wav': (path: string) =>
     run('espeak-ng', ['-v', 'en', '-s', '140', '-w', path, 'Hello world. This is a short test of the transcription.']),
+  'fala.wav': (path: string) =>
+    run('espeak-ng', ['-v', 'pt-br', '-s', '130', '-w', path, 'Bom dia a todos. Hoje vamos falar sobre a alimentação.']),
 };
 
 export interface Probe {

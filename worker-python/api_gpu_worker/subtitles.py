@@ -285,6 +285,65 @@ def karaoke_ass(segments: Sequence[Segment]) -> bytes:
     return (_KARAOKE_HEADER + "".join(events)).encode("utf-8")
 
 
+def segments_vtt(segments: Sequence[Segment]) -> bytes:
+    """segments.vtt: the cues of segments.srt as WebVTT.
+
+    WebVTT wants each cue to start no earlier than the one before and to end after it starts,
+    so starts are made monotonic and an end is at least one millisecond past its start.
+    """
+    blocks = []
+    previous_start = 0
+    for segment in segments:
+        text = _clean_text(segment.text)
+        if text:
+            start_ms = max(previous_start, seconds_to_ms(segment.start))
+            end_ms = max(start_ms + 1, seconds_to_ms(segment.end))
+            blocks.append(f"{_vtt_time(start_ms)} --> {_vtt_time(end_ms)}\n{_vtt_escape(text)}\n")
+            previous_start = start_ms
+    return _vtt_document(blocks)
+
+
+def karaoke_vtt(segments: Sequence[Segment]) -> bytes:
+    """karaoke.vtt: the lines of karaoke.ass as WebVTT cues with inline word timestamps.
+
+    A word gets its ``<hh:mm:ss.mmm>`` only when that time lies strictly inside the cue and after
+    the previous one, as WebVTT requires; a word that starts no later is shown with the one before.
+    """
+    blocks = []
+    for segment_words in _timed_words(segments):
+        for line in _karaoke_lines(segment_words):
+            start_ms = line[0].start_ms
+            end_ms = max(start_ms + 1, max(word.end_ms for word in line))
+            marked = start_ms
+            text = _vtt_escape(line[0].text)
+            for word in line[1:]:
+                text += " "
+                if marked < word.start_ms < end_ms:
+                    text += f"<{_vtt_time(word.start_ms)}>"
+                    marked = word.start_ms
+                text += _vtt_escape(word.text)
+            blocks.append(f"{_vtt_time(start_ms)} --> {_vtt_time(end_ms)}\n{text}\n")
+    return _vtt_document(blocks)
+
+
+def lyrics_lrc(segments: Sequence[Segment]) -> bytes:
+    """lyrics.lrc: the lines of karaoke.ass as enhanced LRC.
+
+    ``[mm:ss.xx]`` starts a line, ``<mm:ss.xx>`` before each word says when it is sung and one
+    after the last word says when the line ends (the latest word end).
+    """
+    lines = []
+    for segment_words in _timed_words(segments):
+        for line in _karaoke_lines(segment_words):
+            start = _centiseconds(line[0].start_ms)
+            end = max(_centiseconds(word.end_ms) for word in line)
+            words = " ".join(
+                f"<{_lrc_time(_centiseconds(word.start_ms))}>{word.text}" for word in line
+            )
+            lines.append(f"[{_lrc_time(start)}]{words} <{_lrc_time(end)}>\n")
+    return "".join(lines).encode("utf-8")
+
+
 def count_cues(segments: Sequence[Segment]) -> int:
     """The number of cues segments.srt holds."""
     return sum(1 for segment in segments if _clean_text(segment.text))
@@ -384,6 +443,25 @@ def _ass_time(centiseconds: int) -> str:
     minutes, rest = divmod(rest, 6000)
     seconds, hundredths = divmod(rest, 100)
     return f"{hours}:{minutes:02d}:{seconds:02d}.{hundredths:02d}"
+
+
+def _vtt_time(ms: int) -> str:
+    return _srt_time(ms).replace(",", ".")
+
+
+def _vtt_escape(text: str) -> str:
+    # In cue text "&" starts an entity and "<" a tag; escaping ">" also keeps "-->" out.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _vtt_document(blocks: Sequence[str]) -> bytes:
+    return ("WEBVTT\n" + "".join(f"\n{block}" for block in blocks)).encode("utf-8")
+
+
+def _lrc_time(centiseconds: int) -> str:
+    minutes, rest = divmod(centiseconds, 6000)
+    seconds, hundredths = divmod(rest, 100)
+    return f"{minutes:02d}:{seconds:02d}.{hundredths:02d}"
 
 
 def _json_seconds(ms: int) -> int | float:

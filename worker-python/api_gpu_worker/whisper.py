@@ -47,6 +47,8 @@ class DecodingOptions:
     vad: bool = True
     beam_size: int = 5
     temperature: float = 0.0
+    initial_prompt: str | None = None
+    task: str = "transcribe"
 
 
 class Transcriber:
@@ -133,7 +135,8 @@ class Transcriber:
         segments, info = self._model(resolved).transcribe(
             str(audio),
             language=options.language,
-            task="transcribe",
+            task=options.task,
+            initial_prompt=options.initial_prompt,
             beam_size=options.beam_size,
             best_of=5,
             temperature=fallback_temperatures(options.temperature),

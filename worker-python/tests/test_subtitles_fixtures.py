@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+import webvtt
 
 from api_gpu_worker.subtitles import (
     Segment,
@@ -11,8 +12,11 @@ from api_gpu_worker.subtitles import (
     TranscriptMetadata,
     Word,
     karaoke_ass,
+    karaoke_vtt,
+    lyrics_lrc,
     parse_subtitles,
     segments_srt,
+    segments_vtt,
     words_json,
 )
 
@@ -56,6 +60,37 @@ def test_karaoke_ass_matches_fixture(case: str) -> None:
 def test_words_json_matches_fixture(case: str) -> None:
     segments, metadata = load(case)
     assert words_json(segments, metadata) == (FIXTURES / case / "words.json").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("filename", "writer"),
+    [("segments.vtt", segments_vtt), ("karaoke.vtt", karaoke_vtt), ("lyrics.lrc", lyrics_lrc)],
+)
+@pytest.mark.parametrize("case", CASES)
+def test_vtt_and_lrc_match_fixture(case: str, filename: str, writer) -> None:
+    segments, _ = load(case)
+    assert writer(segments) == (FIXTURES / case / filename).read_bytes()
+
+
+@pytest.mark.parametrize("filename", ["segments.vtt", "karaoke.vtt"])
+@pytest.mark.parametrize("case", CASES)
+def test_vtt_fixtures_parse_with_monotonic_cues(case: str, filename: str) -> None:
+    vtt = webvtt.from_string((FIXTURES / case / filename).read_text(encoding="utf-8"))
+    starts = [caption.start_time.in_milliseconds() for caption in vtt.captions]
+    assert starts == sorted(starts)
+    assert all(
+        caption.end_time.in_milliseconds() > caption.start_time.in_milliseconds()
+        for caption in vtt.captions
+    )
+    segments, _ = load(case)
+    pieces = (
+        [segment.text for segment in segments]
+        if filename == "segments.vtt"
+        else [word.text for segment in segments for word in segment.words]
+    )
+    spoken = " ".join(" ".join(piece.split()) for piece in pieces if piece.strip())
+    escaped = spoken.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert " ".join(caption.text for caption in vtt.captions) == escaped
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -8,6 +8,7 @@ import unicodedata
 import urllib.request
 
 import pytest
+import webvtt
 
 from api_gpu_worker import whisper
 from api_gpu_worker.errors import InputError, JobCancelled, MediaError
@@ -60,7 +61,7 @@ def model_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     whisper.shared_transcriber.cache_clear()
 
 
-def test_english_speech_gives_three_files_and_the_seed_result(
+def test_english_speech_gives_six_files_and_the_seed_result(
     make_speech, media_server, job_context, job_path, s3, s3_keys, work_root, model_loads, tmp_path
 ) -> None:
     speech = make_speech(ENGLISH, "report.wav")
@@ -94,19 +95,32 @@ def test_english_speech_gives_three_files_and_the_seed_result(
 
     bucket = os.environ["S3_BUCKET_NAME"]
     assert s3_keys(job_path) == [
-        f"{job_path}{name}" for name in ("karaoke.ass", "segments.srt", "words.json")
+        f"{job_path}{name}"
+        for name in (
+            "karaoke.ass",
+            "karaoke.vtt",
+            "lyrics.lrc",
+            "segments.srt",
+            "segments.vtt",
+            "words.json",
+        )
     ]
     expected_types = {
         "segments.srt": "application/x-subrip; charset=utf-8",
         "karaoke.ass": "text/x-ssa; charset=utf-8",
         "words.json": "application/json",
+        "segments.vtt": "text/vtt; charset=utf-8",
+        "karaoke.vtt": "text/vtt; charset=utf-8",
+        "lyrics.lrc": "application/x-lrc; charset=utf-8",
     }
     for name, content_type in expected_types.items():
         head = s3.head_object(Bucket=bucket, Key=f"{job_path}{name}")
         assert head["ContentType"] == content_type
 
     files = result["files"]
-    assert files["segments"]["vtt"] == files["words"]["vtt_karaoke"] == files["words"]["lrc"] == ""
+    assert files["segments"]["vtt"].endswith("/segments.vtt")
+    assert files["words"]["vtt_karaoke"].endswith("/karaoke.vtt")
+    assert files["words"]["lrc"].endswith("/lyrics.lrc")
     assert files["segments"]["json"] == files["words"]["json"]
     srt, srt_type = get(files["segments"]["srt"])
     ass, _ = get(files["words"]["ass_karaoke"])
@@ -126,8 +140,23 @@ def test_english_speech_gives_three_files_and_the_seed_result(
     assert len(timed) == result["words"] >= len(words(ENGLISH)) * 0.8
     assert " ".join(word["word"] for word in timed) == result["transcription"]
 
+    segment_vtt = webvtt.from_string(get(files["segments"]["vtt"])[0].decode("utf-8")).captions
+    karaoke_vtt = webvtt.from_string(get(files["words"]["vtt_karaoke"])[0].decode("utf-8")).captions
+    assert [caption.text for caption in segment_vtt] == [cue.text for cue in cues]
+    assert " ".join(caption.text for caption in karaoke_vtt) == result["transcription"]
+    lrc = get(files["words"]["lrc"])[0].decode("utf-8")
+    assert len(lrc.splitlines()) == len(karaoke_vtt)
+
     for times in (
         [(cue.start_ms / 1000, cue.end_ms / 1000) for cue in cues],
+        [
+            (c.start_time.in_milliseconds() / 1000, c.end_time.in_milliseconds() / 1000)
+            for c in segment_vtt
+        ],
+        [
+            (c.start_time.in_milliseconds() / 1000, c.end_time.in_milliseconds() / 1000)
+            for c in karaoke_vtt
+        ],
         [(cue.start_ms / 1000, cue.end_ms / 1000) for cue in karaoke],
         [(word["start"], word["end"]) for word in timed],
     ):
@@ -201,6 +230,39 @@ def test_portuguese_keeps_its_accents_in_every_file(
     document = get(result["files"]["words"]["json"])[0].decode("utf-8")
     for word in accented:
         assert word in srt and word.strip(".,!?") in ass and word.strip(".,!?") in document
+
+
+def test_translate_turns_portuguese_speech_into_english_text_and_files(
+    make_speech, media_server, job_context, job_path
+) -> None:
+    speech = make_speech(PORTUGUESE, "tradução.wav", voice="pt-br")
+    job = {
+        "operation": "transcribe",
+        "audio_url": media_server.url(speech.name),
+        "path": job_path,
+        "model": "base",
+        "task": "translate",
+        "prompt": "Good morning, everyone.",
+        "beam_size": 2,
+    }
+    result = run_job(job, job_context())
+
+    english = {
+        "good",
+        "morning",
+        "everyone",
+        "today",
+        "talk",
+        "about",
+        "rest",
+        "food",
+        "importance",
+    }
+    said = {word.strip(".,!?").lower() for word in result["transcription"].split()}
+    assert len(said & english) >= 3, result["transcription"]
+    assert not said & {"hoje", "vamos", "falar", "sobre", "importância"}, result["transcription"]
+    srt = get(result["files"]["segments"]["srt"])[0].decode("utf-8")
+    assert any(word in srt.lower() for word in english)
 
 
 def test_karaoke_from_transcribe_feeds_caption_through_its_public_url(

@@ -14,6 +14,8 @@ import { JobsModule } from './jobs/jobs.module';
 import { RunpodModule } from './runpod/runpod.module';
 import { SecurityModule } from './security/security.module';
 import { TranscriptionModule } from './transcription/transcription.module';
+import { OpenAiModule } from './openai/openai.module';
+import { UploadsModule } from './uploads/uploads.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({
@@ -30,6 +32,8 @@ import { WebhooksModule } from './webhooks/webhooks.module';
     JobsModule,
     WebhooksModule,
     TranscriptionModule,
+    OpenAiModule,
+    UploadsModule,
     RunpodModule,
     AboutModule,
     DocsModule,

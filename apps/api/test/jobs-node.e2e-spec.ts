@@ -14,6 +14,7 @@ import {
   testS3,
   waitForNodeReady,
 } from '../../../test/support/api-e2e';
+import { expectOrderedWithin, parseEnhancedLrc, parseVtt } from '../../../test/support/subtitle-checks';
 
 const NODE_ID = 'jobs-e2e-node';
 
@@ -282,8 +283,13 @@ describe('jobs through a GPU node (API, Redis, gpu-node, worker, MinIO)', () => 
       language: 'en',
       transcription: expect.stringMatching(/hello/i),
       files: {
-        segments: { srt: expect.any(String), vtt: '', json: expect.any(String) },
-        words: { ass_karaoke: expect.any(String), vtt_karaoke: '', lrc: '', json: expect.any(String) },
+        segments: { srt: expect.any(String), vtt: expect.stringMatching(/segments\.vtt$/), json: expect.any(String) },
+        words: {
+          ass_karaoke: expect.any(String),
+          vtt_karaoke: expect.stringMatching(/karaoke\.vtt$/),
+          lrc: expect.stringMatching(/lyrics\.lrc$/),
+          json: expect.any(String),
+        },
       },
       execution: expect.any(Object),
       stats: {
@@ -306,6 +312,17 @@ describe('jobs through a GPU node (API, Redis, gpu-node, worker, MinIO)', () => 
     expect(await downloadText(body.files.segments.srt)).toMatch(/^1\r?\n00:00:0\d,\d{3} --> /);
     expect(await downloadText(body.files.words.ass_karaoke)).toContain('\\k');
     expect(JSON.parse(await downloadText(body.files.words.json))).toEqual(expect.objectContaining({ words: expect.any(Array) }));
+    const audioMs = Math.ceil(Number((await downloadAndProbe(media.urls['speech.wav'])).format.duration) * 1000) + 10;
+    const segmentCues = parseVtt(await downloadText(body.files.segments.vtt));
+    expect(segmentCues).toHaveLength(body.stats.segments);
+    expectOrderedWithin(segmentCues, audioMs);
+    const karaokeCues = parseVtt(await downloadText(body.files.words.vtt_karaoke));
+    expectOrderedWithin(karaokeCues, audioMs);
+    expect(karaokeCues.map((cue) => cue.text).join(' ')).toBe(body.transcription);
+    expect(karaokeCues.reduce((marks, cue) => marks + cue.marksMs.length + 1, 0)).toBeGreaterThan(3);
+    const lyrics = parseEnhancedLrc(await downloadText(body.files.words.lrc));
+    expectOrderedWithin(lyrics, audioMs);
+    expect(lyrics.flatMap((line) => line.marksMs)).toHaveLength(body.stats.words);
 
     const health = await api.call<Body>('GET', '/transcribe/health', { key: null });
     expect(health.status).toBe(200);

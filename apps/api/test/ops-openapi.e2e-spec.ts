@@ -100,8 +100,9 @@ describe('OpenAPI at /docs-json', () => {
     expect(open).toEqual(['GET /', 'GET /health', 'GET /health/ready', 'GET /metrics', 'GET /transcribe/health']);
   });
 
-  it('describes the error answers in the contract shape: 401 and 429 on keyed routes, 400 where a body is read', () => {
-    const errorRef = '#/components/schemas/ErrorResponse';
+  it('describes the error answers in the contract shape (OpenAI\'s under /v1): 401 and 429 on keyed routes, 400 where a body is read', () => {
+    const errorRefOf = (path: string) =>
+      path.startsWith('/v1/') ? '#/components/schemas/OpenAiErrorResponse' : '#/components/schemas/ErrorResponse';
     expect(document.components.schemas.ErrorResponse.required).toEqual(['error', 'message']);
     for (const [path, item] of Object.entries(document.paths)) {
       for (const method of METHODS) {
@@ -115,7 +116,7 @@ describe('OpenAPI at /docs-json', () => {
           expect({ route: `${method} ${path}`, status, ref: operation.responses[status]?.content?.['application/json']?.schema?.$ref }).toEqual({
             route: `${method} ${path}`,
             status,
-            ref: errorRef,
+            ref: errorRefOf(path),
           });
         }
       }

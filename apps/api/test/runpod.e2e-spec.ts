@@ -2,6 +2,7 @@ import { JobStore } from '@app/common';
 import Redis from 'ioredis';
 import { TestRedis, waitFor } from '../../../test/support/processes';
 import { ApiUnderTest, TestMedia, downloadAndProbe, downloadText, sharedEnv, testS3 } from '../../../test/support/api-e2e';
+import { parseEnhancedLrc, parseVtt } from '../../../test/support/subtitle-checks';
 import { FakeRunPod } from '../../../test/support/fake-runpod/fake-runpod';
 
 jest.setTimeout(300_000);
@@ -290,6 +291,14 @@ describe('RunPod executor (API, Redis, RunPod stand-in, real worker, MinIO)', ()
       const ass = await downloadText(body.files.words.ass_karaoke);
       expect(ass).toContain('Dialogue: 0,');
       expect(ass).toMatch(/\{\\k\d+\}/);
+      expect(body.files.segments.vtt).toBe(media.publicUrl(`${out}segments.vtt`));
+      const segmentCues = parseVtt(await downloadText(body.files.segments.vtt));
+      expect(segmentCues).toHaveLength(body.stats.segments);
+      const karaokeCues = parseVtt(await downloadText(body.files.words.vtt_karaoke));
+      expect(karaokeCues.map((cue) => cue.text).join(' ')).toBe(words.words.map((w) => w.word.trim()).join(' '));
+      const lyrics = parseEnhancedLrc(await downloadText(body.files.words.lrc));
+      expect(lyrics.flatMap((line) => line.marksMs)).toHaveLength(body.stats.words);
+      expect(remote.input).toMatchObject({ translate: false, initial_prompt: null });
     } finally {
       await api.stop();
     }

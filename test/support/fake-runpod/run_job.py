@@ -45,6 +45,7 @@ def run_stock(job):
                 vad=fields.get("enable_vad", False),
                 beam_size=fields.get("beam_size", 5),
                 temperature=float(fields.get("temperature", 0)),
+                initial_prompt=fields.get("initial_prompt"),
             ),
         )
     segments = [

@@ -1,4 +1,4 @@
-"""transcribe: faster-whisper on the audio, then segments.srt, karaoke.ass and words.json uploaded.
+"""transcribe: faster-whisper on the audio, then SRT, WebVTT, karaoke, LRC and JSON files uploaded.
 
 The model is resolved before anything is downloaded, so an unknown model costs no download; it
 stays loaded in the process's transcriber for the next job.
@@ -17,7 +17,10 @@ from ..subtitles import (
     count_cues,
     count_words,
     karaoke_ass,
+    karaoke_vtt,
+    lyrics_lrc,
     segments_srt,
+    segments_vtt,
     transcript_text,
     words_json,
 )
@@ -33,6 +36,8 @@ from ..whisper_models import (
 
 SRT_TYPE = "application/x-subrip; charset=utf-8"
 ASS_TYPE = "text/x-ssa; charset=utf-8"
+VTT_TYPE = "text/vtt; charset=utf-8"
+LRC_TYPE = "application/x-lrc; charset=utf-8"
 JSON_TYPE = "application/json"
 _FETCHED = 3.0
 _TRANSCRIBED = 95.0
@@ -52,6 +57,8 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         vad=fields.get("enable_vad", True),
         beam_size=fields.get("beam_size", 5),
         temperature=float(fields.get("temperature", 0.0)),
+        initial_prompt=fields.get("prompt"),
+        task=fields.get("task", "transcribe"),
     )
 
     audio = fetch(fields["audio_url"], ctx.workdir / "input-audio", ctx, field="audio_url")
@@ -74,10 +81,13 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     has_words = word_count > 0
     outputs = [
         ("segments.srt", segments_srt(transcript.segments), SRT_TYPE),
+        ("segments.vtt", segments_vtt(transcript.segments), VTT_TYPE),
         ("words.json", words_json(transcript.segments, metadata), JSON_TYPE),
     ]
     if has_words:
         outputs.append(("karaoke.ass", karaoke_ass(transcript.segments), ASS_TYPE))
+        outputs.append(("karaoke.vtt", karaoke_vtt(transcript.segments), VTT_TYPE))
+        outputs.append(("lyrics.lrc", lyrics_lrc(transcript.segments), LRC_TYPE))
     urls = {}
     for filename, content, content_type in outputs:
         local = ctx.workdir / filename
@@ -87,13 +97,17 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         )
 
     files: dict[str, Any] = {
-        "segments": {"srt": urls["segments.srt"], "vtt": "", "json": urls["words.json"]}
+        "segments": {
+            "srt": urls["segments.srt"],
+            "vtt": urls["segments.vtt"],
+            "json": urls["words.json"],
+        }
     }
     if has_words:
         files["words"] = {
             "ass_karaoke": urls["karaoke.ass"],
-            "vtt_karaoke": "",
-            "lrc": "",
+            "vtt_karaoke": urls["karaoke.vtt"],
+            "lrc": urls["lyrics.lrc"],
             "json": urls["words.json"],
         }
     result = {

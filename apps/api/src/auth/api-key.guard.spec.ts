@@ -36,8 +36,15 @@ describe('ApiKeyGuard', () => {
     expect(guard.canActivate(contextFor({ headers: { 'x-api-key': 'second-key' } }))).toBe(true);
   });
 
+  it('accepts a configured key as Authorization: Bearer, as OpenAI clients send it', () => {
+    expect(guard.canActivate(contextFor({ headers: { authorization: 'Bearer second-key' } }))).toBe(true);
+    expect(guard.canActivate(contextFor({ headers: { authorization: 'bearer first-key' } }))).toBe(true);
+  });
+
   it.each([
     ['no key', { headers: {} }],
+    ['a wrong Bearer key', { headers: { authorization: 'Bearer third-key' } }],
+    ['a key sent as Basic credentials', { headers: { authorization: 'Basic first-key' } }],
     ['a wrong key', { headers: { 'x-api-key': 'third-key' } }],
     ['a prefix of a key', { headers: { 'x-api-key': 'first' } }],
     ['an empty key', { headers: { 'x-api-key': '' } }],

@@ -4,12 +4,13 @@ import { Reflector } from '@nestjs/core';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import { ApiEnv } from '../config/api-env';
+import { presentedKey } from '../security/api-keys';
 import { IS_PUBLIC } from './public.decorator';
 
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
 
 /**
- * Every route needs a key in the X-API-Key header unless marked @Public(). Keys are compared as
+ * Every route needs a key (X-API-Key, or Authorization: Bearer) unless marked @Public(). Keys are compared as
  * SHA-256 digests with timingSafeEqual, so neither the content nor the length of a key leaks
  * through response times. A key in the query string is deliberately not read: URLs end up in logs.
  */
@@ -35,7 +36,7 @@ export class ApiKeyGuard implements CanActivate {
       context.getClass(),
     ]);
     if (isPublic) return true;
-    const header = context.switchToHttp().getRequest<Request>().headers['x-api-key'];
+    const header = presentedKey(context.switchToHttp().getRequest<Request>().headers);
     if (typeof header === 'string' && this.isKnownKey(header)) return true;
     throw new UnauthorizedException({
       error: 'Unauthorized',

@@ -68,6 +68,21 @@ export class ApiEnv extends CommonEnv {
   @Max(100, { message: 'MAX_BODY_MB must be between 1 and 100' })
   MAX_BODY_MB: number = 10;
 
+  @IsInt({ message: 'MAX_UPLOAD_MB must be an integer' })
+  @Min(1, { message: 'MAX_UPLOAD_MB must be between 1 and 5000' })
+  @Max(5000, { message: 'MAX_UPLOAD_MB must be between 1 and 5000' })
+  MAX_UPLOAD_MB: number = 500;
+
+  @IsInt({ message: 'UPLOAD_RETENTION_HOURS must be an integer' })
+  @Min(1, { message: 'UPLOAD_RETENTION_HOURS must be at least 1' })
+  UPLOAD_RETENTION_HOURS: number = 24;
+
+  // S3 presigned URLs are valid for 7 days at most.
+  @IsInt({ message: 'UPLOAD_URL_EXPIRY_S must be an integer' })
+  @Min(1, { message: 'UPLOAD_URL_EXPIRY_S must be between 1 and 604800' })
+  @Max(604800, { message: 'UPLOAD_URL_EXPIRY_S must be between 1 and 604800' })
+  UPLOAD_URL_EXPIRY_S: number = 3600;
+
   // The worker validates against the job contract too, so these may lower its limits, never raise them.
   @IsInt({ message: 'MAX_IMAGES must be an integer' })
   @Min(1, { message: `MAX_IMAGES must be between 1 and ${MAX_IMG2VID_IMAGES}` })

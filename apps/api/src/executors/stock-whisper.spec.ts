@@ -29,7 +29,7 @@ describe('stock worker-faster_whisper', () => {
     expect(input).not.toHaveProperty('operation');
   });
 
-  it('puts each word back in the segment it was said in and builds the three files', () => {
+  it('puts each word back in the segment it was said in and builds the six files', () => {
     const transcript = readStockOutput(STOCK_OUTPUT);
     expect(transcript.segments.map((segment) => segment.words?.map((word) => word.word.trim()))).toEqual([
       ['Olá,', 'tudo', 'bem?'],
@@ -39,11 +39,24 @@ describe('stock worker-faster_whisper', () => {
     expect(files['segments.srt']).toBe('1\n00:00:00,000 --> 00:00:02,300\nOlá, tudo bem?\n\n2\n00:00:04,700 --> 00:00:06,200\nAção e coração.\n');
     expect(files['karaoke.ass']).toContain('Dialogue: 0,0:00:04.70,0:00:06.20,Karaoke,,0,0,0,,{\\k50}Ação {\\k10}{\\k10}e {\\k10}{\\k70}coração.\n');
     expect(JSON.parse(files['words.json'])).toMatchObject({ metadata: { language: 'pt', model: 'base', device: 'cuda' } });
-    const result = transcribeResult(transcript, { 'segments.srt': 'u/s', 'words.json': 'u/w', 'karaoke.ass': 'u/k' });
+    expect(files['segments.vtt']).toBe('WEBVTT\n\n00:00:00.000 --> 00:00:02.300\nOlá, tudo bem?\n\n00:00:04.700 --> 00:00:06.200\nAção e coração.\n');
+    expect(files['karaoke.vtt']).toContain('00:00:04.700 --> 00:00:06.200\nAção <00:00:05.300>e <00:00:05.500>coração.\n');
+    expect(files['lyrics.lrc']).toContain('[00:04.70]<00:04.70>Ação <00:05.30>e <00:05.50>coração. <00:06.20>\n');
+    const result = transcribeResult(transcript, {
+      'segments.srt': 'u/s',
+      'segments.vtt': 'u/v',
+      'words.json': 'u/w',
+      'karaoke.ass': 'u/k',
+      'karaoke.vtt': 'u/kv',
+      'lyrics.lrc': 'u/l',
+    });
     expect(result).toEqual({
       language: 'pt',
       transcription: 'Olá, tudo bem? Ação e coração.',
-      files: { segments: { srt: 'u/s', vtt: '', json: 'u/w' }, words: { ass_karaoke: 'u/k', vtt_karaoke: '', lrc: '', json: 'u/w' } },
+      files: {
+        segments: { srt: 'u/s', vtt: 'u/v', json: 'u/w' },
+        words: { ass_karaoke: 'u/k', vtt_karaoke: 'u/kv', lrc: 'u/l', json: 'u/w' },
+      },
       segments: 2,
       words: 6,
       model: 'base',

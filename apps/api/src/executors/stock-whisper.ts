@@ -4,7 +4,10 @@ import {
   countCues,
   countWords,
   karaokeAss,
+  karaokeVtt,
+  lyricsLrc,
   segmentsSrt,
+  segmentsVtt,
   transcriptText,
   wordsJson,
 } from '@app/common';
@@ -25,8 +28,9 @@ export function stockWhisperInput(input: Record<string, unknown>): Record<string
     audio: input.audio_url,
     model: input.model ?? STOCK_DEFAULT_MODEL,
     transcription: 'plain_text',
-    translate: false,
+    translate: input.task === 'translate',
     language: input.language ?? null,
+    initial_prompt: input.prompt ?? null,
     temperature: input.temperature ?? 0,
     best_of: 5,
     beam_size: input.beam_size ?? 5,
@@ -73,6 +77,8 @@ export function readStockOutput(output: unknown): StockTranscript {
   };
 }
 
+const VTT_TYPE = 'text/vtt; charset=utf-8';
+
 export interface TranscriptUpload {
   filename: string;
   content: Buffer;
@@ -84,10 +90,15 @@ export function transcriptUploads(transcript: StockTranscript): TranscriptUpload
   const metadata = { language: transcript.language, model: transcript.model, device: transcript.device };
   const uploads: TranscriptUpload[] = [
     { filename: 'segments.srt', content: segmentsSrt(transcript.segments), contentType: 'application/x-subrip; charset=utf-8' },
+    { filename: 'segments.vtt', content: segmentsVtt(transcript.segments), contentType: VTT_TYPE },
     { filename: 'words.json', content: wordsJson(transcript.segments, metadata), contentType: 'application/json' },
   ];
   if (countWords(transcript.segments) > 0) {
-    uploads.push({ filename: 'karaoke.ass', content: karaokeAss(transcript.segments), contentType: 'text/x-ssa; charset=utf-8' });
+    uploads.push(
+      { filename: 'karaoke.ass', content: karaokeAss(transcript.segments), contentType: 'text/x-ssa; charset=utf-8' },
+      { filename: 'karaoke.vtt', content: karaokeVtt(transcript.segments), contentType: VTT_TYPE },
+      { filename: 'lyrics.lrc', content: lyricsLrc(transcript.segments), contentType: 'application/x-lrc; charset=utf-8' },
+    );
   }
   return uploads;
 }
@@ -96,10 +107,15 @@ export function transcriptUploads(transcript: StockTranscript): TranscriptUpload
 export function transcribeResult(transcript: StockTranscript, urls: Record<string, string>): Record<string, unknown> {
   const wordCount = countWords(transcript.segments);
   const files: Record<string, unknown> = {
-    segments: { srt: urls['segments.srt'], vtt: '', json: urls['words.json'] },
+    segments: { srt: urls['segments.srt'], vtt: urls['segments.vtt'], json: urls['words.json'] },
   };
   if (wordCount > 0) {
-    files.words = { ass_karaoke: urls['karaoke.ass'], vtt_karaoke: '', lrc: '', json: urls['words.json'] };
+    files.words = {
+      ass_karaoke: urls['karaoke.ass'],
+      vtt_karaoke: urls['karaoke.vtt'],
+      lrc: urls['lyrics.lrc'],
+      json: urls['words.json'],
+    };
   }
   return {
     language: transcript.language,

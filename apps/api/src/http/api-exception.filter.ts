@@ -1,11 +1,14 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { ErrorBody, RETRY_AFTER_S, errorBody } from './error-body';
+import { OPENAI_PATH_PREFIX, openAiErrorBody } from './openai-error-body';
 
 /**
  * Every answer that is not a success goes out in the contract's shape `{"error", "message"}`: Nest's
  * own exceptions (unknown routes, guards), the validation pipe's, and anything unexpected, which is
- * logged here and answered without its details. A 503 always says when to retry.
+ * logged here and answered without its details. A 503 always says when to retry. Under /v1/ (the
+ * OpenAI-compatible routes, whose own errors their controller's filter shapes) the rest, such as an
+ * unknown route or method, is in OpenAI's envelope too.
  */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
@@ -16,7 +19,8 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const { status, body } = this.describe(exception);
     if (response.headersSent) return;
     if (status === Number(HttpStatus.SERVICE_UNAVAILABLE)) response.setHeader('Retry-After', String(RETRY_AFTER_S));
-    response.status(status).json(body);
+    const path = host.switchToHttp().getRequest<Request>().path ?? '';
+    response.status(status).json(path.startsWith(OPENAI_PATH_PREFIX) ? openAiErrorBody(status, body.message) : body);
   }
 
   private describe(exception: unknown): { status: number; body: ErrorBody } {

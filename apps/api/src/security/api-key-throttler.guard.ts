@@ -11,7 +11,7 @@ import {
 } from '@nestjs/throttler';
 import type { Request } from 'express';
 import { IS_PUBLIC } from '../auth/public.decorator';
-import { ApiKeys } from './api-keys';
+import { ApiKeys, presentedKey } from './api-keys';
 
 /**
  * One request budget per API key across every route, so a client cannot multiply its budget by
@@ -41,7 +41,7 @@ export class ApiKeyThrottlerGuard extends ThrottlerGuard {
 
   protected getTracker(req: Record<string, unknown>): Promise<string> {
     const request = req as unknown as Request;
-    const keyId = this.keys.idOf(request.headers['x-api-key']);
+    const keyId = this.keys.idOf(presentedKey(request.headers));
     return Promise.resolve(keyId ?? `address-${request.ip ?? request.socket.remoteAddress ?? 'unknown'}`);
   }
 

@@ -1,5 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
+import type { IncomingHttpHeaders } from 'node:http';
+
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
 
 /**
@@ -31,4 +33,15 @@ export class ApiKeys {
   matches(candidate: unknown): boolean {
     return this.idOf(candidate) !== null;
   }
+}
+
+/**
+ * The key a request presents: X-API-Key, or `Authorization: Bearer <key>` as OpenAI's clients send
+ * it. X-API-Key wins when both are there.
+ */
+export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
+  const header = headers['x-api-key'];
+  if (typeof header === 'string') return header;
+  const bearer = /^Bearer +(\S+) *$/i.exec(headers.authorization ?? '');
+  return bearer?.[1];
 }

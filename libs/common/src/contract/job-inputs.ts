@@ -318,6 +318,9 @@ export class AddAudioJobInput {
   output_filename: string;
 }
 
+export const TRANSCRIBE_TASKS = ['transcribe', 'translate'] as const;
+export type TranscribeTask = (typeof TRANSCRIBE_TASKS)[number];
+
 @JSONSchema({
   additionalProperties: false,
   description: 'Transcribe speech with faster-whisper into subtitle and word-timing files.',
@@ -369,6 +372,22 @@ export class TranscribeJobInput {
     maximum: 1,
   })
   temperature?: number;
+
+  @TextField({
+    description: "Whisper's initial prompt: words, names and spelling the transcript should follow.",
+    example: 'Transcrição de um podcast sobre nutrição, com o Dr. Araújo.',
+    optional: true,
+    maxLength: 2000,
+  })
+  prompt?: string;
+
+  @EnumField({
+    description: 'transcribe (in the spoken language, when left out) or translate (into English).',
+    example: 'transcribe',
+    optional: true,
+    values: TRANSCRIBE_TASKS,
+  })
+  task?: TranscribeTask;
 }
 
 /** The input class of each operation. */

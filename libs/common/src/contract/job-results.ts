@@ -111,7 +111,7 @@ export class TranscriptionSegmentFiles {
   @TextField({ description: 'URL of segments.srt.', example: 'https://s3.example.com/canais/t/segments.srt' })
   srt: string;
 
-  @TextField({ description: 'URL of a WebVTT file, or "" when not produced.', example: '' })
+  @TextField({ description: 'URL of segments.vtt (WebVTT, one cue per segment).', example: 'https://s3.example.com/canais/t/segments.vtt' })
   vtt: string;
 
   @TextField({ description: 'URL of the JSON timings.', example: 'https://s3.example.com/canais/t/words.json' })
@@ -126,10 +126,13 @@ export class TranscriptionWordFiles {
   @TextField({ description: 'URL of karaoke.ass.', example: 'https://s3.example.com/canais/t/karaoke.ass' })
   ass_karaoke: string;
 
-  @TextField({ description: 'URL of a karaoke WebVTT file, or "" when not produced.', example: '' })
+  @TextField({
+    description: 'URL of karaoke.vtt (WebVTT cues with inline word timestamps).',
+    example: 'https://s3.example.com/canais/t/karaoke.vtt',
+  })
   vtt_karaoke: string;
 
-  @TextField({ description: 'URL of an LRC file, or "" when not produced.', example: '' })
+  @TextField({ description: 'URL of lyrics.lrc (enhanced LRC with word times).', example: 'https://s3.example.com/canais/t/lyrics.lrc' })
   lrc: string;
 
   @TextField({ description: 'URL of words.json.', example: 'https://s3.example.com/canais/t/words.json' })
@@ -142,7 +145,7 @@ export class TranscriptionFiles {
     description: 'Segment-level files.',
     example: {
       srt: 'https://s3.example.com/canais/t/segments.srt',
-      vtt: '',
+      vtt: 'https://s3.example.com/canais/t/segments.vtt',
       json: 'https://s3.example.com/canais/t/words.json',
     },
     type: () => TranscriptionSegmentFiles,
@@ -153,8 +156,8 @@ export class TranscriptionFiles {
     description: 'Word-level files; absent when there are no word timestamps.',
     example: {
       ass_karaoke: 'https://s3.example.com/canais/t/karaoke.ass',
-      vtt_karaoke: '',
-      lrc: '',
+      vtt_karaoke: 'https://s3.example.com/canais/t/karaoke.vtt',
+      lrc: 'https://s3.example.com/canais/t/lyrics.lrc',
       json: 'https://s3.example.com/canais/t/words.json',
     },
     optional: true,

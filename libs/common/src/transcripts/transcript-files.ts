@@ -1,8 +1,8 @@
 /*
- * segments.srt, karaoke.ass and words.json built from a transcript, byte for byte as the Python
- * worker writes them (worker-python/api_gpu_worker/subtitles.py). The shared cases under
- * libs/common/contract/fixtures/transcripts/ hold both to the same bytes, so every rule here is
- * written the way the Python one is: integer milliseconds from floor(s * 1000 + 0.5),
+ * segments.srt, karaoke.ass, words.json, segments.vtt, karaoke.vtt and lyrics.lrc built from a
+ * transcript, byte for byte as the Python worker writes them (worker-python/api_gpu_worker/
+ * subtitles.py). The shared cases under libs/common/contract/fixtures/transcripts/ hold both to the
+ * same bytes, so every rule here is written the way the Python one is: integer milliseconds from floor(s * 1000 + 0.5),
  * centiseconds from floor((ms + 5) / 10), ASCII whitespace only.
  */
 
@@ -90,6 +90,67 @@ export function wordsJson(segments: readonly TranscriptSegment[], metadata: Tran
 export function karaokeAss(segments: readonly TranscriptSegment[]): Buffer {
   const events = timedWords(segments).flatMap((words) => karaokeLines(words).map(karaokeEvent));
   return Buffer.from(KARAOKE_HEADER + events.join(''), 'utf8');
+}
+
+/**
+ * segments.vtt: the cues of segments.srt as WebVTT. WebVTT wants each cue to start no earlier than
+ * the one before and to end after it starts, so starts are made monotonic and an end is at least
+ * one millisecond past its start.
+ */
+export function segmentsVtt(segments: readonly TranscriptSegment[]): Buffer {
+  const blocks: string[] = [];
+  let previousStart = 0;
+  for (const segment of segments) {
+    const text = cleanText(segment.text);
+    if (!text) continue;
+    const startMs = Math.max(previousStart, secondsToMs(segment.start));
+    const endMs = Math.max(startMs + 1, secondsToMs(segment.end));
+    blocks.push(`${vttTime(startMs)} --> ${vttTime(endMs)}\n${vttEscape(text)}\n`);
+    previousStart = startMs;
+  }
+  return vttDocument(blocks);
+}
+
+/**
+ * karaoke.vtt: the lines of karaoke.ass as WebVTT cues with inline word timestamps. A word gets its
+ * `<hh:mm:ss.mmm>` only when that time lies strictly inside the cue and after the previous one, as
+ * WebVTT requires; a word that starts no later is shown with the one before.
+ */
+export function karaokeVtt(segments: readonly TranscriptSegment[]): Buffer {
+  const blocks = timedWords(segments).flatMap((words) =>
+    karaokeLines(words).map((line) => {
+      const startMs = line[0].startMs;
+      const endMs = Math.max(startMs + 1, Math.max(...line.map((word) => word.endMs)));
+      let marked = startMs;
+      let text = vttEscape(line[0].text);
+      for (const word of line.slice(1)) {
+        text += ' ';
+        if (marked < word.startMs && word.startMs < endMs) {
+          text += `<${vttTime(word.startMs)}>`;
+          marked = word.startMs;
+        }
+        text += vttEscape(word.text);
+      }
+      return `${vttTime(startMs)} --> ${vttTime(endMs)}\n${text}\n`;
+    }),
+  );
+  return vttDocument(blocks);
+}
+
+/**
+ * lyrics.lrc: the lines of karaoke.ass as enhanced LRC. `[mm:ss.xx]` starts a line, `<mm:ss.xx>`
+ * before each word says when it is sung and one after the last word when the line ends.
+ */
+export function lyricsLrc(segments: readonly TranscriptSegment[]): Buffer {
+  const lines = timedWords(segments).flatMap((words) =>
+    karaokeLines(words).map((line) => {
+      const start = centiseconds(line[0].startMs);
+      const end = Math.max(...line.map((word) => centiseconds(word.endMs)));
+      const sung = line.map((word) => `<${lrcTime(centiseconds(word.startMs))}>${word.text}`).join(' ');
+      return `[${lrcTime(start)}]${sung} <${lrcTime(end)}>\n`;
+    }),
+  );
+  return Buffer.from(lines.join(''), 'utf8');
 }
 
 /** The number of cues segments.srt holds. */
@@ -185,4 +246,21 @@ function assTime(cs: number): string {
   const minutes = Math.floor((cs % 360_000) / 6000);
   const seconds = Math.floor((cs % 6000) / 100);
   return `${hours}:${pad(minutes, 2)}:${pad(seconds, 2)}.${pad(cs % 100, 2)}`;
+}
+
+function vttTime(ms: number): string {
+  return srtTime(ms).replace(',', '.');
+}
+
+// In cue text "&" starts an entity and "<" a tag; escaping ">" also keeps "-->" out.
+function vttEscape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function vttDocument(blocks: readonly string[]): Buffer {
+  return Buffer.from(`WEBVTT\n${blocks.map((block) => `\n${block}`).join('')}`, 'utf8');
+}
+
+function lrcTime(cs: number): string {
+  return `${pad(Math.floor(cs / 6000), 2)}:${pad(Math.floor((cs % 6000) / 100), 2)}.${pad(cs % 100, 2)}`;
 }
