@@ -117,10 +117,9 @@ install_node_modules() {
   want="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)"
   [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
   say "installing node modules"
-  # Not `npm ci`: the registries reachable here serve only this platform's builds of optional
-  # native packages (msgpackr-extract for darwin/win32 answer 404), so the lock cannot list them
-  # and `npm ci` refuses it. `npm install` with the lock installs the same pinned tree.
-  (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error)
+  # `npm ci` installs the lock as committed and never rewrites it; the lock lists every platform's
+  # optional native builds (msgpackr-extract's), as npm writes it wherever the registry serves them.
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
   echo "$want" > "$stamp"
 }
 
