@@ -58,27 +58,32 @@ install_docker_compose() {
   echo "$COMPOSE_VERSION" > "$stamp"
 }
 
-# The Node on PATH once .tools/bin is left out: the machine's own.
-system_node_major() {
-  local dirs=() dir node
+# Whether the machine's own Node (the one on PATH once .tools/bin is left out) is recent enough.
+system_node_suffices() {
+  local dirs=() dir
   IFS=: read -r -a dirs <<< "$PATH"
   for dir in "${dirs[@]}"; do
     [ "$dir" = "$TOOLS_DIR/bin" ] && continue
-    node="$dir/node"
-    if [ -x "$node" ]; then "$node" -p 'process.versions.node.split(".")[0]'; return; fi
+    [ -x "$dir/node" ] || continue
+    "$dir/node" -e '
+      const [major, minor] = process.versions.node.split(".").map(Number);
+      const [wantMajor, wantMinor] = process.argv[1].split(".").map(Number);
+      process.exit(major > wantMajor || (major === wantMajor && minor >= wantMinor) ? 0 : 1);
+    ' "$NODE_MIN_VERSION"
+    return
   done
-  echo 0
+  return 1
 }
 
 install_node() {
   local stamp="$TOOLS_DIR/node.version" dir="$TOOLS_DIR/node" requirement
-  if [ "$(system_node_major)" -ge "$NODE_MIN_MAJOR" ]; then
+  if system_node_suffices; then
     rm -f "$TOOLS_DIR/bin/node" "$TOOLS_DIR/bin/npm" "$TOOLS_DIR/bin/npx" "$stamp"
     rm -rf "$dir"
     return 0
   fi
   if [ -x "$TOOLS_DIR/bin/node" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$NODE_WHEEL_VERSION" ]; then return 0; fi
-  say "installing Node $NODE_WHEEL_VERSION into .tools (the system's is older than $NODE_MIN_MAJOR)"
+  say "installing Node $NODE_WHEEL_VERSION into .tools (the system's is older than $NODE_MIN_VERSION)"
   rm -rf "$dir"
   mkdir -p "$dir" "$TOOLS_DIR/bin"
   requirement="$(mktemp)"
