@@ -1,14 +1,13 @@
 # syntax=docker/dockerfile:1
 # The REST API. Build from the repository root:
 #   docker build -f docker/api.Dockerfile -t api-gpu/api:0.1.0 .
-ARG NODE_IMAGE=node:20.19.5-bookworm-slim
+# Node 24, the LTS line; scripts/check-runtime-eol.py fails the build once its end of life passes.
+ARG NODE_IMAGE=node:24.19.0-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-# `npm install` with the lock, not `npm ci`: the lock cannot list every platform's optional native
-# build (see scripts/setup.sh), and `npm ci` refuses it for that; the pinned tree is the same.
-RUN npm install --no-audit --no-fund --loglevel=error
+RUN npm ci --no-audit --no-fund --loglevel=error
 COPY tsconfig.json nest-cli.json ./
 COPY apps ./apps
 COPY libs ./libs

@@ -6,7 +6,8 @@
 # CUDA 12 with cuDNN 9 is what CTranslate2 4.x (faster-whisper) loads; Ubuntu 22.04 ships the
 # Python 3.11 the worker's requirements are pinned with.
 ARG CUDA_IMAGE=nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04
-ARG NODE_IMAGE=node:20.19.5-bookworm-slim
+# Node 24, the LTS line; scripts/check-runtime-eol.py fails the build once its end of life passes.
+ARG NODE_IMAGE=node:24.19.0-bookworm-slim
 
 # FFmpeg is built here rather than taken from Ubuntu (no NVENC) or from a third-party static build
 # (a moving download we could only pin by a hash nobody publishes): nv-codec-headers are just the
@@ -44,8 +45,7 @@ RUN ./configure --prefix=/opt/ffmpeg --disable-debug --disable-doc --disable-ffp
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-# `npm install` with the lock, not `npm ci`: see docker/api.Dockerfile.
-RUN npm install --no-audit --no-fund --loglevel=error
+RUN npm ci --no-audit --no-fund --loglevel=error
 COPY tsconfig.json nest-cli.json ./
 COPY apps ./apps
 COPY libs ./libs

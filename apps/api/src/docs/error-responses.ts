@@ -1,6 +1,9 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
-import type { OperationObject, ResponsesObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { routeKey } from './public-routes';
+
+// @nestjs/swagger 12 exports only its root, so the OpenAPI object types are derived from it.
+type OperationObject = NonNullable<OpenAPIObject['paths'][string]['get']>;
+type ResponsesObject = OperationObject['responses'];
 
 export const API_KEY_SCHEME = 'api-key';
 export const ERROR_SCHEMA = 'ErrorResponse';

@@ -23,6 +23,6 @@ export function httpMetricsMiddleware(metrics: ApiMetrics) {
 function routeOf(req: Request): string {
   if (req.originalUrl.startsWith(ADMIN_PREFIX)) return ADMIN_PREFIX;
   const pattern: unknown = (req.route as { path?: unknown } | undefined)?.path;
-  // Nest answers unknown paths from a catch-all route of its own (`/{*path}`).
-  return typeof pattern === 'string' && !pattern.includes('{*') ? pattern : 'unmatched';
+  // Nest answers unknown paths from a catch-all route of its own (`/{*path}`, `{/*splat}` since 12).
+  return typeof pattern === 'string' && !pattern.includes('*') ? pattern : 'unmatched';
 }

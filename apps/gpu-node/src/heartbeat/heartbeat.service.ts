@@ -1,10 +1,10 @@
 import { NodeHeartbeat, REDIS_CLIENT, nodeHeartbeatKey } from '@app/common';
 import {
+  BeforeApplicationShutdown,
   Inject,
   Injectable,
   Logger,
   OnApplicationBootstrap,
-  OnApplicationShutdown,
 } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type Redis from 'ioredis';
@@ -19,7 +19,7 @@ const MISSED_BEATS_BEFORE_GONE = 3;
 
 /** Keeps this node's entry, with its capacity, in the live set that the API reads. */
 @Injectable()
-export class HeartbeatService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(HeartbeatService.name);
   private readonly intervalMs: number;
   private timer?: NodeJS.Timeout;
@@ -47,7 +47,8 @@ export class HeartbeatService implements OnApplicationBootstrap, OnApplicationSh
     this.logger.log(`node ${this.state.nodeId} up with ${this.pool.size} slot(s), GPU: ${this.gpu ?? 'none'}`);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  // Before any module's shutdown: the shared Redis connection closes in one (RedisModule).
+  async beforeApplicationShutdown(): Promise<void> {
     await this.withdraw();
   }
 
