@@ -26,6 +26,7 @@ _FONT_NAME = re.compile(
 )
 _HEX_COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
 _TOOL_TIMEOUT_S = 30
+KINDS = ("classic", "karaoke", "highlight", "word_by_word", "pop")
 # libass's legacy numbering: bottom row 1-3, top row +4, middle row +8.
 _NUMPAD_TO_LEGACY = {1: 1, 2: 2, 3: 3, 4: 9, 5: 10, 6: 11, 7: 5, 8: 6, 9: 7}
 
@@ -50,6 +51,18 @@ class CaptionStyle:
     margin_vertical: int = 25
     margin_left: int = 10
     margin_right: int = 10
+    kind: str = "classic"
+    highlight: str = "#FFD400"
+    spoken: str | None = None
+    max_words_per_line: int | None = None
+    max_chars_per_line: int | None = None
+    max_lines: int | None = None
+    all_caps: bool = False
+    box: bool = False
+    box_color: str = "#000000"
+    box_alpha: int = 96
+    box_padding: int = 6
+    pop_scale: float = 1.25
 
 
 # (style group, key) -> (CaptionStyle attribute, kind, bounds or choices)
@@ -72,27 +85,74 @@ _FIELDS: dict[tuple[str, str], tuple[str, str, Any]] = {
     ("position", "marginVertical"): ("margin_vertical", "int", (0, 200)),
     ("position", "marginLeft"): ("margin_left", "int", (0, 200)),
     ("position", "marginRight"): ("margin_right", "int", (0, 200)),
+    ("position", "marginHorizontal"): (("margin_left", "margin_right"), "int", (0, 200)),
+    (None, "kind"): ("kind", "choice", KINDS),
+    ("colors", "highlight"): ("highlight", "colour", None),
+    ("colors", "spoken"): ("spoken", "colour", None),
+    (None, "max_words_per_line"): ("max_words_per_line", "int", (1, 20)),
+    (None, "max_chars_per_line"): ("max_chars_per_line", "int", (8, 80)),
+    (None, "max_lines"): ("max_lines", "int", (1, 2)),
+    (None, "all_caps"): ("all_caps", "bool", None),
+    ("box", "enabled"): ("box", "bool", None),
+    ("box", "color"): ("box_color", "colour", None),
+    ("box", "alpha"): ("box_alpha", "int", (0, 255)),
+    ("box", "padding"): ("box_padding", "int", (0, 40)),
+    ("pop", "scale"): ("pop_scale", "number", (1, 2)),
 }
-_GROUPS = {group for group, _ in _FIELDS}
+_GROUPS = {group for group, _ in _FIELDS if group is not None}
+_SCALARS = {key for group, key in _FIELDS if group is None}
 
 
-def caption_style(style: Mapping[str, Any]) -> CaptionStyle:
-    """The defaults overridden by ``style`` (the job's ``style`` field); errors name the field."""
+def caption_style(
+    style: Mapping[str, Any], presets: Mapping[str, Mapping[str, Any]] | None = None
+) -> CaptionStyle:
+    """The defaults overridden by ``style`` (the job's ``style`` field); errors name the field.
+
+    ``style.preset`` names one of ``presets``: its fields apply first, and each field the
+    request gives replaces the preset's one by one.
+    """
     if not isinstance(style, Mapping):
         raise InputError("style must be an object", field="style")
+    if "preset" in style:
+        name = style["preset"]
+        if not isinstance(name, str) or name not in (presets or {}):
+            raise InputError(
+                f"style.preset must be one of {', '.join(presets or {})}", field="style.preset"
+            )
+        style = _merged(presets[name], {k: v for k, v in style.items() if k != "preset"})
     result = CaptionStyle()
     for group, values in style.items():
+        if group in _SCALARS:
+            attribute, kind, bounds = _FIELDS[None, group]
+            field = f"style.{group}"
+            result = replace(result, **{attribute: _checked(field, kind, bounds, values)})
+            continue
         if group not in _GROUPS:
             raise InputError(f"style.{group} is not an allowed property", field=f"style.{group}")
         if not isinstance(values, Mapping):
             raise InputError(f"style.{group} must be an object", field=f"style.{group}")
+        if group == "box":
+            # Asking for a box turns it on; {"enabled": false} turns a preset's box off.
+            result = replace(result, box=True)
         for key, value in values.items():
             field = f"style.{group}.{key}"
             if (group, key) not in _FIELDS:
                 raise InputError(f"{field} is not an allowed property", field=field)
             attribute, kind, bounds = _FIELDS[group, key]
-            result = replace(result, **{attribute: _checked(field, kind, bounds, value)})
+            checked = _checked(field, kind, bounds, value)
+            attributes = attribute if isinstance(attribute, tuple) else (attribute,)
+            result = replace(result, **dict.fromkeys(attributes, checked))
     return result
+
+
+def _merged(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
 
 
 def _checked(field: str, kind: str, bounds: Any, value: Any) -> Any:
@@ -110,6 +170,10 @@ def _checked(field: str, kind: str, bounds: Any, value: Any) -> Any:
         if not isinstance(value, str) or not _HEX_COLOUR.fullmatch(value):
             raise InputError(f"{field} must be a colour written #RRGGBB", field=field)
         return value.upper()
+    if kind == "choice" and isinstance(value, str):
+        if value not in bounds:
+            raise InputError(f"{field} must be one of {', '.join(bounds)}", field=field)
+        return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InputError(f"{field} must be a number", field=field)
     if kind == "choice":
