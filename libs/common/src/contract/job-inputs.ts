@@ -22,6 +22,14 @@ import {
   WHISPER_MODEL_NAME,
 } from './patterns';
 
+export const IMG2VID_RESOLUTIONS = ['1920x1080', '1080x1920', '1080x1080', '1280x720'] as const;
+
+export type Img2VidResolution = (typeof IMG2VID_RESOLUTIONS)[number];
+
+export const IMG2VID_FITS = ['cover', 'blur'] as const;
+
+export type Img2VidFit = (typeof IMG2VID_FITS)[number];
+
 /** The most images one img2vid job may carry. */
 export const MAX_IMG2VID_IMAGES = 500;
 
@@ -470,6 +478,24 @@ export class Img2VidJobInput {
     optional: true,
   })
   start_index?: number;
+
+  @EnumField({
+    description: 'Size of the clips, width x height (1920x1080 when left out).',
+    example: '1080x1920',
+    optional: true,
+    values: IMG2VID_RESOLUTIONS,
+  })
+  resolution?: Img2VidResolution;
+
+  @EnumField({
+    description:
+      'cover (default): crop the image to fill the frame; blur: the whole image over a blurred, darkened copy ' +
+      'of itself filling the frame.',
+    example: 'blur',
+    optional: true,
+    values: IMG2VID_FITS,
+  })
+  fit?: Img2VidFit;
 }
 
 @JSONSchema({
