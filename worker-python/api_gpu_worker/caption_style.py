@@ -1,25 +1,19 @@
-"""The ``style`` of a caption job, turned into libass style overrides (``force_style``).
+"""The ``style`` of a caption job, checked field by field, with its preset applied.
 
-Only values checked here reach the override string: numbers in their ranges, colours as six hex
-digits, a font name of letters, digits, spaces and ``_.-`` that fontconfig has installed. The
-string still goes through FFmpeg's filtergraph escaping (``filter_value``), so nothing in a job can
-end the option or the filter it sits in.
-
-``position.alignment`` is numpad (8 = top centre). libass reads ``Alignment`` in a style override
-either that way or in the legacy SubStation numbering (1-3 bottom, 5-7 top, 9-11 middle) depending
-on its version; ``force_style_alignment`` finds out once, by rendering, which one this FFmpeg does.
+Only values checked here reach the ASS script ``caption_ass`` writes: numbers in their ranges,
+colours as six hex digits, a font name of letters, digits, spaces and ``_.-`` (no comma can end
+an ASS field) that fontconfig has installed. ``position.alignment`` is numpad (8 = top centre),
+as an ASS v4+ Style line reads it. ``filter_value`` escapes a value for FFmpeg's filtergraph.
 """
 
 import re
 import subprocess
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from .errors import InputError, ProcessingError
+from .errors import InputError
 
 _FONT_NAME = re.compile(
     r"[A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00ff\u0100-\u017f _.-]{1,100}"
@@ -27,8 +21,6 @@ _FONT_NAME = re.compile(
 _HEX_COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
 _TOOL_TIMEOUT_S = 30
 KINDS = ("classic", "karaoke", "highlight", "word_by_word", "pop")
-# libass's legacy numbering: bottom row 1-3, top row +4, middle row +8.
-_NUMPAD_TO_LEGACY = {1: 1, 2: 2, 3: 3, 4: 9, 5: 10, 6: 11, 7: 5, 8: 6, 9: 7}
 
 
 @dataclass(frozen=True)
@@ -217,70 +209,10 @@ def installed_font_families() -> frozenset[str]:
     )
 
 
-def force_style(style: CaptionStyle) -> str:
-    """The libass override string: ``Key=value`` pairs joined by commas."""
-    bold = -1 if style.bold else 0
-    pairs = [
-        ("FontName", style.font_name),
-        ("FontSize", str(style.font_size)),
-        ("Bold", str(bold)),
-        ("Italic", str(-1 if style.italic else 0)),
-        ("Underline", str(-1 if style.underline else 0)),
-        ("PrimaryColour", ass_colour(style.primary, style.primary_alpha)),
-        ("OutlineColour", ass_colour(style.outline, style.outline_alpha)),
-        ("BackColour", ass_colour(style.background, style.background_alpha)),
-        ("BorderStyle", str(style.border_style)),
-        ("Outline", f"{style.border_width:g}"),
-        ("Shadow", f"{style.shadow:g}"),
-        ("Alignment", str(force_style_alignment(style.alignment))),
-        ("MarginV", str(style.margin_vertical)),
-        ("MarginL", str(style.margin_left)),
-        ("MarginR", str(style.margin_right)),
-    ]
-    return ",".join(f"{key}={value}" for key, value in pairs)
-
-
 def ass_colour(hex_colour: str, alpha: int) -> str:
     """``#RRGGBB`` and an alpha (0 opaque) as ASS writes colours: ``&HAABBGGRR``."""
     red, green, blue = hex_colour[1:3], hex_colour[3:5], hex_colour[5:7]
     return f"&H{alpha:02X}{blue}{green}{red}".upper()
-
-
-def force_style_alignment(numpad: int) -> int:
-    return _NUMPAD_TO_LEGACY[numpad] if force_style_reads_legacy_alignment() else numpad
-
-
-@cache
-def force_style_reads_legacy_alignment() -> bool:
-    """Renders a cue with ``Alignment=5``: legacy numbering puts it top left, numpad centres it."""
-    with tempfile.TemporaryDirectory(prefix="api-gpu-libass-") as directory:
-        Path(directory, "probe.srt").write_text("1\n00:00:00,000 --> 00:00:10,000\nX\n")
-        size = 240
-        try:
-            frame = subprocess.run(
-                [
-                    "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin",
-                    "-f", "lavfi", "-i", f"color=black:s={size}x{size}:d=1",
-                    "-vf", "subtitles=probe.srt:force_style=Alignment=5",
-                    "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-",
-                ],
-                cwd=directory,
-                capture_output=True,
-                timeout=_TOOL_TIMEOUT_S,
-                check=True,
-            ).stdout  # fmt: skip
-        except (OSError, subprocess.SubprocessError) as error:
-            raise ProcessingError(
-                f"FFmpeg's subtitles filter (libass) does not run: {error}"
-            ) from None
-    inked = [
-        row for row in range(size) if max(frame[row * size : (row + 1) * size], default=0) > 128
-    ]
-    if len(frame) != size * size or not inked:
-        raise ProcessingError(
-            "FFmpeg's subtitles filter (libass) draws no text; are fonts installed?"
-        )
-    return (inked[0] + inked[-1]) / 2 < size / 3
 
 
 def filter_value(value: str) -> str:

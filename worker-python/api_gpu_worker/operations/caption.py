@@ -1,14 +1,19 @@
-"""caption: burn SRT or ASS subtitles into a video with libass; the audio is copied as it is.
+"""caption: burn subtitles into a video with libass; the audio is copied as it is.
 
 The one exception: audio the output container cannot carry (PCM from a MOV into an MP4, say) is
 encoded to AAC rather than failing the job.
 
-The subtitles are checked and rewritten to ``subs.srt`` or ``subs.ass`` in the job's work
+Where the captions come from: ``url_words`` (a words.json of /transcribe), ``url_srt`` (SRT, ASS,
+or a words.json too), or, with neither, ``auto_captions``: the video's own speech transcribed on
+this worker by the warm faster-whisper, its transcript files uploaded beside the video. Without a
+``style``, an SRT or ASS is burnt in as it is (SRT cues in libass's default look, as the replaced
+service's ``subtitles=file.srt`` gave; ASS keeps its styles and ``{\\k}`` timing). With a
+``style``, or from words, the captions are written as a new ASS by ``caption_ass``: word-level
+kinds, paging and a layout relative to the frame; the result says ``word_timing``.
+
+The subtitles are checked and written to ``subs.srt`` or ``subs.ass`` in the job's work
 directory, which is FFmpeg's working directory, so the filtergraph only ever names that fixed file
-and no URL or file name reaches it. ASS files keep their styles and ``{\\k}`` karaoke timing; a
-``style`` restyles every cue (of an ASS file too) through libass's style overrides, and without
-one SRT cues get libass's default look, as the replaced service's ``subtitles=file.srt`` gave.
-"""
+and no URL or file name reaches it."""
 
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -81,7 +86,7 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     output_filename = fields["output_filename"]
     suffix = PurePosixPath(output_filename).suffix.lower()
     output = ctx.workdir / f"output{suffix}"
-    video_filter = subtitles_filter(subtitles_file.name, None)
+    video_filter = subtitles_filter(subtitles_file.name)
     carried = _CARRIED_AUDIO.get(suffix)
     audio_args = (
         _AAC if carried is not None and info.audio_codec not in carried else ["-c:a", "copy"]
@@ -194,9 +199,6 @@ def _auto_captions(
     }
 
 
-def subtitles_filter(subtitles_name: str, overrides: str | None) -> str:
-    """The ``subtitles`` filter for a file in FFmpeg's working directory, every value escaped."""
-    options = [f"filename={filter_value(subtitles_name)}"]
-    if overrides is not None:
-        options.append(f"force_style={filter_value(overrides)}")
-    return "subtitles=" + ":".join(options)
+def subtitles_filter(subtitles_name: str) -> str:
+    """The ``subtitles`` filter for a file in FFmpeg's working directory, its name escaped."""
+    return f"subtitles=filename={filter_value(subtitles_name)}"
