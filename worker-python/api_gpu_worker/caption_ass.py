@@ -12,8 +12,9 @@ a font name without commas), so nothing a job carries can end a field or open an
 
 Paging: the words of each block (a cue, or speech between pauses) fill lines of at most
 ``max_words_per_line`` words and ``max_chars_per_line`` characters (a longer word has a line to
-itself; words are never split), and pages of ``max_lines`` lines. A page shows from its first
-word's start to its last word's end, and never past the next page's start.
+itself; words are never split), and pages of ``max_lines`` lines. Only classic captions of a
+subtitle file with no limits given keep each cue whole, with its own line breaks, as before.
+A page shows from its first word's start to its last word's end, never past the next page's start.
 """
 
 from collections.abc import Sequence
@@ -54,7 +55,7 @@ def pages(caption: TimedCaption, style: CaptionStyle) -> list[Page]:
         limit is not None
         for limit in (style.max_words_per_line, style.max_chars_per_line, style.max_lines)
     )
-    keep_cue_lines = style.kind == "classic" and not limits_given
+    keep_cue_lines = style.kind == "classic" and not limits_given and caption.from_cues
     max_words = style.max_words_per_line
     max_chars = style.max_chars_per_line or (None if keep_cue_lines else DEFAULT_MAX_CHARS)
     max_lines = style.max_lines or DEFAULT_MAX_LINES

@@ -48,6 +48,9 @@ class Block:
 class TimedCaption:
     blocks: tuple[Block, ...]
     timing: WordTiming
+    # Blocks are the cues of a subtitle file (whose own line breaks classic captions keep),
+    # not stretches of speech.
+    from_cues: bool = False
 
 
 def looks_like_words_json(data: bytes) -> bool:
@@ -84,12 +87,7 @@ def from_words_json(data: bytes, field: str) -> TimedCaption:
         timed.append(TimedWord(text, start_ms, max(start_ms, seconds_to_ms(end))))
     if not timed:
         raise SubtitleError(field, "the words file holds no words")
-    blocks: list[list[TimedWord]] = [[]]
-    for word in timed:
-        if blocks[-1] and word.start_ms - blocks[-1][-1].end_ms >= BLOCK_PAUSE_MS:
-            blocks.append([])
-        blocks[-1].append(word)
-    return TimedCaption(tuple(Block(tuple(block)) for block in blocks), "measured")
+    return _speech(timed)
 
 
 def from_subtitles(subtitles: SubtitleFile) -> TimedCaption:
@@ -100,19 +98,27 @@ def from_subtitles(subtitles: SubtitleFile) -> TimedCaption:
     else:
         blocks = [_interpolated_words(cue, subtitles.format) for cue in subtitles.cues]
         timing = "interpolated"
-    return TimedCaption(tuple(Block(words) for words in blocks if words), timing)
+    return TimedCaption(tuple(Block(words) for words in blocks if words), timing, from_cues=True)
 
 
 def from_transcript(words: Sequence[tuple[str, int, int]]) -> TimedCaption:
     """Words a transcription measured, ``(text, start_ms, end_ms)``, in blocks between pauses."""
-    document = {
-        "words": [
-            {"word": text, "start": start / 1000, "end": end / 1000} for text, start, end in words
-        ]
-    }
-    if not document["words"]:
-        return TimedCaption((), "measured")
-    return from_words_json(json.dumps(document).encode(), "auto_captions")
+    timed: list[TimedWord] = []
+    for text, start_ms, end_ms in words:
+        if text := clean_text(text):
+            start_ms = max(start_ms, timed[-1].start_ms if timed else 0)
+            timed.append(TimedWord(text, start_ms, max(start_ms, end_ms)))
+    return _speech(timed)
+
+
+def _speech(words: Sequence[TimedWord]) -> TimedCaption:
+    """Measured words in blocks, a new one after each pause of ``BLOCK_PAUSE_MS`` or more."""
+    blocks: list[list[TimedWord]] = []
+    for word in words:
+        if not blocks or word.start_ms - blocks[-1][-1].end_ms >= BLOCK_PAUSE_MS:
+            blocks.append([])
+        blocks[-1].append(word)
+    return TimedCaption(tuple(Block(tuple(block)) for block in blocks), "measured")
 
 
 def clean_text(text: str) -> str:

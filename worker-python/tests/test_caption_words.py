@@ -343,3 +343,16 @@ def _seconds(ass_time: str) -> float:
 
 def _plain(text: str) -> str:
     return re.sub(r"\{[^}]*\}", "", text)
+
+
+def test_classic_keeps_srt_cues_whole_but_pages_measured_speech() -> None:
+    srt = "1\n00:00:00,000 --> 00:00:04,000\numa frase bem longa que passa de trinta\ne dois\n"
+    cue = pages(from_subtitles(parse_subtitles(srt.encode(), "url_srt")), caption_style({}))
+    assert [[w.text for w in line] for line in cue[0].lines] == [
+        ["uma", "frase", "bem", "longa", "que", "passa", "de", "trinta"],
+        ["e", "dois"],
+    ]
+    speech = [(f"palavra{i}", i * 300, i * 300 + 250) for i in range(12)]
+    for page in pages(caption(speech), caption_style({})):
+        assert len(page.lines) <= 2
+        assert all(len(" ".join(w.text for w in line)) <= 32 for line in page.lines)
