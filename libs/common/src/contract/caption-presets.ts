@@ -27,11 +27,12 @@ export const CAPTION_PRESETS = {
     max_lines: 2,
     position: { alignment: 2, marginVertical: 24 },
   },
+  // Opaque: a translucent box would show its overlaps where the highlighted word's run meets the rest.
   shorts: {
     kind: 'highlight',
     font: { name: 'DejaVu Sans', size: 26, bold: true },
     colors: { primary: '#FFFFFF', highlight: '#FFE100' },
-    box: { enabled: true, color: '#000000', alpha: 64, padding: 5 },
+    box: { enabled: true, color: '#000000', alpha: 0, padding: 5 },
     max_words_per_line: 3,
     max_chars_per_line: 20,
     max_lines: 2,
