@@ -167,8 +167,9 @@ def _page_events(page: Page, style: CaptionStyle) -> list[tuple[int, int, str]]:
     if style.kind == "karaoke":
         return [(page.start_ms, page.end_ms, _karaoke_text(page, style))]
     words = page.words
-    cuts = sorted({page.start_ms, page.end_ms, *(w.start_ms for w in words),
-                   *(min(w.end_ms, page.end_ms) for w in words)})  # fmt: skip
+    # Every word start and end inside the page (an SRT's overlapping cues may cut it short).
+    bounds = {page.start_ms, page.end_ms, *(w.start_ms for w in words), *(w.end_ms for w in words)}
+    cuts = sorted(t for t in bounds if page.start_ms <= t <= page.end_ms)
     events = []
     for start, end in pairwise(cuts):
         active = next((w for w in words if w.start_ms <= start < w.end_ms), None)

@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -356,3 +357,20 @@ def test_classic_keeps_srt_cues_whole_but_pages_measured_speech() -> None:
     for page in pages(caption(speech), caption_style({})):
         assert len(page.lines) <= 2
         assert all(len(" ".join(w.text for w in line)) <= 32 for line in page.lines)
+
+
+@pytest.mark.parametrize("kind", ["classic", "karaoke", "highlight", "word_by_word", "pop"])
+def test_overlapping_srt_cues_give_pages_that_never_overlap(kind: str) -> None:
+    srt = (
+        "1\n00:00:00,000 --> 00:00:03,000\num dois três\n\n"
+        "2\n00:00:01,000 --> 00:00:04,000\nquatro\n"
+    )
+    caption_words = from_subtitles(parse_subtitles(srt.encode(), "url_srt"))
+    script = ass_script(caption_words, caption_style({"kind": kind}), 640, 360)
+    spans = [
+        (_seconds(fields[1]), _seconds(fields[2]))
+        for line in script.splitlines()
+        if line.startswith("Dialogue:") and (fields := line.split(",", 9))
+    ]
+    assert spans == sorted(spans)
+    assert all(end <= next_start for (_, end), (next_start, _) in pairwise(spans))
