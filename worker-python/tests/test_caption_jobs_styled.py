@@ -192,3 +192,29 @@ def test_auto_captions_with_an_unknown_model_fails_before_any_download(
             styled_job("http://127.0.0.1:1/v.mp4", auto_captions={"model": "nope"}), job_context()
         )
     assert caught.value.field == "auto_captions.model"
+
+
+def test_a_phone_video_stored_landscape_with_a_rotation_is_laid_out_as_vertical(
+    media_server, styled_job, job_context, tmp_path
+) -> None:
+    stored = black_video(media_server.root, "black-480x270.mp4", "480x270", 2.0)
+    rotated = media_server.root / "phone-rotated.mp4"
+    if not rotated.exists():
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-y", "-i", str(stored), "-c", "copy",
+             "-metadata:s:v:0", "rotate=90", str(rotated)],
+            check=True,
+        )  # fmt: skip
+    (media_server.root / "cue.srt").write_text(
+        "1\n00:00:00,000 --> 00:00:02,000\nação não você sabe\n", encoding="utf-8"
+    )
+    job = styled_job(
+        media_server.url(rotated.name),
+        url_srt=media_server.url("cue.srt"),
+        style={"position": {"alignment": 2, "marginVertical": 0}},
+    )
+    output = download(run_job(job, job_context())["video_url"], tmp_path / "out.mp4")
+    frame = frame_at(output, 1.0, 270, 480)
+    rows = np.nonzero((frame.max(axis=2) > 100).any(axis=1))[0]
+    # Laid out for 270x480: above the bottom fifth, and no wider than the frame.
+    assert rows.size and rows.max() <= 384

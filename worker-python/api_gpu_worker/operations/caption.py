@@ -33,7 +33,7 @@ from ..encoders import EncoderConfig, run_encode
 from ..errors import InputError, MediaError
 from ..fetch import fetch
 from ..job import JobContext
-from ..media import VideoInfo, require_video
+from ..media import VideoInfo, probe, require_video
 from ..storage import content_type_for, object_key
 from ..subtitles import SubtitleError, parse_subtitles, seconds_to_ms
 from ..whisper import DecodingOptions, Transcriber
@@ -78,10 +78,12 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         caption, subtitles_file = _read_subtitles(fields, source, style, ctx)
     if caption is not None:
         subtitles_file = ctx.workdir / "subs.ass"
-        script = ass_script(caption, style or CaptionStyle(), info.width, info.height)
+        width, height = _display_size(video, info)
+        script = ass_script(caption, style or CaptionStyle(), width, height)
         subtitles_file.write_text(script, encoding="utf-8")
         result["word_timing"] = caption.timing
-    ctx.progress(_FETCH_SPAN)
+    if transcription is None:
+        ctx.progress(_FETCH_SPAN)
 
     output_filename = fields["output_filename"]
     suffix = PurePosixPath(output_filename).suffix.lower()
@@ -107,6 +109,22 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     key = object_key(fields["path"], output_filename)
     url = ctx.storage.upload(output, key, content_type_for(output_filename))
     return {"video_url": url, "filename": output_filename, "encoder": encoder.name, **result}
+
+
+def _display_size(video: Path, info: VideoInfo) -> tuple[int, int]:
+    """The frame as FFmpeg decodes it: a phone's portrait video is often stored landscape with a
+    rotation of 90 degrees, which FFmpeg applies before the subtitles filter sees the frame."""
+    streams = (probe(video) or {}).get("streams", [])
+    stream = next((s for s in streams if s.get("codec_type") == "video"), {})
+    rotations = [
+        side.get("rotation") for side in stream.get("side_data_list", []) if "rotation" in side
+    ]
+    rotation = rotations[0] if rotations else stream.get("tags", {}).get("rotate", 0)
+    try:
+        quarter_turn = int(float(rotation)) % 180 == 90
+    except (TypeError, ValueError):
+        quarter_turn = False
+    return (info.height, info.width) if quarter_turn else (info.width, info.height)
 
 
 def _subtitle_source(fields: dict[str, Any]) -> str | None:
