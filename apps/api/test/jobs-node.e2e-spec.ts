@@ -186,6 +186,7 @@ describe('jobs through a GPU node (API, Redis, gpu-node, worker, MinIO)', () => 
       video_url: expect.any(String),
       filename: 'estilo.mp4',
       encoder: 'libx264',
+      word_timing: 'interpolated',
       execution: expect.any(Object),
       stats: expect.any(Object),
       jobId: expect.any(String),
