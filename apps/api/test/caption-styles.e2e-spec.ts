@@ -4,8 +4,8 @@ import { ApiUnderTest, TestMedia, sharedEnv, testS3 } from '../../../test/suppor
 
 const LEGACY_MISSING = 'url_video, url_srt, path, and output_filename are required';
 
-/** The caption style routes and fields as the API answers them, before any node runs a job. */
-describe('caption styles (API process, real Redis)', () => {
+/** The caption style routes and fields, and img2vid's frame sizes, as the API answers them before any node runs a job. */
+describe('caption styles and video sizes (API process, real Redis)', () => {
   const s3 = testS3();
   let redis: TestRedis;
   let api: ApiUnderTest;
@@ -92,5 +92,22 @@ describe('caption styles (API process, real Redis)', () => {
     expect(answer.status).toBe(400);
     expect(answer.body).toMatchObject({ error: 'Bad Request' });
     expect(String(answer.body.message)).toContain(field);
+  });
+
+  it.each([
+    ['resolution', { resolution: '3840x2160' }],
+    ['resolution', { resolution: 1080 }],
+    ['fit', { fit: 'contain' }],
+  ])('img2vid %s: invalid values are a 400 naming the field', async (field, extra) => {
+    const images = [{ id: 'a', image_url: `${media.publicUrl(media.prefix)}a.jpg`, duracao: 1 }];
+    const answer = await api.call('POST', '/video/img2vid', { body: { images, path: 'p/', async: true, ...extra } });
+    expect(answer.status).toBe(400);
+    expect(String(answer.body.message)).toContain(field);
+  });
+
+  it('img2vid accepts a vertical size with fit blur', async () => {
+    const images = [{ id: 'a', image_url: `${media.publicUrl(media.prefix)}a.jpg`, duracao: 1 }];
+    const body = { images, path: `${media.prefix}out/`, async: true, resolution: '1080x1920', fit: 'blur' };
+    expect((await api.call('POST', '/video/img2vid', { body })).status).toBe(202);
   });
 });
