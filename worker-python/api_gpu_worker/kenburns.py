@@ -141,10 +141,17 @@ def blur_canvas(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """The whole image, at its own resolution, centred on a blurred and darkened copy of itself
     that fills the smallest rectangle of the frame's shape around it (the contract's fit "blur").
 
-    The backdrop is made at 1/8 scale, where the blur is cheap and its detail is not missed.
+    The backdrop is made at 1/8 scale, where the blur is cheap and its detail is not missed. An
+    image finer than the most zoomed frame can show is first brought down to that detail, which
+    the renderer would do anyway, so a large photo does not make a canvas many times its size.
     """
     height, width = image.shape[:2]
     aspect = size[0] / size[1]
+    canvas_w = max(width, round(height * aspect))
+    shrink = size[0] * ZOOM_END / canvas_w
+    if shrink < 1.0:
+        width, height = max(1, round(width * shrink)), max(1, round(height * shrink))
+        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
     canvas_w, canvas_h = max(width, round(height * aspect)), max(height, round(width / aspect))
     small_w = max(1, canvas_w // _BLUR_WORKING_SCALE)
     small_h = max(1, canvas_h // _BLUR_WORKING_SCALE)

@@ -28,7 +28,12 @@ def span(mask: np.ndarray, axis: int) -> tuple[int, int]:
 
 @pytest.mark.parametrize(
     ("image_size", "frame_size"),
-    [((540, 960), (1920, 1080)), ((960, 540), (1080, 1920)), ((800, 600), (1080, 1080))],
+    [
+        ((540, 960), (1920, 1080)),
+        ((960, 540), (1080, 1920)),
+        ((800, 600), (1080, 1080)),
+        ((1500, 2000), (1280, 720)),
+    ],
 )
 def test_blur_shows_the_whole_image_round_over_a_dark_backdrop(image_size, frame_size) -> None:
     width, height = image_size
