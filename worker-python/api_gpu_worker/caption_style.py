@@ -1,33 +1,26 @@
-"""The ``style`` of a caption job, turned into libass style overrides (``force_style``).
+"""The ``style`` of a caption job, checked field by field, with its preset applied.
 
-Only values checked here reach the override string: numbers in their ranges, colours as six hex
-digits, a font name of letters, digits, spaces and ``_.-`` that fontconfig has installed. The
-string still goes through FFmpeg's filtergraph escaping (``filter_value``), so nothing in a job can
-end the option or the filter it sits in.
-
-``position.alignment`` is numpad (8 = top centre). libass reads ``Alignment`` in a style override
-either that way or in the legacy SubStation numbering (1-3 bottom, 5-7 top, 9-11 middle) depending
-on its version; ``force_style_alignment`` finds out once, by rendering, which one this FFmpeg does.
+Only values checked here reach the ASS script ``caption_ass`` writes: numbers in their ranges,
+colours as six hex digits, a font name of letters, digits, spaces and ``_.-`` (no comma can end
+an ASS field) that fontconfig has installed. ``position.alignment`` is numpad (8 = top centre),
+as an ASS v4+ Style line reads it. ``filter_value`` escapes a value for FFmpeg's filtergraph.
 """
 
 import re
 import subprocess
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from .errors import InputError, ProcessingError
+from .errors import InputError
 
 _FONT_NAME = re.compile(
     r"[A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00ff\u0100-\u017f _.-]{1,100}"
 )
 _HEX_COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
 _TOOL_TIMEOUT_S = 30
-# libass's legacy numbering: bottom row 1-3, top row +4, middle row +8.
-_NUMPAD_TO_LEGACY = {1: 1, 2: 2, 3: 3, 4: 9, 5: 10, 6: 11, 7: 5, 8: 6, 9: 7}
+KINDS = ("classic", "karaoke", "highlight", "word_by_word", "pop")
 
 
 @dataclass(frozen=True)
@@ -50,6 +43,18 @@ class CaptionStyle:
     margin_vertical: int = 25
     margin_left: int = 10
     margin_right: int = 10
+    kind: str = "classic"
+    highlight: str = "#FFD400"
+    spoken: str | None = None
+    max_words_per_line: int | None = None
+    max_chars_per_line: int | None = None
+    max_lines: int | None = None
+    all_caps: bool = False
+    box: bool = False
+    box_color: str = "#000000"
+    box_alpha: int = 96
+    box_padding: int = 6
+    pop_scale: float = 1.25
 
 
 # (style group, key) -> (CaptionStyle attribute, kind, bounds or choices)
@@ -72,27 +77,74 @@ _FIELDS: dict[tuple[str, str], tuple[str, str, Any]] = {
     ("position", "marginVertical"): ("margin_vertical", "int", (0, 200)),
     ("position", "marginLeft"): ("margin_left", "int", (0, 200)),
     ("position", "marginRight"): ("margin_right", "int", (0, 200)),
+    ("position", "marginHorizontal"): (("margin_left", "margin_right"), "int", (0, 200)),
+    (None, "kind"): ("kind", "choice", KINDS),
+    ("colors", "highlight"): ("highlight", "colour", None),
+    ("colors", "spoken"): ("spoken", "colour", None),
+    (None, "max_words_per_line"): ("max_words_per_line", "int", (1, 20)),
+    (None, "max_chars_per_line"): ("max_chars_per_line", "int", (8, 80)),
+    (None, "max_lines"): ("max_lines", "int", (1, 2)),
+    (None, "all_caps"): ("all_caps", "bool", None),
+    ("box", "enabled"): ("box", "bool", None),
+    ("box", "color"): ("box_color", "colour", None),
+    ("box", "alpha"): ("box_alpha", "int", (0, 255)),
+    ("box", "padding"): ("box_padding", "int", (0, 40)),
+    ("pop", "scale"): ("pop_scale", "number", (1, 2)),
 }
-_GROUPS = {group for group, _ in _FIELDS}
+_GROUPS = {group for group, _ in _FIELDS if group is not None}
+_SCALARS = {key for group, key in _FIELDS if group is None}
 
 
-def caption_style(style: Mapping[str, Any]) -> CaptionStyle:
-    """The defaults overridden by ``style`` (the job's ``style`` field); errors name the field."""
+def caption_style(
+    style: Mapping[str, Any], presets: Mapping[str, Mapping[str, Any]] | None = None
+) -> CaptionStyle:
+    """The defaults overridden by ``style`` (the job's ``style`` field); errors name the field.
+
+    ``style.preset`` names one of ``presets``: its fields apply first, and each field the
+    request gives replaces the preset's one by one.
+    """
     if not isinstance(style, Mapping):
         raise InputError("style must be an object", field="style")
+    if "preset" in style:
+        name = style["preset"]
+        if not isinstance(name, str) or name not in (presets or {}):
+            raise InputError(
+                f"style.preset must be one of {', '.join(presets or {})}", field="style.preset"
+            )
+        style = _merged(presets[name], {k: v for k, v in style.items() if k != "preset"})
     result = CaptionStyle()
     for group, values in style.items():
+        if group in _SCALARS:
+            attribute, kind, bounds = _FIELDS[None, group]
+            field = f"style.{group}"
+            result = replace(result, **{attribute: _checked(field, kind, bounds, values)})
+            continue
         if group not in _GROUPS:
             raise InputError(f"style.{group} is not an allowed property", field=f"style.{group}")
         if not isinstance(values, Mapping):
             raise InputError(f"style.{group} must be an object", field=f"style.{group}")
+        if group == "box":
+            # Asking for a box turns it on; {"enabled": false} turns a preset's box off.
+            result = replace(result, box=True)
         for key, value in values.items():
             field = f"style.{group}.{key}"
             if (group, key) not in _FIELDS:
                 raise InputError(f"{field} is not an allowed property", field=field)
             attribute, kind, bounds = _FIELDS[group, key]
-            result = replace(result, **{attribute: _checked(field, kind, bounds, value)})
+            checked = _checked(field, kind, bounds, value)
+            attributes = attribute if isinstance(attribute, tuple) else (attribute,)
+            result = replace(result, **dict.fromkeys(attributes, checked))
     return result
+
+
+def _merged(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
 
 
 def _checked(field: str, kind: str, bounds: Any, value: Any) -> Any:
@@ -110,6 +162,10 @@ def _checked(field: str, kind: str, bounds: Any, value: Any) -> Any:
         if not isinstance(value, str) or not _HEX_COLOUR.fullmatch(value):
             raise InputError(f"{field} must be a colour written #RRGGBB", field=field)
         return value.upper()
+    if kind == "choice" and isinstance(value, str):
+        if value not in bounds:
+            raise InputError(f"{field} must be one of {', '.join(bounds)}", field=field)
+        return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InputError(f"{field} must be a number", field=field)
     if kind == "choice":
@@ -153,70 +209,10 @@ def installed_font_families() -> frozenset[str]:
     )
 
 
-def force_style(style: CaptionStyle) -> str:
-    """The libass override string: ``Key=value`` pairs joined by commas."""
-    bold = -1 if style.bold else 0
-    pairs = [
-        ("FontName", style.font_name),
-        ("FontSize", str(style.font_size)),
-        ("Bold", str(bold)),
-        ("Italic", str(-1 if style.italic else 0)),
-        ("Underline", str(-1 if style.underline else 0)),
-        ("PrimaryColour", ass_colour(style.primary, style.primary_alpha)),
-        ("OutlineColour", ass_colour(style.outline, style.outline_alpha)),
-        ("BackColour", ass_colour(style.background, style.background_alpha)),
-        ("BorderStyle", str(style.border_style)),
-        ("Outline", f"{style.border_width:g}"),
-        ("Shadow", f"{style.shadow:g}"),
-        ("Alignment", str(force_style_alignment(style.alignment))),
-        ("MarginV", str(style.margin_vertical)),
-        ("MarginL", str(style.margin_left)),
-        ("MarginR", str(style.margin_right)),
-    ]
-    return ",".join(f"{key}={value}" for key, value in pairs)
-
-
 def ass_colour(hex_colour: str, alpha: int) -> str:
     """``#RRGGBB`` and an alpha (0 opaque) as ASS writes colours: ``&HAABBGGRR``."""
     red, green, blue = hex_colour[1:3], hex_colour[3:5], hex_colour[5:7]
     return f"&H{alpha:02X}{blue}{green}{red}".upper()
-
-
-def force_style_alignment(numpad: int) -> int:
-    return _NUMPAD_TO_LEGACY[numpad] if force_style_reads_legacy_alignment() else numpad
-
-
-@cache
-def force_style_reads_legacy_alignment() -> bool:
-    """Renders a cue with ``Alignment=5``: legacy numbering puts it top left, numpad centres it."""
-    with tempfile.TemporaryDirectory(prefix="api-gpu-libass-") as directory:
-        Path(directory, "probe.srt").write_text("1\n00:00:00,000 --> 00:00:10,000\nX\n")
-        size = 240
-        try:
-            frame = subprocess.run(
-                [
-                    "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin",
-                    "-f", "lavfi", "-i", f"color=black:s={size}x{size}:d=1",
-                    "-vf", "subtitles=probe.srt:force_style=Alignment=5",
-                    "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-",
-                ],
-                cwd=directory,
-                capture_output=True,
-                timeout=_TOOL_TIMEOUT_S,
-                check=True,
-            ).stdout  # fmt: skip
-        except (OSError, subprocess.SubprocessError) as error:
-            raise ProcessingError(
-                f"FFmpeg's subtitles filter (libass) does not run: {error}"
-            ) from None
-    inked = [
-        row for row in range(size) if max(frame[row * size : (row + 1) * size], default=0) > 128
-    ]
-    if len(frame) != size * size or not inked:
-        raise ProcessingError(
-            "FFmpeg's subtitles filter (libass) draws no text; are fonts installed?"
-        )
-    return (inked[0] + inked[-1]) / 2 < size / 3
 
 
 def filter_value(value: str) -> str:

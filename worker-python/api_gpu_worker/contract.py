@@ -73,9 +73,19 @@ def validate_job(job: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     return operation, fields
 
 
+def caption_presets() -> dict[str, dict[str, Any]]:
+    """The caption style presets, declared in libs/common and written into the schema file."""
+    return _schema(schema_path()).get("captionPresets", {})
+
+
+@cache
+def _schema(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 @cache
 def _validators(path: Path) -> dict[str, Draft7Validator]:
-    schema = json.loads(path.read_text(encoding="utf-8"))
+    schema = _schema(path)
     Draft7Validator.check_schema(schema)
     # Each operation's entry is a "#/definitions/..." reference; as a root schema of its own next
     # to the definitions, it resolves with no registry or base URI to set up.

@@ -53,16 +53,21 @@ COLOR_ARGS = (
     "-color_range",
     "tv",
 )
-RAW_INPUT_ARGS = (
-    "-f",
-    "rawvideo",
-    "-pix_fmt",
-    "yuv420p",
-    "-s",
-    f"{WIDTH}x{HEIGHT}",
-    "-r",
-    str(FPS),
-)
+# The sizes a job may ask for (the contract's ``resolution``); 1920x1080 when it asks for none.
+SIZES = {"1920x1080": (1920, 1080), "1080x1920": (1080, 1920), "1080x1080": (1080, 1080),
+         "1280x720": (1280, 720)}  # fmt: skip
+# fit "blur": the backdrop is the image blurred (sigma this share of its width) and darkened.
+_BLUR_SIGMA = 0.02
+_BLUR_DARKEN = 0.45
+_BLUR_WORKING_SCALE = 8
+
+
+def raw_input_args(size: tuple[int, int] = (WIDTH, HEIGHT)) -> tuple[str, ...]:
+    return ("-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{size[0]}x{size[1]}", "-r", str(FPS))
+
+
+def frame_bytes(size: tuple[int, int]) -> int:
+    return size[0] * size[1] * 3 // 2
 
 
 class Motion(StrEnum):
@@ -76,15 +81,16 @@ class Motion(StrEnum):
 
 @dataclass(frozen=True)
 class View:
-    """The source rectangle one frame shows: centre and width in source pixels (16:9 always)."""
+    """The source rectangle one frame shows: centre and width in source pixels, frame-shaped."""
 
     cx: float
     cy: float
     width: float
+    aspect: float = WIDTH / HEIGHT
 
     @property
     def height(self) -> float:
-        return self.width * HEIGHT / WIDTH
+        return self.width / self.aspect
 
 
 def frame_count(duration_s: float) -> int:
@@ -92,14 +98,21 @@ def frame_count(duration_s: float) -> int:
     return math.floor(duration_s * FPS + 0.5)
 
 
-def camera_path(motion: Motion, src_width: int, src_height: int, frames: int) -> list[View]:
+def camera_path(
+    motion: Motion,
+    src_width: int,
+    src_height: int,
+    frames: int,
+    size: tuple[int, int] = (WIDTH, HEIGHT),
+) -> list[View]:
     """The view of each frame. Frame k shows the move at time k / frames of the clip, so the move
     ends as the clip does, exactly as the replaced service's ``1 + 0.324 * on / frames``.
 
-    The unzoomed view is the largest centred 16:9 rectangle (cover, never stretched); pans cross
-    the whole width of the image at ``ZOOM_END``, from edge to edge.
+    The unzoomed view is the largest centred rectangle of the frame's shape (cover, never
+    stretched); pans cross the whole width of the image at ``ZOOM_END``, from edge to edge.
     """
-    cover_width = min(float(src_width), src_height * WIDTH / HEIGHT)
+    aspect = size[0] / size[1]
+    cover_width = min(float(src_width), src_height * aspect)
     centre_x, centre_y = src_width / 2, src_height / 2
     views = []
     for k in range(frames):
@@ -107,12 +120,12 @@ def camera_path(motion: Motion, src_width: int, src_height: int, frames: int) ->
         if motion in (Motion.ZOOM_IN, Motion.ZOOM_OUT):
             progress = t if motion is Motion.ZOOM_IN else 1.0 - t
             zoom = 1.0 + (ZOOM_END - 1.0) * progress
-            views.append(View(centre_x, centre_y, cover_width / zoom))
+            views.append(View(centre_x, centre_y, cover_width / zoom, aspect))
         else:
             width = cover_width / ZOOM_END
             progress = t if motion is Motion.PAN_RIGHT else 1.0 - t
             cx = width / 2 + (src_width - width) * progress
-            views.append(View(cx, centre_y, width))
+            views.append(View(cx, centre_y, width, aspect))
     return views
 
 
@@ -124,12 +137,57 @@ def load_image(path: Path) -> np.ndarray | None:
     return cv2.imdecode(data, cv2.IMREAD_COLOR)
 
 
-class KenBurns:
-    """Renders the frames of one clip from a decoded BGR image."""
+def blur_canvas(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The whole image, at its own resolution, centred on a blurred and darkened copy of itself
+    that fills the smallest rectangle of the frame's shape around it (the contract's fit "blur").
 
-    def __init__(self, image: np.ndarray, motion: Motion, frames: int) -> None:
+    The backdrop is made at 1/8 scale, where the blur is cheap and its detail is not missed. An
+    image finer than the most zoomed frame can show is first brought down to that detail, which
+    the renderer would do anyway, so a large photo does not make a canvas many times its size.
+    """
+    height, width = image.shape[:2]
+    aspect = size[0] / size[1]
+    canvas_w = max(width, round(height * aspect))
+    shrink = size[0] * ZOOM_END / canvas_w
+    if shrink < 1.0:
+        width, height = max(1, round(width * shrink)), max(1, round(height * shrink))
+        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+    canvas_w, canvas_h = max(width, round(height * aspect)), max(height, round(width / aspect))
+    small_w = max(1, canvas_w // _BLUR_WORKING_SCALE)
+    small_h = max(1, canvas_h // _BLUR_WORKING_SCALE)
+    scale = max(small_w / width, small_h / height)
+    cover = cv2.resize(
+        image,
+        (max(small_w, math.ceil(width * scale)), max(small_h, math.ceil(height * scale))),
+        interpolation=cv2.INTER_AREA,
+    )
+    x0, y0 = (cover.shape[1] - small_w) // 2, (cover.shape[0] - small_h) // 2
+    backdrop = cv2.GaussianBlur(
+        cover[y0 : y0 + small_h, x0 : x0 + small_w], (0, 0), max(1.0, small_w * _BLUR_SIGMA)
+    )
+    backdrop = cv2.convertScaleAbs(backdrop, alpha=_BLUR_DARKEN)
+    canvas = cv2.resize(backdrop, (canvas_w, canvas_h), interpolation=cv2.INTER_LINEAR)
+    left, top = (canvas_w - width) // 2, (canvas_h - height) // 2
+    canvas[top : top + height, left : left + width] = image
+    return canvas
+
+
+class KenBurns:
+    """Renders the frames of one clip from a decoded BGR image, at ``size`` (width, height)."""
+
+    def __init__(
+        self,
+        image: np.ndarray,
+        motion: Motion,
+        frames: int,
+        size: tuple[int, int] = (WIDTH, HEIGHT),
+        fit: str = "cover",
+    ) -> None:
+        if fit == "blur":
+            image = blur_canvas(image, size)
+        self.size = size
         src_height, src_width = image.shape[:2]
-        self.views = camera_path(motion, src_width, src_height, frames)
+        self.views = camera_path(motion, src_width, src_height, frames, size)
         left = min(v.cx - v.width / 2 for v in self.views)
         right = max(v.cx + v.width / 2 for v in self.views)
         top = min(v.cy - v.height / 2 for v in self.views)
@@ -143,7 +201,7 @@ class KenBurns:
 
         # Detail the most zoomed frame can show, never more than the image has, then oversampled
         # so the per-frame bilinear resample works on an already smooth, band-limited image.
-        detail = min(1.0, WIDTH / min(v.width for v in self.views))
+        detail = min(1.0, size[0] / min(v.width for v in self.views))
         detailed_size = (
             max(1, round((x1 - self.x0) * detail)),
             max(1, round((y1 - self.y0) * detail)),
@@ -165,14 +223,14 @@ class KenBurns:
         return len(self.views)
 
     def render(self, index: int, out: np.ndarray) -> None:
-        """Writes frame ``index`` into ``out``, an I420 buffer of ``FRAME_BYTES`` uint8."""
+        """Writes frame ``index`` into ``out``, an I420 buffer of ``frame_bytes(size)`` uint8."""
         view = self.views[index]
-        a_x = view.width * self.scale_x / WIDTH
-        a_y = view.height * self.scale_y / HEIGHT
+        a_x = view.width * self.scale_x / self.size[0]
+        a_y = view.height * self.scale_y / self.size[1]
         left = view.cx - view.width / 2 - self.x0
         top = view.cy - view.height / 2 - self.y0
         for plane, (source, target) in enumerate(
-            zip(self._source_planes, _i420_planes(out), strict=True)
+            zip(self._source_planes, _i420_planes(out, self.size), strict=True)
         ):
             sub = 1 if plane == 0 else 2
             # Output pixel i samples the source at working coordinate a * i + b (pixel centres).
@@ -193,7 +251,7 @@ class KenBurns:
 
     def iter_frames(self, buffers: int = 2) -> Iterator[memoryview]:
         """Each frame in turn; a yielded buffer is rendered over again ``buffers`` frames later."""
-        ring = [np.empty(FRAME_BYTES, dtype=np.uint8) for _ in range(buffers)]
+        ring = [np.empty(frame_bytes(self.size), dtype=np.uint8) for _ in range(buffers)]
         for index in range(self.frames):
             buffer = ring[index % buffers]
             self.render(index, buffer)
@@ -246,11 +304,14 @@ def write_frames(
     return written
 
 
-def _i420_planes(buffer: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    luma = WIDTH * HEIGHT
+def _i420_planes(
+    buffer: np.ndarray, size: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    width, height = size
+    luma = width * height
     chroma = luma // 4
     return (
-        buffer[:luma].reshape(HEIGHT, WIDTH),
-        buffer[luma : luma + chroma].reshape(HEIGHT // 2, WIDTH // 2),
-        buffer[luma + chroma :].reshape(HEIGHT // 2, WIDTH // 2),
+        buffer[:luma].reshape(height, width),
+        buffer[luma : luma + chroma].reshape(height // 2, width // 2),
+        buffer[luma + chroma :].reshape(height // 2, width // 2),
     )

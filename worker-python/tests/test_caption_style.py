@@ -1,4 +1,4 @@
-"""Caption styles: validation naming the field, libass overrides, numpad alignment, escaping.
+"""Caption styles: validation naming the field, the generated ASS style, numpad alignment, escaping.
 
 Rendering tests draw one real frame with FFmpeg's subtitles filter (libass) and look at its pixels.
 """
@@ -9,17 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from api_gpu_worker.caption_ass import ass_script
 from api_gpu_worker.caption_style import (
     CaptionStyle,
     ass_colour,
     caption_style,
     filter_value,
-    force_style,
-    force_style_alignment,
     require_installed_font,
 )
+from api_gpu_worker.caption_words import from_subtitles
 from api_gpu_worker.errors import InputError
 from api_gpu_worker.operations.caption import subtitles_filter
+from api_gpu_worker.subtitles import parse_subtitles
 
 WIDTH, HEIGHT = 480, 270
 
@@ -28,13 +29,17 @@ def render(
     directory: Path, text: str, style: dict | None = None, *, name: str = "subs.srt"
 ) -> np.ndarray:
     """One RGB frame of a black video with ``text`` burnt in, as (rows, columns, 3)."""
-    (directory / name).write_text(f"1\n00:00:00,000 --> 00:00:05,000\n{text}\n", encoding="utf-8")
-    overrides = force_style(caption_style(style)) if style is not None else None
+    srt = f"1\n00:00:00,000 --> 00:00:05,000\n{text}\n"
+    if style is not None:
+        words = from_subtitles(parse_subtitles(srt.encode(), "url_srt"))
+        srt = ass_script(words, caption_style(style), WIDTH, HEIGHT)
+        name = "subs.ass"
+    (directory / name).write_text(srt, encoding="utf-8")
     frame = subprocess.run(
         [
             "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin",
             "-f", "lavfi", "-i", f"color=black:s={WIDTH}x{HEIGHT}:d=1",
-            "-vf", subtitles_filter(name, overrides),
+            "-vf", subtitles_filter(name),
             "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
         ],
         cwd=directory,
@@ -53,12 +58,16 @@ def ink_box(frame: np.ndarray, threshold: int = 100) -> tuple[int, int, int, int
 
 def test_defaults_are_the_documented_ones() -> None:
     assert caption_style({}) == CaptionStyle()
-    assert force_style(CaptionStyle()).startswith(
-        "FontName=DejaVu Sans,FontSize=24,Bold=-1,Italic=0,Underline=0,"
-        "PrimaryColour=&H00FFFFFF,OutlineColour=&H00000000,BackColour=&H80000000,"
-        "BorderStyle=1,Outline=2,Shadow=1,Alignment="
+    assert style_line(CaptionStyle()) == (
+        "Style: Caption,DejaVu Sans,24,&H00FFFFFF,&H00FFFFFF,&H00000000,&H80000000,"
+        "-1,0,0,0,100,100,0,0,1,2,1,2,10,10,25,1"
     )
-    assert force_style(CaptionStyle()).endswith(",MarginV=25,MarginL=10,MarginR=10")
+
+
+def style_line(style: CaptionStyle) -> str:
+    words = from_subtitles(parse_subtitles(b"1\n00:00:00,000 --> 00:00:01,000\nx\n", "url_srt"))
+    script = ass_script(words, style, 1920, 1080)
+    return next(line for line in script.splitlines() if line.startswith("Style:"))
 
 
 def test_given_values_override_the_defaults() -> None:
@@ -70,18 +79,10 @@ def test_given_values_override_the_defaults() -> None:
             "position": {"marginVertical": 60},
         }
     )
-    overrides = force_style(style)
-    for pair in (
-        "FontName=Liberation Sans",
-        "FontSize=40",
-        "Italic=-1",
-        "Bold=-1",
-        "PrimaryColour=&H100080FF",
-        "BorderStyle=3",
-        "Outline=1.5",
-        "MarginV=60",
-    ):
-        assert pair in overrides.split(",")
+    values = style_line(style).removeprefix("Style: ").split(",")
+    assert values[1:5] == ["Liberation Sans", "40", "&H100080FF", "&H100080FF"]
+    assert values[7:9] == ["-1", "-1"]
+    assert (values[15], values[16], values[21]) == ("3", "1.5", "60")
 
 
 def test_ass_colour_is_alpha_blue_green_red() -> None:
@@ -126,7 +127,6 @@ def test_a_font_that_is_not_installed_is_refused_with_the_installed_ones() -> No
 
 @pytest.mark.parametrize("numpad", range(1, 10))
 def test_alignment_is_numpad(tmp_path: Path, numpad: int) -> None:
-    assert force_style_alignment(numpad) in range(1, 12)
     frame = render(tmp_path, "Olá", {"position": {"alignment": numpad, "marginVertical": 10}})
     top, bottom, left, right = ink_box(frame)
     row_band = {7: 0, 8: 0, 9: 0, 4: 1, 5: 1, 6: 1, 1: 2, 2: 2, 3: 2}[numpad]

@@ -224,12 +224,12 @@ describe('job routes without a GPU node (API process, real Redis)', () => {
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
       expect((await api.call('POST', `/job/${answer.body.jobId}/cancel`)).status).toBe(200);
 
-      // A style belongs to /video/caption_style; plain /video/caption drops it like any extra.
+      // /video/caption takes a style too (word-level captions); its unknown fields are dropped the same way.
       const plain = await api.call<{ jobId: string }>('POST', '/video/caption/async', {
-        body: { ...caption, style: { font: { size: 30 } } },
+        body: { ...caption, style: { font: { size: 30, weight: 'heavy' } } },
       });
       expect(plain.status).toBe(200);
-      expect((await store.get(plain.body.jobId))?.input).toEqual(caption);
+      expect((await store.get(plain.body.jobId))?.input).toEqual({ ...caption, style: { font: { size: 30 } } });
       expect((await api.call('POST', `/job/${plain.body.jobId}/cancel`)).status).toBe(200);
     });
 

@@ -191,6 +191,7 @@ describe('jobs through a GPU node (API, Redis, gpu-node, worker, MinIO)', () => 
       filename: 'estilo.mp4',
       encoder: 'libx264',
       encoder_fallback: NO_NVENC_HERE,
+      word_timing: 'interpolated',
       execution: expect.any(Object),
       stats: expect.any(Object),
       jobId: expect.any(String),

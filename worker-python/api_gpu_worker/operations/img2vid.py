@@ -9,9 +9,10 @@ position of the image, never from its ``id`` (two images may share one; both get
 Moves (``zoom_type``): ``zoomin`` (default) a centred zoom from 1.0 to 1.324 over the clip,
 ``zoomout`` the same backwards, ``panright`` / ``panleft`` the camera crossing the whole width of
 the image at 1.324 (panright: the picture slides left). Photos are turned upright by their EXIF
-orientation; images that are not 16:9 are cropped to fill the frame, never stretched. Every clip
-is 1920x1080, 24 fps, round(duracao x 24) frames, H.264 in MP4 tagged BT.601 (what the frames
-are), with no audio.
+orientation. ``fit: cover`` (default) crops an image of another shape to fill the frame, never
+stretching it; ``fit: blur`` shows the whole image over a blurred, darkened copy of itself filling
+the frame. Every clip is ``resolution`` (1920x1080 by default; 1080x1920, 1080x1080, 1280x720),
+24 fps, round(duracao x 24) frames, H.264 in MP4 tagged BT.601 (what the frames are), no audio.
 
 Progress is the share of all frames written so far (95%) and of clips uploaded (5%).
 """
@@ -50,6 +51,8 @@ class _Clip:
     motion: kenburns.Motion
 
     number: int
+    size: tuple[int, int]
+    fit: str
 
     @property
     def filename(self) -> str:
@@ -73,7 +76,9 @@ class _EncodeFailed(Exception):
 
 def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     start = fields.get("start_index", 0)
-    clips = [_plan(index, image, start) for index, image in enumerate(fields["images"])]
+    size = kenburns.SIZES[fields.get("resolution", "1920x1080")]
+    fit = fields.get("fit", "cover")
+    clips = [_plan(index, image, start, size, fit) for index, image in enumerate(fields["images"])]
     progress = _Progress(ctx, clips)
     halt = threading.Event()
     workers = max(1, min(ctx.settings.batch_size, len(clips)))
@@ -94,7 +99,7 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     return {"videos": [video for video, _ in outcomes], "encoder": encoder}
 
 
-def _plan(index: int, image: dict[str, Any], start: int) -> _Clip:
+def _plan(index: int, image: dict[str, Any], start: int, size: tuple[int, int], fit: str) -> _Clip:
     frames = kenburns.frame_count(image["duracao"])
     if frames < 1:
         raise InputError(
@@ -109,6 +114,8 @@ def _plan(index: int, image: dict[str, Any], start: int) -> _Clip:
         frames=frames,
         motion=kenburns.Motion(image.get("zoom_type", kenburns.Motion.ZOOM_IN)),
         number=start + index + 1,
+        size=size,
+        fit=fit,
     )
 
 
@@ -153,7 +160,7 @@ def _make_clip(
     source.unlink()
     if image is None:
         raise MediaError(f"{field}: the image cannot be decoded", field=field)
-    renderer = kenburns.KenBurns(image, clip.motion, clip.frames)
+    renderer = kenburns.KenBurns(image, clip.motion, clip.frames, clip.size, clip.fit)
     del image
     ctx.check_cancelled()
     encoder = _encode(renderer, clip, output, ctx, progress, halt)
@@ -209,7 +216,7 @@ def _encode_with(
     process = ctx.popen(
         [
             "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-            *kenburns.RAW_INPUT_ARGS, "-i", "pipe:0",
+            *kenburns.raw_input_args(renderer.size), "-i", "pipe:0",
             *encoder.encode_args(), *kenburns.COLOR_ARGS,
             "-frames:v", str(clip.frames), "-an", "-movflags", "+faststart", str(output),
         ],

@@ -4,6 +4,7 @@ The model is resolved before anything is downloaded, so an unknown model costs n
 stays loaded in the process's transcriber for the next job.
 """
 
+from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, JobCancelled, JobError
@@ -24,7 +25,13 @@ from ..subtitles import (
     transcript_text,
     words_json,
 )
-from ..whisper import DecodingOptions, Transcriber, TranscriptionStopped, shared_transcriber
+from ..whisper import (
+    DecodingOptions,
+    Transcriber,
+    Transcript,
+    TranscriptionStopped,
+    shared_transcriber,
+)
 from ..whisper_models import (
     BundledModelError,
     EnglishOnlyModelError,
@@ -45,13 +52,8 @@ _TRANSCRIBED = 95.0
 
 def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     language = fields.get("language")
-    resolved = _resolve(fields.get("model"), language)
-    transcriber = _transcriber()
-    if language is not None and language not in transcriber.model(resolved).supported_languages:
-        raise InputError(
-            f"language {language!r} is not one Whisper knows; use an ISO 639-1 code such as pt",
-            field="language",
-        )
+    resolved = resolve_whisper_model(fields.get("model"), language)
+    transcriber = check_language(resolved, language, "language")
     options = DecodingOptions(
         language=language,
         vad=fields.get("enable_vad", True),
@@ -64,21 +66,62 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     audio = fetch(fields["audio_url"], ctx.workdir / "input-audio", ctx, field="audio_url")
     require_audio(audio, "audio_url", ctx.settings)
     ctx.progress(_FETCHED)
+    transcript = transcribe_file(
+        transcriber, audio, resolved, options, ctx, span=(_FETCHED, _TRANSCRIBED)
+    )
+    files = upload_transcript(transcript, fields["path"], ctx)
+    result = {
+        "language": transcript.language,
+        "transcription": transcript_text(transcript.segments),
+        "files": files,
+        "segments": count_cues(transcript.segments),
+        "words": count_words(transcript.segments),
+        "model": transcript.model,
+        "device": transcript.device,
+    }
+    if transcriber.device.fallback:
+        result["device_fallback"] = transcriber.device.fallback
+    return result
+
+
+def check_language(resolved: ResolvedModel, language: str | None, field: str) -> Transcriber:
+    """The warm transcriber, once it is known that the model knows ``language``."""
+    transcriber = _transcriber()
+    if language is not None and language not in transcriber.model(resolved).supported_languages:
+        raise InputError(
+            f"{field} {language!r} is not one Whisper knows; use an ISO 639-1 code such as pt",
+            field=field,
+        )
+    return transcriber
+
+
+def transcribe_file(
+    transcriber: Transcriber,
+    media: Path,
+    resolved: ResolvedModel,
+    options: DecodingOptions,
+    ctx: JobContext,
+    span: tuple[float, float],
+) -> Transcript:
+    low, high = span
     try:
         transcript = transcriber.transcribe(
-            audio,
+            media,
             resolved,
             options,
-            on_progress=lambda done: ctx.progress(_FETCHED + (_TRANSCRIBED - _FETCHED) * done),
+            on_progress=lambda done: ctx.progress(low + (high - low) * done),
             should_stop=ctx.cancelled.is_set,
         )
     except TranscriptionStopped:
         raise JobCancelled() from None
     ctx.check_cancelled()
+    return transcript
 
+
+def upload_transcript(transcript: Transcript, path: str, ctx: JobContext) -> dict[str, Any]:
+    """segments.srt, words.json and (when there are words) karaoke.ass under ``path``."""
     metadata = TranscriptMetadata(transcript.language, transcript.model, transcript.device)
-    word_count = count_words(transcript.segments)
-    has_words = word_count > 0
+    has_words = count_words(transcript.segments) > 0
     outputs = [
         ("segments.srt", segments_srt(transcript.segments), SRT_TYPE),
         ("segments.vtt", segments_vtt(transcript.segments), VTT_TYPE),
@@ -92,9 +135,7 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     for filename, content, content_type in outputs:
         local = ctx.workdir / filename
         local.write_bytes(content)
-        urls[filename] = ctx.storage.upload(
-            local, object_key(fields["path"], filename), content_type
-        )
+        urls[filename] = ctx.storage.upload(local, object_key(path, filename), content_type)
 
     files: dict[str, Any] = {
         "segments": {
@@ -110,21 +151,10 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
             "lrc": urls["lyrics.lrc"],
             "json": urls["words.json"],
         }
-    result = {
-        "language": transcript.language,
-        "transcription": transcript_text(transcript.segments),
-        "files": files,
-        "segments": count_cues(transcript.segments),
-        "words": word_count,
-        "model": transcript.model,
-        "device": transcript.device,
-    }
-    if transcriber.device.fallback:
-        result["device_fallback"] = transcriber.device.fallback
-    return result
+    return files
 
 
-def _resolve(model: str | None, language: str | None) -> ResolvedModel:
+def resolve_whisper_model(model: str | None, language: str | None) -> ResolvedModel:
     try:
         return resolve_model(model, language)
     except EnglishOnlyModelError as error:

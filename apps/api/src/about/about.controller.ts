@@ -7,6 +7,7 @@ const ROUTES = [
   ['GET', '/health', 'Service health, with Redis, MinIO and the live GPU nodes (no key)'],
   ['POST', '/video/caption', 'Burn SRT/ASS subtitles into a video'],
   ['POST', '/video/caption_style', 'Burn subtitles with a custom style'],
+  ['GET', '/video/caption/styles', 'Caption style presets, with their fields'],
   ['POST', '/video/img2vid', 'Turn images into Ken Burns clips'],
   ['POST', '/video/addaudio', 'Add or replace the audio track of a video'],
   ['POST', '/video/{caption,img2vid,addaudio}/async', 'Queue a job and answer at once'],

@@ -19,11 +19,18 @@ const allRequired =
   (body) =>
     fields.some((field) => isMissing(body[field])) ? { error, message } : undefined;
 
-const captionCheck = allRequired(
-  ['url_video', 'url_srt', 'path', 'output_filename'],
+const captionFieldsCheck = allRequired(
+  ['url_video', 'path', 'output_filename'],
   'Bad Request',
   'url_video, url_srt, path, and output_filename are required',
 );
+
+// url_words or auto_captions stand in for url_srt; with none of the three, the legacy sentence.
+const captionCheck: RawBodyCheck = (body) =>
+  captionFieldsCheck(body) ??
+  (['url_srt', 'url_words', 'auto_captions'].every((field) => isMissing(body[field]))
+    ? { error: 'Bad Request', message: 'url_video, url_srt, path, and output_filename are required' }
+    : undefined);
 
 const addAudioCheck = allRequired(
   ['url_video', 'url_audio', 'path', 'output_filename'],

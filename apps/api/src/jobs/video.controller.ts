@@ -1,5 +1,7 @@
 import {
   AddAudioRequest,
+  CAPTION_PRESETS,
+  CAPTION_PRESET_NAMES,
   CaptionRequest,
   CaptionStyleRequest,
   Img2VidRequest,
@@ -33,6 +35,12 @@ export class VideoController {
     @Res({ passthrough: true }) res: Response,
   ) {
     return this.run(JobOperation.Caption, body, prefer, res);
+  }
+
+  /** The caption style presets a request may name in `style.preset`, each with its fields. */
+  @Get('caption/styles')
+  captionStyles() {
+    return { styles: CAPTION_PRESET_NAMES.map((name) => ({ name, style: CAPTION_PRESETS[name] })) };
   }
 
   @Post('img2vid')

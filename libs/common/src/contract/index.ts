@@ -1,3 +1,4 @@
+export * from './caption-presets';
 export * from './fields';
 export * from './job-inputs';
 export * from './job-results';

@@ -8,6 +8,8 @@ import {
   NumberField,
   TextField,
 } from './fields';
+import { ValidateIf } from 'class-validator';
+import { CAPTION_KINDS, CAPTION_PRESET_NAMES, CaptionKind, CaptionPresetName } from './caption-presets';
 import { JobOperation } from './operations';
 import {
   FONT_NAME,
@@ -19,6 +21,14 @@ import {
   S3_KEY_PREFIX,
   WHISPER_MODEL_NAME,
 } from './patterns';
+
+export const IMG2VID_RESOLUTIONS = ['1920x1080', '1080x1920', '1080x1080', '1280x720'] as const;
+
+export type Img2VidResolution = (typeof IMG2VID_RESOLUTIONS)[number];
+
+export const IMG2VID_FITS = ['cover', 'blur'] as const;
+
+export type Img2VidFit = (typeof IMG2VID_FITS)[number];
 
 /** The most images one img2vid job may carry. */
 export const MAX_IMG2VID_IMAGES = 500;
@@ -125,6 +135,22 @@ export class CaptionColors {
 
   @AlphaField('shadow or box', 128)
   backgroundAlpha?: number;
+
+  @TextField({
+    description: 'Colour of the word being spoken (highlight and pop), and of what karaoke has swept.',
+    example: '#FFD400',
+    optional: true,
+    pattern: HEX_COLOR,
+  })
+  highlight?: string;
+
+  @TextField({
+    description: 'pop: colour of the words already spoken (the words still to come are in `primary`).',
+    example: '#FFFFFF',
+    optional: true,
+    pattern: HEX_COLOR,
+  })
+  spoken?: string;
 }
 
 @JSONSchema({ additionalProperties: false, description: 'Outline, shadow or box of the captions.' })
@@ -175,6 +201,51 @@ export class CaptionPosition {
 
   @MarginField('Distance from the right edge, in script pixels.', 10)
   marginRight?: number;
+
+  @MarginField('Distance from the left and the right edges, in script pixels (sets both).', 16)
+  marginHorizontal?: number;
+}
+
+@JSONSchema({
+  additionalProperties: false,
+  description: 'A box behind each line of text; present turns it on.',
+})
+export class CaptionBox {
+  @BooleanField({ description: "Draw the box (false turns off a preset's box).", example: true, optional: true })
+  enabled?: boolean;
+
+  @TextField({ description: 'Box colour.', example: '#000000', optional: true, pattern: HEX_COLOR })
+  color?: string;
+
+  @IntegerField({
+    description: 'Box alpha: 0 opaque, 255 fully transparent.',
+    example: 96,
+    optional: true,
+    minimum: 0,
+    maximum: 255,
+  })
+  alpha?: number;
+
+  @IntegerField({
+    description: 'Space between the text and the edge of the box, in script pixels.',
+    example: 6,
+    optional: true,
+    minimum: 0,
+    maximum: 40,
+  })
+  padding?: number;
+}
+
+@JSONSchema({ additionalProperties: false, description: 'The pop kind.' })
+export class CaptionPop {
+  @NumberField({
+    description: 'How much larger the word being spoken is drawn.',
+    example: 1.25,
+    optional: true,
+    minimum: 1,
+    maximum: 2,
+  })
+  scale?: number;
 }
 
 @JSONSchema({
@@ -182,6 +253,66 @@ export class CaptionPosition {
   description: 'Caption style overrides; whatever is left out keeps its default.',
 })
 export class CaptionStyle {
+  @EnumField({
+    description:
+      'A preset (see GET /video/caption/styles) whose fields apply first; every field given here overrides its own.',
+    example: 'shorts',
+    optional: true,
+    values: CAPTION_PRESET_NAMES,
+  })
+  preset?: CaptionPresetName;
+
+  @EnumField({
+    description:
+      'classic: whole lines; karaoke: a sweep along each word as it is spoken; highlight: the spoken word in ' +
+      '`colors.highlight`; word_by_word: one word at a time; pop: spoken, active (scaled by `pop.scale`) and ' +
+      'upcoming words each in its colour.',
+    example: 'highlight',
+    optional: true,
+    values: CAPTION_KINDS,
+  })
+  kind?: CaptionKind;
+
+  @IntegerField({
+    description: 'Most words on one line.',
+    example: 4,
+    optional: true,
+    minimum: 1,
+    maximum: 20,
+  })
+  max_words_per_line?: number;
+
+  @IntegerField({
+    description: 'Most characters on one line (a longer word gets a line of its own; words are never split).',
+    example: 32,
+    optional: true,
+    minimum: 8,
+    maximum: 80,
+  })
+  max_chars_per_line?: number;
+
+  @IntegerField({ description: 'Lines on screen at once.', example: 2, optional: true, minimum: 1, maximum: 2 })
+  max_lines?: number;
+
+  @BooleanField({ description: 'Upper-case the text.', example: false, optional: true })
+  all_caps?: boolean;
+
+  @NestedField({
+    description: 'A box behind each line.',
+    example: { color: '#000000', alpha: 96, padding: 6 },
+    optional: true,
+    type: () => CaptionBox,
+  })
+  box?: CaptionBox;
+
+  @NestedField({
+    description: 'The pop kind.',
+    example: { scale: 1.25 },
+    optional: true,
+    type: () => CaptionPop,
+  })
+  pop?: CaptionPop;
+
   @NestedField({
     description: 'Font.',
     example: { name: 'DejaVu Sans', size: 24, bold: true },
@@ -215,16 +346,65 @@ export class CaptionStyle {
   position?: CaptionPosition;
 }
 
-@JSONSchema({
+@JSONSchema({ additionalProperties: false, description: 'Captions transcribed from the video itself.' })
+export class CaptionAutoCaptions {
+  @TextField({
+    description: 'faster-whisper model name; the worker chooses one when left out.',
+    example: 'base',
+    optional: true,
+    pattern: WHISPER_MODEL_NAME,
+  })
+  model?: string;
+
+  @TextField({
+    description: 'ISO 639 code of the spoken language; detected when left out.',
+    example: 'pt',
+    optional: true,
+    pattern: LANGUAGE_CODE,
+  })
+  language?: string;
+}
+
+const hasSubtitleSource = (input: { url_words?: unknown; auto_captions?: unknown }) =>
+  input.url_words !== undefined || input.auto_captions !== undefined;
+
+// url_srt may be left out only for url_words or auto_captions (draft-07 if/else, unknown to the typings).
+@JSONSchema((schema) => ({
+  ...schema,
   additionalProperties: false,
   description: 'Burn subtitles (SRT or ASS) into a video and upload the result.',
-})
+  ...{ if: { anyOf: [{ required: ['url_words'] }, { required: ['auto_captions'] }] }, else: { required: ['url_srt'] } },
+}))
 export class CaptionJobInput {
   @MediaUrlField('Video to caption.', 'https://example.com/video.mp4')
   url_video: string;
 
-  @MediaUrlField('Subtitles, SRT or ASS.', 'https://example.com/subtitles.srt')
-  url_srt: string;
+  @MediaUrlField(
+    'Subtitles: SRT, ASS, or the words.json of /transcribe. May be left out for url_words or auto_captions.',
+    'https://example.com/subtitles.srt',
+  )
+  @ValidateIf((input: CaptionJobInput, value: unknown) => value !== undefined || !hasSubtitleSource(input))
+  url_srt?: string;
+
+  @TextField({
+    description: 'words.json of /transcribe: captions with the words timed as they were spoken (wins over url_srt).',
+    example: 'https://example.com/words.json',
+    optional: true,
+    minLength: 1,
+    maxLength: MAX_URL_LENGTH,
+    pattern: MEDIA_URL,
+  })
+  url_words?: string;
+
+  @NestedField({
+    description:
+      'Without url_srt and url_words: transcribe the video on the worker, burn the captions and upload ' +
+      'segments.srt, words.json and karaoke.ass beside the video.',
+    example: { language: 'pt' },
+    optional: true,
+    type: () => CaptionAutoCaptions,
+  })
+  auto_captions?: CaptionAutoCaptions;
 
   @S3KeyPrefixField('Project Name/Video Title/videos/')
   path: string;
@@ -298,6 +478,24 @@ export class Img2VidJobInput {
     optional: true,
   })
   start_index?: number;
+
+  @EnumField({
+    description: 'Size of the clips, width x height (1920x1080 when left out).',
+    example: '1080x1920',
+    optional: true,
+    values: IMG2VID_RESOLUTIONS,
+  })
+  resolution?: Img2VidResolution;
+
+  @EnumField({
+    description:
+      'cover (default): crop the image to fill the frame; blur: the whole image over a blurred, darkened copy ' +
+      'of itself filling the frame.',
+    example: 'blur',
+    optional: true,
+    values: IMG2VID_FITS,
+  })
+  fit?: Img2VidFit;
 }
 
 @JSONSchema({

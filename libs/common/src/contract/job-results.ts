@@ -44,6 +44,28 @@ export class CaptionJobResult {
 
   @EncoderFallbackField()
   encoder_fallback?: string;
+  @EnumField({
+    description:
+      'Where the word times of a styled caption came from: measured (words.json, karaoke ASS tags, auto_captions) ' +
+      'or interpolated (spread over each SRT cue by length); absent when the subtitles were burnt as they were.',
+    example: 'measured',
+    optional: true,
+    values: ['measured', 'interpolated'] as const,
+  })
+  word_timing?: 'measured' | 'interpolated';
+
+  @NestedField({
+    description: 'auto_captions: what the video was transcribed to, uploaded beside it.',
+    example: {
+      language: 'pt',
+      model: 'base',
+      files: { segments: { srt: 'https://s3.example.com/canais/p/segments.srt', vtt: '', json: '' } },
+    },
+    optional: true,
+    type: () => CaptionTranscript,
+  })
+  // CaptionTranscript is declared further down; a mapped type keeps the decorator metadata from naming it early.
+  transcript?: Pick<CaptionTranscript, keyof CaptionTranscript>;
 }
 
 @JSONSchema({ additionalProperties: false, description: 'Result of an addaudio job.' })
@@ -164,6 +186,22 @@ export class TranscriptionFiles {
     type: () => TranscriptionWordFiles,
   })
   words?: TranscriptionWordFiles;
+}
+
+@JSONSchema({ additionalProperties: false, description: 'The transcription auto_captions made.' })
+export class CaptionTranscript {
+  @TextField({ description: 'Language spoken, as detected or as asked for.', example: 'pt' })
+  language: string;
+
+  @TextField({ description: 'Model that transcribed.', example: 'base' })
+  model: string;
+
+  @NestedField({
+    description: 'URLs of the transcript files.',
+    example: { segments: { srt: 'https://s3.example.com/canais/p/segments.srt', vtt: '', json: '' } },
+    type: () => TranscriptionFiles,
+  })
+  files: TranscriptionFiles;
 }
 
 @JSONSchema({ additionalProperties: false, description: 'Result of a transcribe job.' })

@@ -3,6 +3,7 @@ import { ValidationMetadata } from 'class-validator/types/metadata/ValidationMet
 import { IS_IN, IS_POSITIVE, MAX, MIN } from 'class-validator';
 import { validationMetadatasToSchemas } from 'class-validator-jsonschema';
 import { ISchemaConverters } from 'class-validator-jsonschema/build/defaultConverters';
+import { CAPTION_PRESETS } from './caption-presets';
 import { CODE_POINT_LENGTH, EACH_ITEM_IS_OBJECT } from './fields';
 import { JOB_INPUT_CLASSES } from './job-inputs';
 import { JOB_RESULT_CLASSES } from './job-results';
@@ -27,6 +28,8 @@ export interface JobContractSchema {
   $id: string;
   operations: Record<JobOperation, Ref>;
   results: Record<JobOperation, Ref>;
+  /** The caption style presets, for the worker to apply (`style.preset`). */
+  captionPresets: Record<string, Json>;
   definitions: Record<string, Json>;
 }
 
@@ -67,6 +70,7 @@ export function buildJobContractSchema(): JobContractSchema {
     $id: JOB_CONTRACT_SCHEMA_ID,
     operations,
     results,
+    captionPresets: CAPTION_PRESETS,
     definitions: sortKeys(reachableDefinitions(generated, roots)) as Record<string, Json>,
   };
 }

@@ -50,10 +50,7 @@ class ApiRequestFields {
   executor?: RequestedExecutor;
 }
 
-export class CaptionRequest extends IntersectionType(
-  OmitType(CaptionJobInput, ['style'] as const),
-  ApiRequestFields,
-) {}
+export class CaptionRequest extends IntersectionType(CaptionJobInput, ApiRequestFields) {}
 
 export class CaptionStyleRequest extends IntersectionType(CaptionJobInput, ApiRequestFields) {}
 
