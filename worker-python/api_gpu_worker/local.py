@@ -211,7 +211,7 @@ def main() -> int:
     output = ProtocolOutput(_protocol_stream())
     try:
         settings = Settings.from_env()
-        for stale in remove_stale_workdirs(settings.work_root):
+        for stale in remove_stale_workdirs(settings.work_root, settings.output_root):
             log.info("removed %s, left by a worker that is gone", stale.name)
         worker = LocalWorker(settings, output)
         ready = worker.ready_message()

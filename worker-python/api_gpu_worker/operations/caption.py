@@ -67,7 +67,7 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
 
     output_filename = fields["output_filename"]
     suffix = PurePosixPath(output_filename).suffix.lower()
-    output = ctx.workdir / f"output{suffix}"
+    output = ctx.outdir / f"output{suffix}"
     video_filter = subtitles_filter(subtitles_file.name, overrides)
     carried = _CARRIED_AUDIO.get(suffix)
     audio_args = (

@@ -80,7 +80,7 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         outputs.append(("karaoke.ass", karaoke_ass(transcript.segments), ASS_TYPE))
     urls = {}
     for filename, content, content_type in outputs:
-        local = ctx.workdir / filename
+        local = ctx.outdir / filename
         local.write_bytes(content)
         urls[filename] = ctx.storage.upload(
             local, object_key(fields["path"], filename), content_type

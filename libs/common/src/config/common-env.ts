@@ -4,6 +4,8 @@ import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, Min } fr
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'verbose'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+const NODE_ENVS = ['production', 'development', 'test'] as const;
+
 const trimmed = () =>
   Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));
 
@@ -14,6 +16,13 @@ const trimmed = () =>
 export class CommonEnv {
   @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: LogLevel = 'info';
+
+  // The replaced service's deployments set it; accepted, and it changes nothing (the service
+  // behaves the same in every environment).
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
+  @IsIn(NODE_ENVS, { message: `NODE_ENV must be one of ${NODE_ENVS.join(', ')}` })
+  NODE_ENV?: (typeof NODE_ENVS)[number];
 
   // Whoever ends a job (a node, or the API for RunPod jobs and cancels) starts its retention clock.
   @IsInt({ message: 'JOB_RETENTION_HOURS must be an integer' })
