@@ -8,12 +8,12 @@ import {
   NumberField,
   TextField,
 } from './fields';
+import { WHISPER_LANGUAGES } from './languages';
 import { JobOperation } from './operations';
 import {
   FONT_NAME,
   HEX_COLOR,
   IMAGE_ID,
-  LANGUAGE_CODE,
   MEDIA_URL,
   OUTPUT_VIDEO_FILENAME,
   S3_KEY_PREFIX,
@@ -337,11 +337,11 @@ export class TranscribeJobInput {
   })
   model?: string;
 
-  @TextField({
-    description: 'ISO 639 code of the spoken language; detected when left out.',
+  @EnumField({
+    description: 'Code of the spoken language as Whisper knows it (ISO 639-1, e.g. pt, en, es); detected when left out.',
     example: 'pt',
     optional: true,
-    pattern: LANGUAGE_CODE,
+    values: WHISPER_LANGUAGES,
   })
   language?: string;
 
