@@ -23,7 +23,7 @@ from .job import JobContext, remove_stale_workdirs, run_job
 from .settings import ConfigError, Settings
 from .storage import Storage
 from .whisper import shared_transcriber
-from .whisper_models import available_models, whisper_device
+from .whisper_models import available_models, effective_aliases, whisper_device
 
 log = logging.getLogger("api_gpu_worker.local")
 
@@ -58,6 +58,7 @@ class LocalWorker:
             "nvenc": nvenc_available(),
             "whisper_device": whisper_device().device,
             "models": available_models(),
+            "model_aliases": effective_aliases(),
             "warm_models": shared_transcriber().loaded_names(),
             "pid": os.getpid(),
         }

@@ -23,11 +23,13 @@ from api_gpu_worker.whisper_models import (
     BundledModelError,
     EnglishOnlyModelError,
     InvalidModelNameError,
+    ModelAliasesError,
     UnknownModelError,
     WhisperDeviceError,
     WhisperModelError,
     available_models,
     bundled_models_root,
+    effective_aliases,
     install_bundled_models,
     resolve_model,
     whisper_device,
@@ -248,6 +250,39 @@ def test_unknown_model_lists_available_ones() -> None:
     with pytest.raises(UnknownModelError) as error:
         resolve_model("large-v3", None)
     assert str(error.value) == "model 'large-v3' is not available here; available: base, tiny.en"
+
+
+def test_an_alias_serves_a_name_with_a_model_that_is_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WHISPER_MODEL_ALIASES", " large-v3 = base , turbo=base,medium=missing ")
+
+    resolved = resolve_model("large-v3", "pt")
+
+    assert (resolved.name, resolved.requested) == ("base", "large-v3")
+    assert resolved.path == bundled_models_root() / "base"
+    assert effective_aliases() == {"large-v3": "base", "turbo": "base"}
+    assert available_models() == ["base", "large-v3", "tiny.en", "turbo"]
+    with pytest.raises(UnknownModelError, match="'missing' is not available"):
+        resolve_model("medium", None)
+
+
+def test_a_real_model_wins_over_its_alias(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    own = make_model_dir(tmp_path / "large-v3", vocabulary_size=51866)
+    monkeypatch.setenv("WHISPER_MODELS_DIR", str(tmp_path))
+    monkeypatch.setenv("WHISPER_MODEL_ALIASES", "large-v3=base")
+
+    resolved = resolve_model("large-v3", None)
+
+    assert (resolved.name, resolved.requested, resolved.path) == ("large-v3", "large-v3", own)
+    assert effective_aliases() == {}
+
+
+@pytest.mark.parametrize("aliases", ["large-v3", "large-v3=", "=base", "a=b=c", "../x=base"])
+def test_malformed_aliases_are_an_operator_error(
+    monkeypatch: pytest.MonkeyPatch, aliases: str
+) -> None:
+    monkeypatch.setenv("WHISPER_MODEL_ALIASES", aliases)
+    with pytest.raises(ModelAliasesError, match="WHISPER_MODEL_ALIASES"):
+        resolve_model("large-v3", None)
 
 
 def test_tiny_is_not_an_alias_for_english_only_tiny() -> None:

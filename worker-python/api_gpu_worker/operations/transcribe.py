@@ -25,6 +25,7 @@ from ..whisper import DecodingOptions, Transcriber, TranscriptionStopped, shared
 from ..whisper_models import (
     BundledModelError,
     EnglishOnlyModelError,
+    ModelAliasesError,
     ResolvedModel,
     WhisperDeviceError,
     WhisperModelError,
@@ -69,7 +70,10 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         raise JobCancelled() from None
     ctx.check_cancelled()
 
-    metadata = TranscriptMetadata(transcript.language, transcript.model, transcript.device)
+    requested = transcript.model_requested or transcript.model
+    metadata = TranscriptMetadata(
+        transcript.language, transcript.model, transcript.device, requested
+    )
     word_count = count_words(transcript.segments)
     has_words = word_count > 0
     outputs = [
@@ -103,6 +107,7 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         "segments": count_cues(transcript.segments),
         "words": word_count,
         "model": transcript.model,
+        "model_requested": requested,
         "device": transcript.device,
     }
 
@@ -116,7 +121,7 @@ def _resolve(model: str | None, language: str | None) -> ResolvedModel:
         if model is None:
             raise JobError(f"WHISPER_DEFAULT_MODEL: {error}") from None
         raise InputError(str(error), field="model") from None
-    except BundledModelError as error:
+    except (BundledModelError, ModelAliasesError) as error:
         raise JobError(str(error)) from None
 
 

@@ -72,6 +72,7 @@ export class HeartbeatService implements OnApplicationBootstrap, OnApplicationSh
       nvenc: capabilities?.nvenc ?? null,
       whisperDevice: capabilities?.whisperDevice ?? null,
       models: capabilities?.models ?? [],
+      modelAliases: capabilities?.modelAliases ?? {},
       warmModels: capabilities?.warmModels ?? [],
       startedAt: this.state.startedAt,
       lastSeenAt: new Date().toISOString(),

@@ -17,6 +17,8 @@ export type WorkerMessage =
       nvenc: boolean;
       whisper_device: string;
       models: string[];
+      /** Names served by another model (WHISPER_MODEL_ALIASES), each with the model that serves it. */
+      model_aliases?: Record<string, string>;
       warm_models?: string[];
       gpu?: string | null;
       pid: number;
@@ -36,6 +38,7 @@ export interface WorkerCapabilities {
   whisperDevice: string;
   gpu: string | null;
   models: string[];
+  modelAliases: Record<string, string>;
   warmModels: string[];
 }
 
@@ -68,6 +71,7 @@ export function capabilitiesFrom(ready: Extract<WorkerMessage, { type: 'ready' }
     whisperDevice: ready.whisper_device,
     gpu: ready.gpu ?? null,
     models: ready.models ?? [],
+    modelAliases: ready.model_aliases ?? {},
     warmModels: ready.warm_models ?? [],
   };
 }

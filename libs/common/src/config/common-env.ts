@@ -59,6 +59,14 @@ export class CommonEnv {
   })
   WHISPER_DEFAULT_MODEL?: string;
 
+  // name=served pairs: the workers serve a requested model name with a model they have.
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' && value.trim() === '' ? undefined : value))
+  @Matches(/^\s*[A-Za-z0-9][A-Za-z0-9._-]{0,63}\s*=\s*[A-Za-z0-9][A-Za-z0-9._-]{0,63}\s*(,\s*[A-Za-z0-9][A-Za-z0-9._-]{0,63}\s*=\s*[A-Za-z0-9][A-Za-z0-9._-]{0,63}\s*)*$/, {
+    message: 'WHISPER_MODEL_ALIASES must be name=served pairs separated by commas, e.g. large-v3=base,turbo=base',
+  })
+  WHISPER_MODEL_ALIASES?: string;
+
   // S3's own bucket naming rules, so a typo fails at start instead of at the first upload.
   @Matches(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
     message: 'S3_BUCKET_NAME must be a valid S3 bucket name (3-63 chars: a-z, 0-9, "." and "-")',

@@ -175,6 +175,13 @@ export class TranscribeJobResult {
   @TextField({ description: 'Model that transcribed.', example: 'large-v3' })
   model: string;
 
+  @TextField({
+    description: 'Model the job asked for (or defaulted to); differs from `model` when WHISPER_MODEL_ALIASES served it with another.',
+    example: 'large-v3',
+    optional: true,
+  })
+  model_requested?: string;
+
   @TextField({ description: 'Device the model ran on.', example: 'cuda' })
   device: string;
 }

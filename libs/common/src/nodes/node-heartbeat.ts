@@ -19,8 +19,10 @@ export interface NodeHeartbeat {
   nvenc: boolean | null;
   /** Device faster-whisper runs on (`cuda`, `cpu`); null until a worker is ready. */
   whisperDevice: string | null;
-  /** Whisper models the workers can load. */
+  /** Whisper models the workers can load, aliases (WHISPER_MODEL_ALIASES) included. */
   models: string[];
+  /** Each alias with the model that serves it; absent in heartbeats of older nodes. */
+  modelAliases?: Record<string, string>;
   /** Whisper models already loaded in a worker's memory. */
   warmModels: string[];
   startedAt: string;
