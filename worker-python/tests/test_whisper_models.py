@@ -341,3 +341,17 @@ def test_forcing_cuda_without_a_gpu_is_an_error(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("WHISPER_DEVICE", "cuda")
     with pytest.raises(WhisperDeviceError, match="no usable CUDA device"):
         whisper_device()
+
+
+def test_the_aliases_command_serves_the_documented_names_missing_here_with_base(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_model_dir(tmp_path / "small", vocabulary_size=51865)
+    monkeypatch.setenv("WHISPER_MODELS_DIR", str(tmp_path))
+
+    whisper_models.main(["aliases"])
+
+    assert capsys.readouterr().out == (
+        "tiny=base,medium=base,large-v1=base,large-v2=base,large-v3=base,"
+        "large-v3-turbo=base,turbo=base\n"
+    )
