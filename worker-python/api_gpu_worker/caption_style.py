@@ -1,7 +1,7 @@
 """The ``style`` of a caption job, turned into libass style overrides (``force_style``).
 
 Only values checked here reach the override string: numbers in their ranges, colours as six hex
-digits, a font name of letters, digits, spaces and ``_.-`` that fontconfig has installed. The
+digits, a font name of letters, digits, spaces and ``_.-`` (``fonts`` resolves it). The
 string still goes through FFmpeg's filtergraph escaping (``filter_value``), so nothing in a job can
 end the option or the filter it sits in.
 
@@ -124,33 +124,6 @@ def _checked(field: str, kind: str, bounds: Any, value: Any) -> Any:
     if not low <= value <= high:
         raise InputError(f"{field} must be between {low} and {high}", field=field)
     return int(value) if kind == "int" else float(value)
-
-
-def require_installed_font(name: str, field: str = "style.font.name") -> None:
-    families = installed_font_families()
-    if name.casefold() not in {family.casefold() for family in families}:
-        raise InputError(
-            f"{field}: font {name!r} is not installed on this worker; "
-            f"installed: {', '.join(sorted(families))}",
-            field=field,
-        )
-
-
-@cache
-def installed_font_families() -> frozenset[str]:
-    listing = subprocess.run(
-        ["fc-list", "--format", "%{family}\\n"],
-        capture_output=True,
-        text=True,
-        timeout=_TOOL_TIMEOUT_S,
-        check=True,
-    ).stdout
-    return frozenset(
-        family.strip()
-        for line in listing.splitlines()
-        for family in line.split(",")
-        if family.strip()
-    )
 
 
 def force_style(style: CaptionStyle) -> str:

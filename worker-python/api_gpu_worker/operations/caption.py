@@ -17,11 +17,11 @@ from ..caption_style import (
     caption_style,
     filter_value,
     force_style,
-    require_installed_font,
 )
 from ..encoders import EncoderConfig, run_encode
 from ..errors import MediaError
 from ..fetch import fetch
+from ..fonts import SRT_DEFAULT_FONT, ass_style_fonts, resolve_font, resolve_fonts
 from ..job import JobContext
 from ..media import require_video
 from ..storage import content_type_for, object_key
@@ -41,9 +41,10 @@ _ENCODE_SPAN = (5.0, 97.0)
 
 def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     overrides = None
+    font = None
     if "style" in fields:
         style = caption_style(fields["style"])
-        require_installed_font(style.font_name)
+        font = resolve_font(style.font_name, "style.font.name")
         overrides = force_style(style)
 
     video = fetch(fields["url_video"], ctx.workdir / "input-video", ctx, field="url_video")
@@ -61,6 +62,13 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         subtitles = parse_subtitles(subtitles_download.read_bytes(), "url_srt")
     except SubtitleError as error:
         raise MediaError(error.message, field=error.field) from None
+    # libass would draw a font it cannot find in a fallback family, silently: refused instead. A
+    # style's font replaces the file's own.
+    if font is None and subtitles.format == "ass":
+        names = ass_style_fonts(subtitles.content.decode("utf-8"))
+        font = next(iter(resolve_fonts(names, "url_srt")), None)
+    elif font is None:
+        font = resolve_font(SRT_DEFAULT_FONT, "url_srt")
     subtitles_file = ctx.workdir / f"subs{subtitles.suffix}"
     subtitles_file.write_bytes(subtitles.content)
     ctx.progress(_FETCH_SPAN)
@@ -87,7 +95,12 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     ctx.check_cancelled()
     key = object_key(fields["path"], output_filename)
     url = ctx.storage.upload(output, key, content_type_for(output_filename))
-    return {"video_url": url, "filename": output_filename, "encoder": encoder.name}
+    return {
+        "video_url": url,
+        "filename": output_filename,
+        "encoder": encoder.name,
+        **({"font": font} if font else {}),
+    }
 
 
 def subtitles_filter(subtitles_name: str, overrides: str | None) -> str:

@@ -33,6 +33,14 @@ export class CaptionJobResult {
 
   @EncoderField()
   encoder?: string;
+
+  @TextField({
+    description:
+      'Font family the captions were drawn in: the style\'s font, or the subtitle file\'s, as fontconfig resolved it (Arial: Liberation Sans).',
+    example: 'Liberation Sans',
+    optional: true,
+  })
+  font?: string;
 }
 
 @JSONSchema({ additionalProperties: false, description: 'Result of an addaudio job.' })
