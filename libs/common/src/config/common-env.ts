@@ -24,6 +24,12 @@ export class CommonEnv {
   @IsIn(NODE_ENVS, { message: `NODE_ENV must be one of ${NODE_ENVS.join(', ')}` })
   NODE_ENV?: (typeof NODE_ENVS)[number];
 
+  // When set, each process also writes its JSON log lines to <LOGS_DIR>/<process>.log, rotated by size.
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' && value.trim() === '' ? undefined : value))
+  @IsString({ message: 'LOGS_DIR must be a directory path' })
+  LOGS_DIR?: string;
+
   // Whoever ends a job (a node, or the API for RunPod jobs and cancels) starts its retention clock.
   @IsInt({ message: 'JOB_RETENTION_HOURS must be an integer' })
   @Min(1, { message: 'JOB_RETENTION_HOURS must be at least 1' })
