@@ -16,7 +16,7 @@ ensure_secret "$ENV_FILE" WEBHOOK_SECRET
 # Clients of the replaced service name its models (large-v3 by default); this box serves the ones it
 # lacks with the bundled multilingual model, and every answer says so (stats.model_requested).
 if [ -z "${WHISPER_MODEL_ALIASES+set}" ]; then
-  aliases="$("$VENV/bin/python" -m api_gpu_worker.whisper_models aliases)"
+  aliases="$(PYTHONPATH="$ROOT/worker-python" "$VENV/bin/python" -m api_gpu_worker.whisper_models aliases)"
   printf 'WHISPER_MODEL_ALIASES=%s\n' "$aliases" >> "$ENV_FILE"
   export WHISPER_MODEL_ALIASES="$aliases"
 fi
