@@ -38,7 +38,16 @@ describe('the worker protocol', () => {
       whisperDevice: 'cpu',
       gpu: null,
       models: ['base', 'tiny.en'],
+      modelAliases: {},
       warmModels: [],
     });
+  });
+
+  it('reads the model aliases a ready line carries', () => {
+    const ready = parseWorkerMessage(
+      '{"type":"ready","encoder":"libx264","nvenc":false,"whisper_device":"cpu","models":["base","large-v3"],' +
+        '"model_aliases":{"large-v3":"base"},"pid":7}',
+    );
+    expect(capabilitiesFrom(ready as Parameters<typeof capabilitiesFrom>[0]).modelAliases).toEqual({ 'large-v3': 'base' });
   });
 });
