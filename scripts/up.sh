@@ -52,7 +52,8 @@ start_background api "dist/apps/api/main.js" node "$ROOT/dist/apps/api/main.js"
 start_background gpu-node "dist/apps/gpu-node/main.js" node "$ROOT/dist/apps/gpu-node/main.js"
 
 # A process that exits (a bad variable, say) fails the run at once rather than after the wait.
-alive() { running_pid "$1" "dist/apps/$1/main.js" >/dev/null || { printf 'error: the %s exited\n' "$1" >&2; return 2; }; }
+# Its pid, not its command line: right after the start the child may not have exec'd node yet.
+alive() { kill -0 "$(cat "$(pid_file "$1")")" 2>/dev/null || { printf 'error: the %s exited\n' "$1" >&2; return 2; }; }
 api_answers() {
   alive api && alive gpu-node || return 2
   curl -fsS -o /dev/null "http://127.0.0.1:$PORT/health"

@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,13 +24,13 @@ function listening(port: number): Promise<boolean> {
  * of the repository's scripts, with the set-up already done (its .venv, .tools, dist linked) and
  * every port and directory its own, so nothing of a developer's `make up` is touched.
  */
-describe('make up failing partway', () => {
+describe('make up', () => {
   let root: string;
 
   beforeAll(() => {
     root = mkdtempSync(join(tmpdir(), 'api-gpu-make-up-'));
     mkdirSync(join(root, 'scripts'));
-    for (const script of ['up.sh', 'lib.sh', 'services.sh', 'ensure_bucket.py', 'upload_samples.py']) {
+    for (const script of ['up.sh', 'down.sh', 'lib.sh', 'services.sh', 'ensure_bucket.py', 'upload_samples.py']) {
       copyFileSync(join(REPO_ROOT, 'scripts', script), join(root, 'scripts', script));
     }
     // The set-up is done already; installing is not what this test is about.
@@ -64,6 +64,33 @@ describe('make up failing partway', () => {
     for (const name of ['gpu-node', 'minio', 'redis']) expect(up.output).toContain(`stopped ${name}`);
     const runDir = join(root, '.data', 'run');
     expect(existsSync(runDir) ? readdirSync(runDir) : []).toEqual([]);
+    for (const port of [redisPort, minioPort, apiPort, nodePort]) expect(await listening(port)).toBe(false);
+  });
+
+  it('prints the whisper aliases it wrote and the samples it uploaded, which download', async () => {
+    const [redisPort, minioPort, apiPort, nodePort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const env = {
+      DATA_DIR: join(root, '.data'),
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      S3_ENDPOINT_URL: `http://127.0.0.1:${minioPort}`,
+      PORT: String(apiPort),
+      NODE_HEALTH_PORT: String(nodePort),
+      HOST: '127.0.0.1',
+    };
+    const up = new OwnedProcess('bash', [join(root, 'scripts', 'up.sh')], env).start();
+    try {
+      expect(await up.exitCode(150_000)).toBe(0);
+      expect(up.output).toContain(
+        'model aliases: tiny=base,small=base,medium=base,large-v1=base,large-v2=base,large-v3=base,large-v3-turbo=base,turbo=base',
+      );
+      const samples = up.output.match(/http:\/\/127\.0\.0\.1:\d+\/canais\/samples\/\S+/g) ?? [];
+      expect(samples.map((url) => url.split('/').pop()).sort()).toEqual(['fala.mp3', 'legendas.srt', 'paisagem.jpg', 'retrato.jpg', 'video.mp4']);
+      for (const url of samples) expect((await fetch(url)).status).toBe(200);
+      expect(readFileSync(join(root, '.env'), 'utf8')).toMatch(/^WHISPER_MODEL_ALIASES=tiny=base,/m);
+    } finally {
+      const down = new OwnedProcess('bash', [join(root, 'scripts', 'down.sh')], env).start();
+      expect(await down.exitCode(120_000)).toBe(0);
+    }
     for (const port of [redisPort, minioPort, apiPort, nodePort]) expect(await listening(port)).toBe(false);
   });
 });
