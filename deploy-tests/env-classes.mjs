@@ -4,6 +4,7 @@
 // settings), with the CommonEnv they extend.
 //   node deploy-tests/env-classes.mjs < {"api": [env, ...], "gpu-node": [env, ...]}
 // prints {"classes": {app: {classes, variables, required, defaults}}, "queues": {...},
+//         "unknownVariableCheck": {prefixes, readElsewhere},
 //         "problems": {app: [[problem, ...] for each env given]}}.
 import { readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -86,6 +87,10 @@ const toValidate = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
 const envClasses = Object.fromEntries(Object.entries(APPS).map(([app, dir]) => [app, envClassesOf(dir)]));
 const result = {
   classes: Object.fromEntries(Object.entries(envClasses).map(([app, classes]) => [app, describe(classes)])),
+  unknownVariableCheck: {
+    prefixes: common.SERVICE_VARIABLE_PREFIXES,
+    readElsewhere: common.VARIABLES_READ_ELSEWHERE,
+  },
   queues: {
     jobQueues: Object.values(common.JOB_QUEUES),
     webhookQueue: common.WEBHOOK_QUEUE,

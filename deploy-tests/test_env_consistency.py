@@ -4,6 +4,7 @@ inherit), and the apps' own start-up validation accepts it, required variables i
 
 import pytest
 from deployment import (
+    ROOT,
     ContainerEnv,
     all_app_envs,
     check_deploy,
@@ -87,6 +88,20 @@ def test_the_variables_read_include_those_of_each_code_base():
     assert {"NODE_HEALTH_PORT", "SHUTDOWN_GRACE_S"} <= known_variables("gpu-node")
     assert {"FFMPEG_ENCODER", "WHISPER_DEVICE", "JOB_CONTRACT_SCHEMA"} <= worker_variables()
     assert "FFMPEG_ENCODER" not in known_variables("api")
+
+
+@pytest.mark.parametrize("app", ["api", "gpu-node"])
+def test_the_start_up_warning_knows_every_variable_the_code_reads(app: str):
+    """Each app warns about a prefixed variable that neither it nor VARIABLES_READ_ELSEWHERE
+    names: that list must hold what the other app, the worker and the set-up read, and only that."""
+    check = typescript()["unknownVariableCheck"]
+    prefixes = tuple(check["prefixes"])
+    elsewhere = set(check["readElsewhere"])
+    read_by_all = known_variables("api") | known_variables("gpu-node") | worker_variables()
+    prefixed = {name for name in read_by_all if name.startswith(prefixes)}
+    assert prefixed - elsewhere - known_variables(app) == set()
+    set_up = (ROOT / "scripts" / "up.sh").read_text()
+    assert {name for name in elsewhere if name not in read_by_all and name not in set_up} == set()
 
 
 @pytest.mark.parametrize("overlay", overlays(), ids=lambda o: o.name)

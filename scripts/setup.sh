@@ -5,7 +5,10 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-APT_PACKAGES=(ffmpeg redis-server espeak-ng fonts-dejavu-core fonts-liberation2 fontconfig curl)
+# Fonts: the replaced service's families (DejaVu, Liberation with its metric aliases for Arial,
+# Times New Roman and Courier New, Roboto, Noto, Open Sans) and Lato, which caption makers use.
+APT_PACKAGES=(ffmpeg redis-server espeak-ng fonts-dejavu-core fonts-liberation2 fonts-roboto-unhinted
+  fonts-noto-core fonts-open-sans fonts-lato fontconfig curl jq)
 
 install_debian_packages() {
   local missing=() pkg

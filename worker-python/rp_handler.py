@@ -88,7 +88,7 @@ def main() -> None:
         settings = Settings.from_env()
         _runtime = Runtime(settings, select_encoder(settings.ffmpeg_encoder))
         device = whisper_device()
-        remove_stale_workdirs(settings.work_root)
+        remove_stale_workdirs(settings.work_root, settings.output_root)
     except ConfigError as error:
         log.error("configuration error: %s", error)
         sys.exit(2)

@@ -2,15 +2,14 @@
 
 Only values checked here reach the ASS script ``caption_ass`` writes: numbers in their ranges,
 colours as six hex digits, a font name of letters, digits, spaces and ``_.-`` (no comma can end
-an ASS field) that fontconfig has installed. ``position.alignment`` is numpad (8 = top centre),
+an ASS field) that fontconfig resolves
+(``fonts``). ``position.alignment`` is numpad (8 = top centre),
 as an ASS v4+ Style line reads it. ``filter_value`` escapes a value for FFmpeg's filtergraph.
 """
 
 import re
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from functools import cache
 from typing import Any
 
 from .errors import InputError
@@ -19,7 +18,6 @@ _FONT_NAME = re.compile(
     r"[A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00ff\u0100-\u017f _.-]{1,100}"
 )
 _HEX_COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
-_TOOL_TIMEOUT_S = 30
 KINDS = ("classic", "karaoke", "highlight", "word_by_word", "pop")
 
 
@@ -180,33 +178,6 @@ def _checked(field: str, kind: str, bounds: Any, value: Any) -> Any:
     if not low <= value <= high:
         raise InputError(f"{field} must be between {low} and {high}", field=field)
     return int(value) if kind == "int" else float(value)
-
-
-def require_installed_font(name: str, field: str = "style.font.name") -> None:
-    families = installed_font_families()
-    if name.casefold() not in {family.casefold() for family in families}:
-        raise InputError(
-            f"{field}: font {name!r} is not installed on this worker; "
-            f"installed: {', '.join(sorted(families))}",
-            field=field,
-        )
-
-
-@cache
-def installed_font_families() -> frozenset[str]:
-    listing = subprocess.run(
-        ["fc-list", "--format", "%{family}\\n"],
-        capture_output=True,
-        text=True,
-        timeout=_TOOL_TIMEOUT_S,
-        check=True,
-    ).stdout
-    return frozenset(
-        family.strip()
-        for line in listing.splitlines()
-        for family in line.split(",")
-        if family.strip()
-    )
 
 
 def ass_colour(hex_colour: str, alpha: int) -> str:

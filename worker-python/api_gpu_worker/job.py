@@ -48,7 +48,8 @@ _PROGRESS_KEY = re.compile(r"[a-z_0-9]+=\S*$")
 
 
 class JobContext:
-    """What an operation gets: ``workdir`` for its files, ``storage`` for its results, ``encoder``.
+    """What an operation gets: ``workdir`` for its files, ``outdir`` for the results it uploads,
+    ``storage`` for uploading them, ``encoder``.
 
     Use it as a context manager (``run_job`` does) so the work directory goes away afterwards.
     """
@@ -72,7 +73,9 @@ class JobContext:
         self.encoder_fallback = encoder_fallback_reason(settings.ffmpeg_encoder, self.encoder)
         self.fallback_reason: str | None = None
         safe_id = re.sub(r"[^A-Za-z0-9_-]", "_", job_id)[:64]
-        self.workdir = settings.work_root / f"job-{os.getpid()}-{safe_id}-{uuid.uuid4().hex[:8]}"
+        name = f"job-{os.getpid()}-{safe_id}-{uuid.uuid4().hex[:8]}"
+        self.workdir = settings.work_root / name
+        self.outdir = settings.output_root / name
         self._on_progress = on_progress
         self._last_percent = -1.0
         self._last_report = 0.0
@@ -82,6 +85,7 @@ class JobContext:
 
     def __enter__(self) -> "JobContext":
         self.workdir.mkdir(parents=True, exist_ok=False)
+        self.outdir.mkdir(parents=True, exist_ok=True)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -94,6 +98,7 @@ class JobContext:
             _kill_group(process)
             process.wait()
         shutil.rmtree(self.workdir, ignore_errors=True)
+        shutil.rmtree(self.outdir, ignore_errors=True)
 
     def progress(self, percent: float, *, force: bool = False) -> None:
         """Reports progress, clamped to 0-100, never decreasing, throttled to ~4 per second.
@@ -262,14 +267,15 @@ def _kill_group(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def remove_stale_workdirs(work_root: Path) -> list[Path]:
-    """Deletes the work directories of worker processes that are gone (killed mid-job, say).
+def remove_stale_workdirs(*roots: Path) -> list[Path]:
+    """Deletes the work and output directories of worker processes that are gone (killed
+    mid-job, say) under each of ``roots``.
 
     Each directory's name carries the pid of its process; the ones of live processes (other
-    slots sharing ``work_root``) are left alone. Returns what was removed.
+    slots sharing a root) are left alone. Returns what was removed.
     """
     removed = []
-    for entry in work_root.glob("job-*-*"):
+    for entry in (entry for root in dict.fromkeys(roots) for entry in root.glob("job-*-*")):
         pid = entry.name.split("-", 2)[1]
         if entry.is_dir() and pid.isdigit() and not _process_exists(int(pid)):
             shutil.rmtree(entry, ignore_errors=True)

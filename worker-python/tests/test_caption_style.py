@@ -15,10 +15,10 @@ from api_gpu_worker.caption_style import (
     ass_colour,
     caption_style,
     filter_value,
-    require_installed_font,
 )
 from api_gpu_worker.caption_words import from_subtitles
 from api_gpu_worker.errors import InputError
+from api_gpu_worker.fonts import ass_style_fonts, resolve_font, resolve_fonts
 from api_gpu_worker.operations.caption import subtitles_filter
 from api_gpu_worker.subtitles import parse_subtitles
 
@@ -116,13 +116,41 @@ def test_invalid_values_name_their_field(style: dict, field: str) -> None:
     assert caught.value.message.startswith(field)
 
 
-def test_a_font_that_is_not_installed_is_refused_with_the_installed_ones() -> None:
-    require_installed_font("dejavu sans")
+@pytest.mark.parametrize(
+    ("name", "family"),
+    [
+        ("dejavu sans", "DejaVu Sans"),
+        ("Arial", "Liberation Sans"),
+        ("Helvetica", "Liberation Sans"),
+        ("Times New Roman", "Liberation Serif"),
+        ("Courier New", "Liberation Mono"),
+        ("Roboto", "Roboto"),
+        ("Open Sans", "Open Sans"),
+        ("Lato", "Lato"),
+        ("Noto Sans", "Noto Sans"),
+    ],
+)
+def test_a_font_resolves_through_fontconfig_as_libass_does(name: str, family: str) -> None:
+    assert resolve_font(name, "style.font.name") == family
+
+
+def test_a_font_with_no_installed_family_standing_in_is_refused_with_the_installed_ones() -> None:
     with pytest.raises(InputError) as caught:
-        require_installed_font("Comic Sans MS")
+        resolve_font("Comic Sans MS", "style.font.name")
     assert caught.value.field == "style.font.name"
     assert "'Comic Sans MS' is not installed" in caught.value.message
-    assert "DejaVu Sans" in caught.value.message
+    assert "DejaVu Sans" in caught.value.message and "Liberation Sans" in caught.value.message
+
+
+def test_the_fontnames_of_an_ass_file_are_read_from_its_styles() -> None:
+    ass = (
+        "[Script Info]\nScriptType: v4.00+\n\n[V4+ Styles]\n"
+        "Format: Name, Fontname, Fontsize, PrimaryColour\n"
+        "Style: Default,Arial,48,&H00FFFFFF\nStyle: Top, Times New Roman ,40,&H00FFFFFF\n\n"
+        "[Events]\nFormat: Layer, Start, End, Style, Text\n"
+    )
+    assert ass_style_fonts(ass) == ["Arial", "Times New Roman"]
+    assert resolve_fonts(ass_style_fonts(ass), "url_srt") == ["Liberation Sans", "Liberation Serif"]
 
 
 @pytest.mark.parametrize("numpad", range(1, 10))

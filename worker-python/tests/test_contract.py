@@ -135,3 +135,11 @@ def test_a_pattern_mismatch_is_worded_as_the_typescript_side_words_it():
     assert raised.value.field == "path"
     assert "pattern" not in raised.value.message
     assert "^" not in raised.value.message
+
+
+def test_the_languages_the_contract_accepts_are_the_ones_whisper_knows():
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    schema = json.loads(contract.schema_path().read_text(encoding="utf-8"))
+    language = schema["definitions"]["TranscribeJobInput"]["properties"]["language"]
+    assert sorted(language["enum"]) == sorted(_LANGUAGE_CODES)

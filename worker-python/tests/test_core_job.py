@@ -47,6 +47,8 @@ def test_settings_defaults_and_public_url():
         ("S3_ENDPOINT_URL", "minio:9000"),
         ("S3_INPUT_BUCKETS", "ok-bucket,Bad_Bucket"),
         ("WORKER_TMP_DIR", "relative/dir"),
+        ("WORK_DIR", "relative/dir"),
+        ("OUTPUT_DIR", "relative/dir"),
         ("BATCH_SIZE", "0"),
     ],
 )
@@ -57,6 +59,18 @@ def test_a_bad_variable_is_named(variable, value):
     assert str(raised.value).startswith(variable)
     if value:
         assert value not in str(raised.value).replace(variable, "")
+
+
+def test_the_replaced_services_scratch_directories_are_used(tmp_path):
+    work, output = tmp_path / "work", tmp_path / "output"
+    settings = Settings.from_env({**BASE_ENV, "WORK_DIR": str(work), "OUTPUT_DIR": str(output)})
+    assert (settings.work_root, settings.output_root) == (work, output)
+    with JobContext("legacy-dirs", settings, encoder=SoftwareEncoder(), storage=object()) as ctx:
+        assert ctx.workdir.parent == work and ctx.workdir.is_dir()
+        assert ctx.outdir.parent == output and ctx.outdir.is_dir()
+    assert not ctx.workdir.exists() and not ctx.outdir.exists()
+    ours = Settings.from_env({**BASE_ENV, "WORKER_TMP_DIR": str(tmp_path), "WORK_DIR": str(work)})
+    assert ours.work_root == ours.output_root == tmp_path
 
 
 def test_env_file_fills_what_the_environment_leaves_unset(tmp_path, monkeypatch):

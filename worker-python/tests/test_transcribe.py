@@ -85,11 +85,13 @@ def test_english_speech_gives_six_files_and_the_seed_result(
         "segments",
         "words",
         "model",
+        "model_requested",
         "device",
         "device_fallback",
     }
     # No GPU here: WHISPER_DEVICE=auto ran on the CPU, and the result says why.
     assert result["device_fallback"].startswith("CPU int8 instead of CUDA: ")
+    assert result["model_requested"] == "tiny.en"
     assert progress == sorted(progress) and progress[-1] == 100.0 and len(progress) >= 2
     assert list(work_root.iterdir()) == []
 
@@ -207,6 +209,30 @@ def test_a_cancelled_transcription_uploads_nothing_and_the_next_job_runs(
     assert run_job(job, job_context())["words"] > 0
 
 
+def test_an_aliased_model_name_runs_the_model_it_names_and_says_so(
+    make_speech, media_server, job_context, job_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("WHISPER_MODEL_ALIASES", "large-v3=base")
+    speech = make_speech(ENGLISH, "report.wav")
+    job = {
+        "operation": "transcribe",
+        "audio_url": media_server.url(speech.name),
+        "path": job_path,
+        "model": "large-v3",
+        "language": "en",
+    }
+    result = run_job(job, job_context())
+
+    assert (result["model"], result["model_requested"]) == ("base", "large-v3")
+    document = json.loads(get(result["files"]["words"]["json"])[0])
+    assert document["metadata"] == {
+        "language": "en",
+        "model": "base",
+        "device": "cpu",
+        "model_requested": "large-v3",
+    }
+
+
 def test_portuguese_keeps_its_accents_in_every_file(
     make_speech, media_server, job_context, job_path
 ) -> None:
@@ -298,7 +324,7 @@ def test_karaoke_from_transcribe_feeds_caption_through_its_public_url(
     [
         ({"model": "large-v3"}, "model", "model 'large-v3' is not available here; available: "),
         ({"model": "tiny.en", "language": "pt"}, "model", "English-only"),
-        ({"model": "base", "language": "xx"}, "language", "language 'xx' is not one Whisper"),
+        ({"model": "base", "language": "xx"}, "language", "language must be one of"),
     ],
 )
 def test_a_model_or_language_that_cannot_work_fails_before_any_download(

@@ -4,6 +4,7 @@ import dataclasses
 import filecmp
 import hashlib
 import re
+import shutil
 import subprocess
 import unicodedata
 from collections.abc import Iterator
@@ -23,11 +24,13 @@ from api_gpu_worker.whisper_models import (
     BundledModelError,
     EnglishOnlyModelError,
     InvalidModelNameError,
+    ModelAliasesError,
     UnknownModelError,
     WhisperDeviceError,
     WhisperModelError,
     available_models,
     bundled_models_root,
+    effective_aliases,
     install_bundled_models,
     resolve_model,
     whisper_device,
@@ -250,6 +253,39 @@ def test_unknown_model_lists_available_ones() -> None:
     assert str(error.value) == "model 'large-v3' is not available here; available: base, tiny.en"
 
 
+def test_an_alias_serves_a_name_with_a_model_that_is_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WHISPER_MODEL_ALIASES", " large-v3 = base , turbo=base,medium=missing ")
+
+    resolved = resolve_model("large-v3", "pt")
+
+    assert (resolved.name, resolved.requested) == ("base", "large-v3")
+    assert resolved.path == bundled_models_root() / "base"
+    assert effective_aliases() == {"large-v3": "base", "turbo": "base"}
+    assert available_models() == ["base", "large-v3", "tiny.en", "turbo"]
+    with pytest.raises(UnknownModelError, match="'missing' is not available"):
+        resolve_model("medium", None)
+
+
+def test_a_real_model_wins_over_its_alias(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    own = make_model_dir(tmp_path / "large-v3", vocabulary_size=51866)
+    monkeypatch.setenv("WHISPER_MODELS_DIR", str(tmp_path))
+    monkeypatch.setenv("WHISPER_MODEL_ALIASES", "large-v3=base")
+
+    resolved = resolve_model("large-v3", None)
+
+    assert (resolved.name, resolved.requested, resolved.path) == ("large-v3", "large-v3", own)
+    assert effective_aliases() == {}
+
+
+@pytest.mark.parametrize("aliases", ["large-v3", "large-v3=", "=base", "a=b=c", "../x=base"])
+def test_malformed_aliases_are_an_operator_error(
+    monkeypatch: pytest.MonkeyPatch, aliases: str
+) -> None:
+    monkeypatch.setenv("WHISPER_MODEL_ALIASES", aliases)
+    with pytest.raises(ModelAliasesError, match="WHISPER_MODEL_ALIASES"):
+        resolve_model("large-v3", None)
+
+
 def test_tiny_is_not_an_alias_for_english_only_tiny() -> None:
     with pytest.raises(UnknownModelError):
         resolve_model("tiny", None)
@@ -312,3 +348,55 @@ def test_forcing_cuda_without_a_gpu_is_an_error(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("WHISPER_DEVICE", "cuda")
     with pytest.raises(WhisperDeviceError, match="cannot run on CUDA: CTranslate2 finds no CUDA"):
         whisper_device()
+
+
+def test_the_aliases_command_serves_the_documented_names_missing_here_with_base(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_model_dir(tmp_path / "small", vocabulary_size=51865)
+    monkeypatch.setenv("WHISPER_MODELS_DIR", str(tmp_path))
+
+    whisper_models.main(["aliases"])
+
+    assert capsys.readouterr().out == (
+        "tiny=base,medium=base,large-v1=base,large-v2=base,large-v3=base,"
+        "large-v3-turbo=base,turbo=base\n"
+    )
+
+
+def test_models_fetched_for_an_image_are_laid_out_as_the_worker_serves_them(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    loaded: dict[str, WhisperModel],
+    speech: dict[str, Path],
+) -> None:
+    """The model hub cannot be reached here: the download writes what it would, the bundled
+    multilingual model's files, where fetch_models asks for them."""
+    requested: list[tuple[str, str]] = []
+
+    def download(name: str, output_dir: str) -> str:
+        requested.append((name, output_dir))
+        shutil.copytree(bundled_models_root() / "base", output_dir)
+        return output_dir
+
+    models_dir = tmp_path / "whisper-models"
+    fetched = whisper_models.fetch_models(["large-v3", "turbo"], models_dir, download=download)
+
+    assert requested == [(n, str(models_dir / n)) for n in ("large-v3", "turbo")]
+    assert fetched == [models_dir / "large-v3", models_dir / "turbo"]
+    monkeypatch.setenv("WHISPER_MODELS_DIR", str(models_dir))
+    assert available_models() == ["base", "large-v3", "tiny.en", "turbo"]
+    resolved = resolve_model("large-v3", "pt")
+    assert (resolved.name, resolved.path, resolved.multilingual) == (
+        "large-v3",
+        models_dir / "large-v3",
+        True,
+    )
+    model = WhisperModel(str(resolved.path), device="cpu", compute_type="int8")
+    segments, _ = model.transcribe(str(speech["pt"]), language="pt", beam_size=1)
+    assert recall(PORTUGUESE, " ".join(segment.text for segment in segments)) >= 0.5
+
+
+def test_fetch_refuses_a_bad_name_before_downloading(tmp_path: Path) -> None:
+    with pytest.raises(InvalidModelNameError):
+        whisper_models.fetch_models(["../etc"], tmp_path, download=pytest.fail)

@@ -71,6 +71,28 @@ describe('configuration is validated at start', () => {
     }
   });
 
+  it('warns once about each variable with our prefix that nothing reads, from the environment or ENV_FILE', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'api-gpu-env-'));
+    const envFile = join(dir, '.env');
+    writeFileSync(envFile, 'WHISPER_MODELS=large-v3\nNODE_ENV=production\n');
+    try {
+      // Valid, so the API gets as far as binding the documentation-only address, and fails there.
+      const { output } = await startAndFail(API_MAIN, {
+        ...VALID,
+        ENV_FILE: envFile,
+        S3_BUCKET: 'canais',
+        RUNPOD_MAX_TIMEOUT: '480',
+        POLLING_MAX_ATTEMPTS: '240',
+      });
+      expect(output).not.toContain('Invalid configuration');
+      expect(output.match(/S3_BUCKET is set but no part of the service reads it/g)).toHaveLength(1);
+      expect(output.match(/WHISPER_MODELS is set but no part of the service reads it/g)).toHaveLength(1);
+      expect(output).not.toMatch(/(RUNPOD_MAX_TIMEOUT|POLLING_MAX_ATTEMPTS|NODE_ENV|S3_ACCESS_KEY) is set but/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('the GPU node exits naming NODE_CONCURRENCY', async () => {
     const { code, output } = await startAndFail(NODE_MAIN, { ...VALID, NODE_CONCURRENCY: '0' });
     expect(code).toBe(1);

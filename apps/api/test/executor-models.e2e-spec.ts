@@ -129,4 +129,41 @@ describe('transcriptions placed by the models the live nodes advertise', () => {
       expect(body).toMatchObject({ field: 'model' });
     });
   });
+
+  describe('with a live node serving the absent model by an alias (WHISPER_MODEL_ALIASES)', () => {
+    const ALIAS_NODE_ID = 'executor-models-alias-node';
+
+    beforeAll(async () => {
+      await node?.stop();
+      node = await startGpuNode(
+        { ...sharedEnv(s3, redis.url), WORKER_TMP_DIR: workerTmp, WHISPER_MODEL_ALIASES: `${ABSENT_MODEL}=base` },
+        ALIAS_NODE_ID,
+        1,
+      );
+      await waitForNodeReady(localOnly, ALIAS_NODE_ID, node);
+    }, 300_000);
+
+    it('runs the aliased name on the node, and the answer says which model ran and which was asked for', async () => {
+      const { status, body } = await transcribe(localOnly, { model: ABSENT_MODEL, language: 'en' });
+      expect(status).toBe(200);
+      expect(body).toMatchObject({ node: ALIAS_NODE_ID, stats: { model: 'base', model_requested: ABSENT_MODEL } });
+      const words = (await fetch(body.files.segments.json as string).then((r) => r.json())) as Body;
+      expect(words.metadata).toEqual({ language: 'en', model: 'base', device: 'cpu', model_requested: ABSENT_MODEL });
+    });
+
+    it('routes the aliased name to the node rather than RunPod, default model included', async () => {
+      for (const body of [{ model: ABSENT_MODEL, async: true }, { async: true }]) {
+        const queued = await transcribe(withRunPod, body);
+        expect(queued.status).toBe(202);
+        expect(await job(withRunPod, queued.body.jobId)).toMatchObject({ executor: 'local', executor_reason: 'mode_local' });
+        await withRunPod.call('POST', `/job/${queued.body.jobId}/cancel`);
+      }
+    });
+
+    it('GET /transcribe/health lists the aliases', async () => {
+      const health = await localOnly.call<Body>('GET', '/transcribe/health', { key: null });
+      expect(health.status).toBe(200);
+      expect(health.body.whisper.message).toContain(`models: base, tiny.en; aliases: ${ABSENT_MODEL}=base`);
+    });
+  });
 });

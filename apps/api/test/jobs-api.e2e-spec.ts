@@ -167,7 +167,8 @@ describe('job routes without a GPU node (API process, real Redis)', () => {
       ['/video/addaudio', () => ({ ...addaudio, url_video: 'http://localhost:9/v.mp4' }), 'url_video host "localhost" resolves to a loopback address'],
       ['/video/addaudio', () => ({ ...addaudio, url_audio: `${s3.endpoint}/other-bucket/a.mp3` }), 'url_audio must not point to a loopback address'],
       ['/transcribe', () => ({ ...transcribe, beam_size: 11 }), 'beam_size must not be greater than 10'],
-      ['/transcribe', () => ({ ...transcribe, language: 'PT' }), 'language must be an ISO 639 language code'],
+      ['/transcribe', () => ({ ...transcribe, language: 'xx' }), 'language must be one of the following values'],
+      ['/transcribe', () => ({ ...transcribe, language: 'português' }), 'language must be one of the following values'],
       ['/transcribe', () => ({ ...transcribe, temperature: 2 }), 'temperature must not be greater than 1'],
       ['/transcribe', () => ({ ...transcribe, enable_vad: 'yes' }), 'enable_vad must be a boolean value'],
       ['/transcribe', () => ({ ...transcribe, model: '../etc' }), 'model must be a model name'],
@@ -204,6 +205,20 @@ describe('job routes without a GPU node (API process, real Redis)', () => {
         { error: 'Payload Too Large', message: 'The request body is larger than 1 MB (MAX_BODY_MB)' },
       ]);
       expect(await queued()).toBe(0);
+    });
+
+    it.each([
+      ['pt-BR', { language: 'pt' }],
+      ['pt_BR', { language: 'pt' }],
+      ['PT', { language: 'pt' }],
+      ['en-US', { language: 'en' }],
+      [null, {}],
+      ['', {}],
+    ])('language %p reaches the job as %p (null and "" mean detect)', async (language, expected) => {
+      const answer = await api.call<{ jobId: string }>('POST', '/transcribe', { body: { ...transcribe, language, async: true } });
+      expect(answer.status).toBe(202);
+      expect((await store.get(answer.body.jobId))?.input).toEqual({ ...transcribe, ...expected });
+      expect((await api.call('POST', `/job/${answer.body.jobId}/cancel`)).status).toBe(200);
     });
 
     it('drops unknown fields at every depth: they never reach the job', async () => {

@@ -304,6 +304,29 @@ describe('RunPod executor (API, Redis, RunPod stand-in, real worker, MinIO)', ()
     }
   });
 
+  it('GET /transcribe/health reports the RunPod whisper endpoint when transcriptions run there', async () => {
+    const onRunPod = await startApi({ EXECUTOR_MODE: 'runpod', RUNPOD_WHISPER_ENDPOINT_ID: 'whisper-endpoint' });
+    const hybrid = await startApi({ EXECUTOR_MODE: 'hybrid' });
+    const down = await startApi({ EXECUTOR_MODE: 'runpod', RUNPOD_API_BASE: 'http://127.0.0.1:9/v2', RUNPOD_HTTP_TIMEOUT_S: '1' });
+    try {
+      const shape = { status: 'healthy', service: 'transcription', timestamp: expect.any(String) };
+      const runpodOnly = await onRunPod.call<Body>('GET', '/transcribe/health', { key: null });
+      expect([runpodOnly.status, runpodOnly.body]).toEqual([
+        200,
+        { ...shape, whisper: { healthy: true, message: expect.stringMatching(/^RunPod Whisper endpoint whisper-endpoint is healthy: \{"jobs":/) } },
+      ]);
+      // Hybrid with no node alive: transcriptions burst to RunPod, so its endpoint is what counts.
+      const noNode = await hybrid.call<Body>('GET', '/transcribe/health', { key: null });
+      expect([noNode.status, noNode.body.whisper.message]).toEqual([200, expect.stringContaining('RunPod Whisper endpoint api-gpu-worker is healthy')]);
+      const unreachable = await down.call<Body>('GET', '/transcribe/health', { key: null });
+      expect([unreachable.status, unreachable.body.status, unreachable.body.whisper.healthy]).toEqual([503, 'unhealthy', false]);
+    } finally {
+      await onRunPod.stop();
+      await hybrid.stop();
+      await down.stop();
+    }
+  });
+
   it('hybrid with no live node bursts to RunPod; RunPod down fails over to local; runpod asked without RunPod is a 400', async () => {
     const hybrid = await startApi({ EXECUTOR_MODE: 'hybrid' });
     const down = await startApi({ EXECUTOR_MODE: 'runpod', RUNPOD_API_BASE: 'http://127.0.0.1:9/v2', RUNPOD_HTTP_TIMEOUT_S: '1' });

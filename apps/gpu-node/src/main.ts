@@ -1,11 +1,13 @@
-import { logLevelsFrom } from '@app/common';
+import { RotatingLogFile, logLevelsFrom } from '@app/common';
 import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
+import { join } from 'node:path';
 import { GpuNodeEnv } from './config/gpu-node-env';
 import { GpuNodeModule } from './gpu-node.module';
 import { HeartbeatService } from './heartbeat/heartbeat.service';
 import { Drain } from './jobs/drain.service';
+import { FileCopyLogger } from './logging/file-copy-logger';
 
 /** Closing queues and connections after the drain must not hold the exit forever. */
 const CLOSE_TIMEOUT_MS = 15_000;
@@ -13,7 +15,9 @@ const CLOSE_TIMEOUT_MS = 15_000;
 async function bootstrap() {
   const app = await NestFactory.createApplicationContext(GpuNodeModule, { bufferLogs: true });
   const config = app.get<ConfigService<GpuNodeEnv, true>>(ConfigService);
-  app.useLogger(logLevelsFrom(config.get('LOG_LEVEL', { infer: true })));
+  const levels = logLevelsFrom(config.get('LOG_LEVEL', { infer: true }));
+  const logsDir = config.get('LOGS_DIR', { infer: true });
+  app.useLogger(logsDir ? new FileCopyLogger(new RotatingLogFile(join(logsDir, 'gpu-node.log')), levels) : levels);
   const logger = new Logger('GpuNode');
 
   let stopping = false;

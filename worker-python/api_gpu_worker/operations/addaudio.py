@@ -51,7 +51,7 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     duration = min(video.duration, audio.duration)
     filename = fields["output_filename"]
     suffix = PurePosixPath(filename).suffix.lower()
-    output = ctx.workdir / f"output{suffix}"
+    output = ctx.outdir / f"output{suffix}"
     audio_args = audio_codec_args(audio, suffix, duration, 1 / video.fps)
     if packet_times is not None:
         _copy_video(

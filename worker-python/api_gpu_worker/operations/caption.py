@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..caption_ass import ass_script
-from ..caption_style import CaptionStyle, caption_style, filter_value, require_installed_font
+from ..caption_style import CaptionStyle, caption_style, filter_value
 from ..caption_words import (
     TimedCaption,
     from_subtitles,
@@ -32,6 +32,7 @@ from ..contract import caption_presets
 from ..encoders import EncoderConfig
 from ..errors import InputError, MediaError
 from ..fetch import fetch
+from ..fonts import SRT_DEFAULT_FONT, ass_style_fonts, resolve_font, resolve_fonts
 from ..job import JobContext, run_encode
 from ..media import VideoInfo, probe, require_video
 from ..storage import content_type_for, object_key
@@ -61,9 +62,11 @@ _ENCODE_AFTER_TRANSCRIPTION = (_TRANSCRIBED, 97.0)
 
 def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     style = None
+    font = None
     if "style" in fields:
         style = caption_style(fields["style"], caption_presets())
-        require_installed_font(style.font_name)
+        # Resolved before any download: an unknown font is the caller's mistake, found at once.
+        font = resolve_font(style.font_name, "style.font.name")
     source = _subtitle_source(fields)
     transcription = _prepare_transcription(fields["auto_captions"]) if source is None else None
 
@@ -76,6 +79,8 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         subtitles_file = None
     else:
         caption, subtitles_file = _read_subtitles(fields, source, style, ctx)
+    if font is None:
+        font = _unstyled_font(caption, subtitles_file)
     if caption is not None:
         subtitles_file = ctx.workdir / "subs.ass"
         width, height = _display_size(video, info)
@@ -87,7 +92,7 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
 
     output_filename = fields["output_filename"]
     suffix = PurePosixPath(output_filename).suffix.lower()
-    output = ctx.workdir / f"output{suffix}"
+    output = ctx.outdir / f"output{suffix}"
     video_filter = subtitles_filter(subtitles_file.name)
     carried = _CARRIED_AUDIO.get(suffix)
     audio_args = (
@@ -108,7 +113,25 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     ctx.check_cancelled()
     key = object_key(fields["path"], output_filename)
     url = ctx.storage.upload(output, key, content_type_for(output_filename))
-    return {"video_url": url, "filename": output_filename, "encoder": encoder.name, **result}
+    return {
+        "video_url": url,
+        "filename": output_filename,
+        "encoder": encoder.name,
+        "font": font,
+        **result,
+    }
+
+
+def _unstyled_font(caption: TimedCaption | None, subtitles_file: Path | None) -> str | None:
+    """The family libass draws without a style: the generated ASS's default, the ASS file's own
+    (libass would silently draw a font it cannot find in a fallback family: refused instead), or
+    libass's default for SRT."""
+    if caption is not None:
+        return resolve_font(CaptionStyle().font_name, "style.font.name")
+    if subtitles_file is not None and subtitles_file.suffix == ".ass":
+        names = ass_style_fonts(subtitles_file.read_text(encoding="utf-8"))
+        return next(iter(resolve_fonts(names, "url_srt")), None)
+    return resolve_font(SRT_DEFAULT_FONT, "url_srt")
 
 
 def _display_size(video: Path, info: VideoInfo) -> tuple[int, int]:

@@ -153,7 +153,7 @@ def _make_clip(
         raise _Abandoned()
     field = f"{clip.field}.image_url"
     source = ctx.workdir / f"image_{clip.index + 1}"
-    output = ctx.workdir / clip.filename
+    output = ctx.outdir / clip.filename
     fetch(clip.image_url, source, ctx, field=field)
     require_image(source, field, ctx.settings)
     image = kenburns.load_image(source)

@@ -35,6 +35,7 @@ from ..whisper import (
 from ..whisper_models import (
     BundledModelError,
     EnglishOnlyModelError,
+    ModelAliasesError,
     ResolvedModel,
     WhisperDeviceError,
     WhisperModelError,
@@ -77,6 +78,7 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         "segments": count_cues(transcript.segments),
         "words": count_words(transcript.segments),
         "model": transcript.model,
+        "model_requested": _requested_model(transcript),
         "device": transcript.device,
     }
     if transcriber.device.fallback:
@@ -120,7 +122,9 @@ def transcribe_file(
 
 def upload_transcript(transcript: Transcript, path: str, ctx: JobContext) -> dict[str, Any]:
     """segments.srt, words.json and (when there are words) karaoke.ass under ``path``."""
-    metadata = TranscriptMetadata(transcript.language, transcript.model, transcript.device)
+    metadata = TranscriptMetadata(
+        transcript.language, transcript.model, transcript.device, _requested_model(transcript)
+    )
     has_words = count_words(transcript.segments) > 0
     outputs = [
         ("segments.srt", segments_srt(transcript.segments), SRT_TYPE),
@@ -133,7 +137,7 @@ def upload_transcript(transcript: Transcript, path: str, ctx: JobContext) -> dic
         outputs.append(("lyrics.lrc", lyrics_lrc(transcript.segments), LRC_TYPE))
     urls = {}
     for filename, content, content_type in outputs:
-        local = ctx.workdir / filename
+        local = ctx.outdir / filename
         local.write_bytes(content)
         urls[filename] = ctx.storage.upload(local, object_key(path, filename), content_type)
 
@@ -154,6 +158,11 @@ def upload_transcript(transcript: Transcript, path: str, ctx: JobContext) -> dic
     return files
 
 
+def _requested_model(transcript: Transcript) -> str:
+    """The name the client asked for: an alias (WHISPER_MODEL_ALIASES) or the model itself."""
+    return transcript.model_requested or transcript.model
+
+
 def resolve_whisper_model(model: str | None, language: str | None) -> ResolvedModel:
     try:
         return resolve_model(model, language)
@@ -163,7 +172,7 @@ def resolve_whisper_model(model: str | None, language: str | None) -> ResolvedMo
         if model is None:
             raise JobError(f"WHISPER_DEFAULT_MODEL: {error}") from None
         raise InputError(str(error), field="model") from None
-    except BundledModelError as error:
+    except (BundledModelError, ModelAliasesError) as error:
         raise JobError(str(error)) from None
 
 

@@ -59,9 +59,11 @@ export class ApiEnv extends CommonEnv {
   @IsNotEmpty()
   SERVICE_NAME: string = 'api-gpu';
 
+  // The replaced service held a synchronous request for up to 32 minutes (240 polls of 8 s), so its
+  // clients of large batches expect their 200 that late.
   @IsInt({ message: 'SYNC_TIMEOUT_S must be an integer' })
   @Min(1, { message: 'SYNC_TIMEOUT_S must be at least 1' })
-  SYNC_TIMEOUT_S: number = 300;
+  SYNC_TIMEOUT_S: number = 1920;
 
   @IsInt({ message: 'MAX_BODY_MB must be an integer' })
   @Min(1, { message: 'MAX_BODY_MB must be between 1 and 100' })
@@ -132,14 +134,41 @@ export class ApiEnv extends CommonEnv {
   )
   RUNPOD_API_BASE: string = 'https://api.runpod.ai/v2';
 
+  // Unset: the replaced service's RUNPOD_MAX_TIMEOUT, else 600 (see runpodTimeoutsFrom).
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
   @IsInt({ message: 'RUNPOD_EXECUTION_TIMEOUT must be an integer (seconds)' })
   @Min(5, { message: 'RUNPOD_EXECUTION_TIMEOUT must be at least 5 (seconds)' })
   @Max(604800, { message: 'RUNPOD_EXECUTION_TIMEOUT must be at most 604800 (7 days)' })
-  RUNPOD_EXECUTION_TIMEOUT: number = 600;
+  RUNPOD_EXECUTION_TIMEOUT?: number;
 
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
+  @IsInt({ message: 'RUNPOD_MAX_TIMEOUT must be an integer (seconds)' })
+  @Min(5, { message: 'RUNPOD_MAX_TIMEOUT must be at least 5 (seconds)' })
+  @Max(604800, { message: 'RUNPOD_MAX_TIMEOUT must be at most 604800 (7 days)' })
+  RUNPOD_MAX_TIMEOUT?: number;
+
+  // The endpoint's idle timeout is set in RunPod's console; the replaced service's deployments
+  // name it here, and GET /runpod/config reports it.
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
+  @IsInt({ message: 'RUNPOD_IDLE_TIMEOUT must be an integer (seconds)' })
+  @Min(0, { message: 'RUNPOD_IDLE_TIMEOUT must be at least 0 (seconds)' })
+  RUNPOD_IDLE_TIMEOUT?: number;
+
+  // Unset: POLLING_MAX_ATTEMPTS polls of 8 s (the replaced service's transcription wait), else 3600.
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
   @IsInt({ message: 'RUNPOD_MAX_WAIT_S must be an integer (seconds)' })
   @Min(1, { message: 'RUNPOD_MAX_WAIT_S must be at least 1' })
-  RUNPOD_MAX_WAIT_S: number = 3600;
+  RUNPOD_MAX_WAIT_S?: number;
+
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
+  @IsInt({ message: 'POLLING_MAX_ATTEMPTS must be an integer' })
+  @Min(1, { message: 'POLLING_MAX_ATTEMPTS must be at least 1' })
+  POLLING_MAX_ATTEMPTS?: number;
 
   @IsNumber({}, { message: 'RUNPOD_HTTP_TIMEOUT_S must be a number (seconds)' })
   @Min(0.1, { message: 'RUNPOD_HTTP_TIMEOUT_S must be at least 0.1' })

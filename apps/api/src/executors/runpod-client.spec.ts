@@ -39,6 +39,7 @@ function settings(apiBase: string, httpTimeoutMs = 2000): RunPodSettings {
     whisperWorker: 'project',
     executionTimeoutS: 600,
     maxWaitS: 3600,
+    idleTimeoutS: null,
     httpTimeoutMs,
   };
 }

@@ -13,6 +13,8 @@ export interface RunPodSettings {
   whisperWorker: 'project' | 'stock';
   executionTimeoutS: number;
   maxWaitS: number;
+  /** RUNPOD_IDLE_TIMEOUT: the endpoint's own setting, as the operator states it; only reported. */
+  idleTimeoutS: number | null;
   httpTimeoutMs: number;
 }
 
@@ -45,8 +47,8 @@ export function executorSettingsFrom(config: ConfigService<ApiEnv, true>): Execu
           endpointId,
           whisperEndpointId: config.get('RUNPOD_WHISPER_ENDPOINT_ID', { infer: true }) ?? endpointId,
           whisperWorker: config.get('RUNPOD_WHISPER_WORKER', { infer: true }),
-          executionTimeoutS: config.get('RUNPOD_EXECUTION_TIMEOUT', { infer: true }),
-          maxWaitS: config.get('RUNPOD_MAX_WAIT_S', { infer: true }),
+          ...runpodTimeoutsFrom(config),
+          idleTimeoutS: config.get('RUNPOD_IDLE_TIMEOUT', { infer: true }) ?? null,
           httpTimeoutMs: Math.round(config.get('RUNPOD_HTTP_TIMEOUT_S', { infer: true }) * 1000),
         }
       : null;
@@ -57,6 +59,22 @@ export function executorSettingsFrom(config: ConfigService<ApiEnv, true>): Execu
     maxWorkers: config.get('MAX_WORKERS', { infer: true }),
     runpod,
     whisperDefaultModel: config.get('WHISPER_DEFAULT_MODEL', { infer: true })?.trim() ?? null,
+  };
+}
+
+/** Seconds between two polls of the replaced service, whose POLLING_MAX_ATTEMPTS counted them. */
+export const LEGACY_POLL_INTERVAL_S = 8;
+
+/** Our variables first, then the replaced service's names for the same settings, then the defaults. */
+export function runpodTimeoutsFrom(config: ConfigService<ApiEnv, true>): { executionTimeoutS: number; maxWaitS: number } {
+  const attempts = config.get('POLLING_MAX_ATTEMPTS', { infer: true });
+  return {
+    executionTimeoutS:
+      config.get('RUNPOD_EXECUTION_TIMEOUT', { infer: true }) ?? config.get('RUNPOD_MAX_TIMEOUT', { infer: true }) ?? 600,
+    maxWaitS:
+      config.get('RUNPOD_MAX_WAIT_S', { infer: true }) ??
+      (attempts === undefined ? undefined : attempts * LEGACY_POLL_INTERVAL_S) ??
+      3600,
   };
 }
 

@@ -75,7 +75,7 @@ describe('final response bodies', () => {
       transcription: 'Olá',
       files,
       execution,
-      stats: { segments: 1, words: 1, model: 'base', device: 'cpu', ...stats },
+      stats: { segments: 1, words: 1, model: 'base', model_requested: 'base', device: 'cpu', ...stats },
       ...provenance,
     });
   });

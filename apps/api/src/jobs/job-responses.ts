@@ -67,7 +67,7 @@ function completedResponse(record: JobRecord): JobReply {
   const message = SUCCESS_MESSAGES[record.operation];
   switch (record.operation) {
     case JobOperation.Transcribe: {
-      const { language, transcription, files, segments, words, model, device, ...extra } = output;
+      const { language, transcription, files, segments, words, model, model_requested, device, ...extra } = output;
       return {
         status: code,
         body: {
@@ -78,7 +78,7 @@ function completedResponse(record: JobRecord): JobReply {
           transcription,
           files,
           execution,
-          stats: { segments, words, model, device, ...stats },
+          stats: { segments, words, model, model_requested: model_requested ?? model, device, ...stats },
           ...extra,
           ...provenanceOf(record),
         },

@@ -1,7 +1,8 @@
-import { LogLevel } from '@app/common';
+import { LogLevel, RotatingLogFile } from '@app/common';
 import { ConfigService } from '@nestjs/config';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { LoggerModule, Params } from 'nestjs-pino';
 import pino from 'pino';
 import { SecretScrubber } from './secret-scrubber';
@@ -35,12 +36,21 @@ function pathOf(url: string | undefined): string {
 /**
  * JSON lines on stdout, one per request plus whatever the application logs, each carrying the
  * request id (and the job id once known). Headers and query strings are never logged, and the
- * final text of every line goes through the secret scrubber, whatever put a secret in it.
+ * final text of every line goes through the secret scrubber, whatever put a secret in it. With
+ * LOGS_DIR set, the same lines also go to LOGS_DIR/api.log, rotated by size.
  */
 export function pinoParams(config: ConfigService): Params {
   const scrubber = new SecretScrubber(SecretScrubber.secretsOf(process.env));
   const stdout = pino.destination({ fd: 1, sync: true });
-  const scrubbed = { write: (line: string) => stdout.write(scrubber.scrub(line)) };
+  const logsDir = config.get<string>('LOGS_DIR');
+  const file = logsDir ? new RotatingLogFile(join(logsDir, 'api.log')) : null;
+  const scrubbed = {
+    write: (line: string) => {
+      const clean = scrubber.scrub(line);
+      file?.write(clean);
+      return stdout.write(clean);
+    },
+  };
   return {
     pinoHttp: {
       level: PINO_LEVELS[config.get<LogLevel>('LOG_LEVEL') ?? 'info'],

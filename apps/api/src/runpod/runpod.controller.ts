@@ -50,8 +50,8 @@ export class RunpodController {
     }
     return {
       endpointId: runpod.endpointId,
-      // RunPod's idle timeout is a setting of the endpoint in RunPod's console, which the API cannot read.
-      idleTimeout: null,
+      // A setting of the endpoint in RunPod's console, which the API cannot read: as the operator states it.
+      idleTimeout: runpod.idleTimeoutS,
       maxTimeout: runpod.executionTimeoutS,
       maxWait: runpod.maxWaitS,
       configured: true,

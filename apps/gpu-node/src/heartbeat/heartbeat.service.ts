@@ -75,6 +75,7 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
       whisperDevice: capabilities?.whisperDevice ?? null,
       whisperFallback: capabilities?.whisperFallback ?? null,
       models: capabilities?.models ?? [],
+      modelAliases: capabilities?.modelAliases ?? {},
       warmModels: capabilities?.warmModels ?? [],
       startedAt: this.state.startedAt,
       lastSeenAt: new Date().toISOString(),

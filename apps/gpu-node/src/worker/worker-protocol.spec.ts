@@ -40,6 +40,7 @@ describe('the worker protocol', () => {
       whisperFallback: null,
       gpu: null,
       models: ['base', 'tiny.en'],
+      modelAliases: {},
       warmModels: [],
     });
   });
@@ -64,5 +65,13 @@ describe('the worker protocol', () => {
       encoderFallback: 'libx264 instead of h264_nvenc: the NVIDIA H200 has no NVENC engine',
       whisperFallback: 'CPU int8 instead of CUDA: CTranslate2 4.8.5 cannot load libcublas.so.12',
     });
+  });
+
+  it('reads the model aliases a ready line carries', () => {
+    const ready = parseWorkerMessage(
+      '{"type":"ready","encoder":"libx264","nvenc":false,"whisper_device":"cpu","models":["base","large-v3"],' +
+        '"model_aliases":{"large-v3":"base"},"pid":7}',
+    );
+    expect(capabilitiesFrom(ready as Parameters<typeof capabilitiesFrom>[0]).modelAliases).toEqual({ 'large-v3': 'base' });
   });
 });

@@ -21,6 +21,8 @@ export type WorkerMessage =
       /** Why `WHISPER_DEVICE=auto` runs whisper on the CPU; null or absent otherwise. */
       whisper_fallback?: string | null;
       models: string[];
+      /** Names served by another model (WHISPER_MODEL_ALIASES), each with the model that serves it. */
+      model_aliases?: Record<string, string>;
       warm_models?: string[];
       gpu?: string | null;
       pid: number;
@@ -42,6 +44,7 @@ export interface WorkerCapabilities {
   whisperFallback: string | null;
   gpu: string | null;
   models: string[];
+  modelAliases: Record<string, string>;
   warmModels: string[];
 }
 
@@ -76,6 +79,7 @@ export function capabilitiesFrom(ready: Extract<WorkerMessage, { type: 'ready' }
     whisperFallback: ready.whisper_fallback ?? null,
     gpu: ready.gpu ?? null,
     models: ready.models ?? [],
+    modelAliases: ready.model_aliases ?? {},
     warmModels: ready.warm_models ?? [],
   };
 }

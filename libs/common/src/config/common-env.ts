@@ -4,6 +4,8 @@ import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, Min } fr
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'verbose'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+const NODE_ENVS = ['production', 'development', 'test'] as const;
+
 const trimmed = () =>
   Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));
 
@@ -14,6 +16,19 @@ const trimmed = () =>
 export class CommonEnv {
   @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: LogLevel = 'info';
+
+  // The replaced service's deployments set it; accepted, and it changes nothing (the service
+  // behaves the same in every environment).
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
+  @IsIn(NODE_ENVS, { message: `NODE_ENV must be one of ${NODE_ENVS.join(', ')}` })
+  NODE_ENV?: (typeof NODE_ENVS)[number];
+
+  // When set, each process also writes its JSON log lines to <LOGS_DIR>/<process>.log, rotated by size.
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' && value.trim() === '' ? undefined : value))
+  @IsString({ message: 'LOGS_DIR must be a directory path' })
+  LOGS_DIR?: string;
 
   // Whoever ends a job (a node, or the API for RunPod jobs and cancels) starts its retention clock.
   @IsInt({ message: 'JOB_RETENTION_HOURS must be an integer' })
@@ -49,6 +64,14 @@ export class CommonEnv {
     message: "WHISPER_DEFAULT_MODEL must be a model name: up to 64 letters, digits, '.', '_' or '-'",
   })
   WHISPER_DEFAULT_MODEL?: string;
+
+  // name=served pairs: the workers serve a requested model name with a model they have.
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' && value.trim() === '' ? undefined : value))
+  @Matches(/^\s*[A-Za-z0-9][A-Za-z0-9._-]{0,63}\s*=\s*[A-Za-z0-9][A-Za-z0-9._-]{0,63}\s*(,\s*[A-Za-z0-9][A-Za-z0-9._-]{0,63}\s*=\s*[A-Za-z0-9][A-Za-z0-9._-]{0,63}\s*)*$/, {
+    message: 'WHISPER_MODEL_ALIASES must be name=served pairs separated by commas, e.g. large-v3=base,turbo=base',
+  })
+  WHISPER_MODEL_ALIASES?: string;
 
   // S3's own bucket naming rules, so a typo fails at start instead of at the first upload.
   @Matches(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {

@@ -115,6 +115,30 @@ describe('validateJobInput', () => {
   });
 });
 
+describe('transcription language', () => {
+  const input = { audio_url: 'https://example.com/a.mp3', path: 'out/' };
+
+  it.each([
+    ['pt-BR', 'pt'],
+    ['pt_br', 'pt'],
+    ['PT', 'pt'],
+    [' en-US ', 'en'],
+    ['zh-Hant-TW', 'zh'],
+    ['haw', 'haw'],
+    [null, undefined],
+    ['', undefined],
+    ['pt-', 'pt-'],
+    [42, 42],
+  ])('a request reads %p as %p', (language, expected) => {
+    expect(contract.normalizeLanguage(language)).toBe(expected);
+  });
+
+  it.each([['xx'], ['PT'], ['pt-BR']])('the job contract refuses %p, naming language', (language) => {
+    const checked = contract.validateJobInput(contract.JobOperation.Transcribe, { ...input, language });
+    expect(checked.ok ? [] : checked.errors.map((e) => e.field)).toEqual(['language']);
+  });
+});
+
 describe('job contract schema', () => {
   it('is checked in as generated from the classes (if not, run `npm run schema:generate`)', () => {
     expect(readFileSync(SCHEMA_FILE, 'utf8')).toBe(renderJobContractSchema());

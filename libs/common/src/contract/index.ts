@@ -7,3 +7,4 @@ export * from './operations';
 export * from './patterns';
 export * from './requests';
 export * from './validate-job-input';
+export * from './languages';

@@ -10,12 +10,12 @@ import {
 } from './fields';
 import { ValidateIf } from 'class-validator';
 import { CAPTION_KINDS, CAPTION_PRESET_NAMES, CaptionKind, CaptionPresetName } from './caption-presets';
+import { WHISPER_LANGUAGES } from './languages';
 import { JobOperation } from './operations';
 import {
   FONT_NAME,
   HEX_COLOR,
   IMAGE_ID,
-  LANGUAGE_CODE,
   MEDIA_URL,
   OUTPUT_VIDEO_FILENAME,
   S3_KEY_PREFIX,
@@ -356,11 +356,11 @@ export class CaptionAutoCaptions {
   })
   model?: string;
 
-  @TextField({
-    description: 'ISO 639 code of the spoken language; detected when left out.',
+  @EnumField({
+    description: 'Code of the spoken language as Whisper knows it (ISO 639-1, e.g. pt, en, es); detected when left out.',
     example: 'pt',
     optional: true,
-    pattern: LANGUAGE_CODE,
+    values: WHISPER_LANGUAGES,
   })
   language?: string;
 }
@@ -538,11 +538,11 @@ export class TranscribeJobInput {
   })
   model?: string;
 
-  @TextField({
-    description: 'ISO 639 code of the spoken language; detected when left out.',
+  @EnumField({
+    description: 'Code of the spoken language as Whisper knows it (ISO 639-1, e.g. pt, en, es); detected when left out.',
     example: 'pt',
     optional: true,
-    pattern: LANGUAGE_CODE,
+    values: WHISPER_LANGUAGES,
   })
   language?: string;
 

@@ -66,6 +66,13 @@ export class CaptionJobResult {
   })
   // CaptionTranscript is declared further down; a mapped type keeps the decorator metadata from naming it early.
   transcript?: Pick<CaptionTranscript, keyof CaptionTranscript>;
+  @TextField({
+    description:
+      'Font family the captions were drawn in: the style\'s font, or the subtitle file\'s, as fontconfig resolved it (Arial: Liberation Sans).',
+    example: 'Liberation Sans',
+    optional: true,
+  })
+  font?: string;
 }
 
 @JSONSchema({ additionalProperties: false, description: 'Result of an addaudio job.' })
@@ -232,6 +239,13 @@ export class TranscribeJobResult {
 
   @TextField({ description: 'Model that transcribed.', example: 'large-v3' })
   model: string;
+
+  @TextField({
+    description: 'Model the job asked for (or defaulted to); differs from `model` when WHISPER_MODEL_ALIASES served it with another.',
+    example: 'large-v3',
+    optional: true,
+  })
+  model_requested?: string;
 
   @TextField({ description: 'Device the model ran on.', example: 'cuda' })
   device: string;

@@ -74,8 +74,3 @@ export const WHISPER_MODEL_NAME = wholeString(
   '[A-Za-z0-9][A-Za-z0-9._-]{0,63}',
   'must be a model name of 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit',
 );
-
-export const LANGUAGE_CODE = wholeString(
-  '[a-z]{2,3}',
-  'must be an ISO 639 language code of 2 or 3 lower-case letters',
-);

@@ -1,6 +1,8 @@
 import { IntersectionType, OmitType } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import { BooleanField, EnumField, TextField } from './fields';
 import { AddAudioJobInput, CaptionJobInput, Img2VidJobInput, TranscribeJobInput } from './job-inputs';
+import { normalizeLanguage } from './languages';
 import { WEBHOOK_URL } from './patterns';
 
 /*
@@ -63,6 +65,11 @@ export class Img2VidRequest extends IntersectionType(
 export class AddAudioRequest extends IntersectionType(AddAudioJobInput, ApiRequestFields) {}
 
 export class TranscribeRequest extends IntersectionType(TranscribeJobInput, ApiRequestFields) {}
+
+// Clients write languages as they come (pt-BR, pt_BR, PT; null or "" to detect, as the replaced
+// service read them); the job gets the code Whisper knows, which the contract's rules then check.
+// Applied here rather than on the job input, whose contract the worker checks as it stands.
+Transform(({ value }: { value: unknown }) => normalizeLanguage(value))(TranscribeRequest.prototype, 'language');
 
 export type JobRequest = CaptionRequest | CaptionStyleRequest | Img2VidRequest | AddAudioRequest | TranscribeRequest;
 

@@ -23,8 +23,10 @@ export interface NodeHeartbeat {
   whisperDevice: string | null;
   /** Why whisper runs on the CPU although `WHISPER_DEVICE=auto` (CUDA unusable here); else null. */
   whisperFallback: string | null;
-  /** Whisper models the workers can load. */
+  /** Whisper models the workers can load, aliases (WHISPER_MODEL_ALIASES) included. */
   models: string[];
+  /** Each alias with the model that serves it; absent in heartbeats of older nodes. */
+  modelAliases?: Record<string, string>;
   /** Whisper models already loaded in a worker's memory. */
   warmModels: string[];
   startedAt: string;
