@@ -235,10 +235,16 @@ function urlsOf(operation: JobOperation, input: Record<string, unknown>): { url:
     addaudio: ['url_video', 'url_audio'],
     transcribe: ['audio_url'],
     img2vid: [],
+    concatenate: [],
   };
   const urls = fields[operation]
     .filter((field) => typeof input[field] === 'string')
     .map((field) => ({ url: input[field] as string, field }));
+  if (operation === JobOperation.Concatenate && Array.isArray(input.video_urls)) {
+    (input.video_urls as { video_url?: unknown }[]).forEach((item, index) => {
+      if (typeof item?.video_url === 'string') urls.push({ url: item.video_url, field: `video_urls[${index}].video_url` });
+    });
+  }
   if (operation === JobOperation.Img2Vid && Array.isArray(input.images)) {
     (input.images as { image_url?: unknown }[]).forEach((image, index) => {
       if (typeof image.image_url === 'string') urls.push({ url: image.image_url, field: `images[${index}].image_url` });

@@ -2,6 +2,7 @@ import {
   AddAudioRequest,
   CaptionRequest,
   CaptionStyleRequest,
+  ConcatenateRequest,
   Img2VidRequest,
   JobOperation,
   JobRequest,
@@ -45,6 +46,16 @@ export class VideoController {
   @JobSubmissionRoute()
   addaudio(@Body() body: AddAudioRequest, @Headers('prefer') prefer: string | undefined, @Res({ passthrough: true }) res: Response) {
     return this.run(JobOperation.AddAudio, body, prefer, res);
+  }
+
+  @Post('concatenate')
+  @JobSubmissionRoute()
+  concatenate(
+    @Body() body: ConcatenateRequest,
+    @Headers('prefer') prefer: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    return this.run(JobOperation.Concatenate, body, prefer, res);
   }
 
   // The replaced service's asynchronous routes answered 200, not 202; their clients expect that.

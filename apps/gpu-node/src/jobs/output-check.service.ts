@@ -59,6 +59,7 @@ function videoUrls(operation: JobOperation, output: Record<string, unknown>): { 
   switch (operation) {
     case JobOperation.Caption:
     case JobOperation.AddAudio:
+    case JobOperation.Concatenate:
       return [{ url: requireUrl(output.video_url, 'video_url'), field: 'video_url' }];
     case JobOperation.Img2Vid: {
       const videos = output.videos;

@@ -17,6 +17,7 @@ import {
   MEDIA_URL,
   OUTPUT_VIDEO_FILENAME,
   S3_KEY_PREFIX,
+  VIDEO_SIZE,
   WHISPER_MODEL_NAME,
 } from './patterns';
 
@@ -371,12 +372,86 @@ export class TranscribeJobInput {
   temperature?: number;
 }
 
+
+/** The most clips one concatenate or concat_video_audio job may join. */
+export const MAX_JOINED_CLIPS = 100;
+
+export const VIDEO_TRANSITIONS = ['none', 'fade', 'crossfade'] as const;
+
+export type VideoTransition = (typeof VIDEO_TRANSITIONS)[number];
+
+const IdRoteiroField = () =>
+  IntegerField({
+    description: "The client's own script id, echoed back in the result.",
+    example: 42,
+    minimum: 0,
+    maximum: Number.MAX_SAFE_INTEGER,
+    optional: true,
+  });
+
+@JSONSchema({ additionalProperties: false, description: 'One clip to join.' })
+export class ConcatenateVideoItem {
+  @MediaUrlField('Clip (MP4, MOV, MKV…).', 'https://example.com/video_1.mp4')
+  video_url: string;
+}
+
+@JSONSchema({
+  additionalProperties: false,
+  description:
+    'Join clips in order into one video: stream copy when every clip shares its parameters, else one re-encode to common ones.',
+})
+export class ConcatenateJobInput {
+  @NestedArrayField({
+    description: 'The clips, in order.',
+    example: [{ video_url: 'https://example.com/video_1.mp4' }, { video_url: 'https://example.com/video_2.mp4' }],
+    minItems: 2,
+    maxItems: MAX_JOINED_CLIPS,
+    type: () => ConcatenateVideoItem,
+  })
+  video_urls: ConcatenateVideoItem[];
+
+  @S3KeyPrefixField('Project Name/Video Title/videos/')
+  path: string;
+
+  @OutputVideoFilenameField('video_concatenado.mp4')
+  output_filename: string;
+
+  @EnumField({
+    description: 'Between clips: none (a cut), fade (through black, no overlap) or crossfade (overlapping).',
+    example: 'none',
+    optional: true,
+    values: VIDEO_TRANSITIONS,
+  })
+  transition?: VideoTransition;
+
+  @NumberField({
+    description: 'Length of each fade or crossfade in seconds (0.5 when left out), rounded to whole frames.',
+    example: 0.5,
+    optional: true,
+    positive: true,
+    maximum: 5,
+  })
+  transition_duration?: number;
+
+  @TextField({
+    description: "Frame size of a re-encoded result; the first clip's when left out.",
+    example: '1920x1080',
+    optional: true,
+    pattern: VIDEO_SIZE,
+  })
+  resolution?: string;
+
+  @IdRoteiroField()
+  id_roteiro?: number;
+}
+
 /** The input class of each operation. */
 export const JOB_INPUT_CLASSES = {
   [JobOperation.Caption]: CaptionJobInput,
   [JobOperation.Img2Vid]: Img2VidJobInput,
   [JobOperation.AddAudio]: AddAudioJobInput,
   [JobOperation.Transcribe]: TranscribeJobInput,
+  [JobOperation.Concatenate]: ConcatenateJobInput,
 } as const satisfies Record<JobOperation, new () => object>;
 
 export type JobInputOf<O extends JobOperation> = InstanceType<(typeof JOB_INPUT_CLASSES)[O]>;

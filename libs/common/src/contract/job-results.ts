@@ -1,5 +1,5 @@
 import { JSONSchema } from 'class-validator-jsonschema';
-import { EnumField, IntegerField, NestedArrayField, NestedField, TextField } from './fields';
+import { EnumField, IntegerField, NestedArrayField, NestedField, NumberField, TextField } from './fields';
 import { JobOperation } from './operations';
 
 /*
@@ -179,12 +179,48 @@ export class TranscribeJobResult {
   device: string;
 }
 
+const IdRoteiroEchoField = () =>
+  IntegerField({ description: 'The `id_roteiro` of the request, when it had one.', example: 42, minimum: 0, optional: true });
+
+@JSONSchema({ additionalProperties: false, description: 'Result of a concatenate job.' })
+export class ConcatenateJobResult {
+  @VideoUrlField()
+  video_url: string;
+
+  @FilenameField('video_concatenado.mp4')
+  filename?: string;
+
+  @EncoderField()
+  encoder?: string;
+
+  @EnumField({
+    description: 'Whether the clips were joined by stream copy or normalised and re-encoded once.',
+    example: 'copied',
+    values: ['copied', 're-encoded'] as const,
+  })
+  video_stream: 'copied' | 're-encoded';
+
+  @TextField({
+    description: 'Why the clips were re-encoded (what differed between them, or the transition); absent when copied.',
+    example: 'clips 1 and 2 differ in frame size (1920x1080, 1280x720)',
+    optional: true,
+  })
+  normalized_reason?: string;
+
+  @NumberField({ description: 'Duration of the result in seconds.', example: 31.5, minimum: 0, maximum: 1e9 })
+  duration: number;
+
+  @IdRoteiroEchoField()
+  id_roteiro?: number;
+}
+
 /** The result class of each operation. */
 export const JOB_RESULT_CLASSES = {
   [JobOperation.Caption]: CaptionJobResult,
   [JobOperation.Img2Vid]: Img2VidJobResult,
   [JobOperation.AddAudio]: AddAudioJobResult,
   [JobOperation.Transcribe]: TranscribeJobResult,
+  [JobOperation.Concatenate]: ConcatenateJobResult,
 } as const satisfies Record<JobOperation, new () => object>;
 
 export type JobResultOf<O extends JobOperation> = InstanceType<(typeof JOB_RESULT_CLASSES)[O]>;

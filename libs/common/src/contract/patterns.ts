@@ -79,3 +79,8 @@ export const LANGUAGE_CODE = wholeString(
   '[a-z]{2,3}',
   'must be an ISO 639 language code of 2 or 3 lower-case letters',
 );
+
+export const VIDEO_SIZE = wholeString(
+  '[1-9][0-9]{1,3}x[1-9][0-9]{1,3}',
+  'must be a frame size written WIDTHxHEIGHT, such as 1920x1080',
+);

@@ -1,6 +1,12 @@
 import { IntersectionType, OmitType } from '@nestjs/swagger';
 import { BooleanField, EnumField, TextField } from './fields';
-import { AddAudioJobInput, CaptionJobInput, Img2VidJobInput, TranscribeJobInput } from './job-inputs';
+import {
+  AddAudioJobInput,
+  CaptionJobInput,
+  ConcatenateJobInput,
+  Img2VidJobInput,
+  TranscribeJobInput,
+} from './job-inputs';
 import { WEBHOOK_URL } from './patterns';
 
 /*
@@ -67,7 +73,15 @@ export class AddAudioRequest extends IntersectionType(AddAudioJobInput, ApiReque
 
 export class TranscribeRequest extends IntersectionType(TranscribeJobInput, ApiRequestFields) {}
 
-export type JobRequest = CaptionRequest | CaptionStyleRequest | Img2VidRequest | AddAudioRequest | TranscribeRequest;
+export class ConcatenateRequest extends IntersectionType(ConcatenateJobInput, ApiRequestFields) {}
+
+export type JobRequest =
+  | CaptionRequest
+  | CaptionStyleRequest
+  | Img2VidRequest
+  | AddAudioRequest
+  | TranscribeRequest
+  | ConcatenateRequest;
 
 export interface ApiOptions {
   async: boolean;

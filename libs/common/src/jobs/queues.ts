@@ -9,6 +9,7 @@ export const JOB_QUEUES = {
   [JobOperation.Img2Vid]: 'img2vid',
   [JobOperation.AddAudio]: 'addaudio',
   [JobOperation.Transcribe]: 'transcribe',
+  [JobOperation.Concatenate]: 'concatenate',
 } as const satisfies Record<JobOperation, string>;
 
 export type JobQueueName = (typeof JOB_QUEUES)[JobOperation];
