@@ -1,6 +1,7 @@
 """concatenate on real FFmpeg and MinIO: stream copy when the clips match, one re-encode when not,
 exact durations, and sound kept on its picture across every join."""
 
+import itertools
 import subprocess
 import urllib.request
 from fractions import Fraction
@@ -34,7 +35,8 @@ def concatenate(settings, media_server, clips, path, filename, seen=None, **extr
         "output_filename": filename,
         **extra,
     }
-    context = JobContext("concat-test", settings, on_progress=seen.append if seen is not None else None)
+    on_progress = seen.append if seen is not None else None
+    context = JobContext("concat-test", settings, on_progress=on_progress)
     return run_job(job, context)
 
 
@@ -85,7 +87,7 @@ def beep_onsets(path) -> list[float]:
         capture_output=True, check=True,
     ).stdout  # fmt: skip
     loud = np.flatnonzero(np.abs(np.frombuffer(raw, np.float32)) > 0.3)
-    starts = [loud[0]] + [b for a, b in zip(loud, loud[1:], strict=False) if b - a > 4800]
+    starts = [loud[0]] + [b for a, b in itertools.pairwise(loud) if b - a > 4800]
     return [sample / 48000 for sample in starts]
 
 
@@ -94,10 +96,11 @@ def test_matching_clips_are_joined_by_stream_copy_bit_for_bit(
 ):
     # As img2vid makes them: same encoder settings, no audio; one clip has audio, one of the
     # three is shorter, and audio longer than its video must not open a gap.
+    bframes = ("-bf", "2")
     clips = [
-        make_video("clipe 1.mp4", duration=1, size="160x90", audio=False),
-        make_video("clipe 2.mp4", duration=0.5, size="160x90", audio_duration=0.9),
-        make_video("clipe 3.mp4", duration=0.75, size="160x90", audio=False),
+        make_video("clipe 1.mp4", duration=1, size="160x90", audio=False, extra=bframes),
+        make_video("clipe 2.mp4", duration=0.5, size="160x90", audio_duration=0.9, extra=bframes),
+        make_video("clipe 3.mp4", duration=0.75, size="160x90", audio=False, extra=bframes),
     ]
     seen = []
     result = concatenate(
@@ -118,6 +121,8 @@ def test_matching_clips_are_joined_by_stream_copy_bit_for_bit(
     video, audio = stream(info, "video"), stream(info, "audio")
     assert int(video["nb_read_packets"]) == 54
     assert abs(float(video["duration"]) - 2.25) <= FRAME / 2
+    assert float(video["start_time"]) == 0
+    assert abs(float(info["format"]["duration"]) - 2.25) <= FRAME
     assert abs(float(audio["duration"]) - 2.25) <= FRAME
     assert seen == sorted(seen) and seen[-1] == 100.0
     assert list(work_root.iterdir()) == []
@@ -176,9 +181,7 @@ def test_fade_dips_to_black_without_changing_the_length(
     settings, media_server, make_video, job_path, ffprobe, tmp_path
 ):
     clips = [make_video(duration=1, size="160x90") for _ in range(2)]
-    result = concatenate(
-        settings, media_server, clips, job_path, "fade.mp4", transition="fade"
-    )
+    result = concatenate(settings, media_server, clips, job_path, "fade.mp4", transition="fade")
     output = download(result["video_url"], tmp_path / "out.mp4")
     info = ffprobe(output)
     assert int(stream(info, "video")["nb_read_packets"]) == 48

@@ -39,6 +39,9 @@ DEFAULT_TRANSITION_S = 0.5
 _MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
 _AUDIO_ARGS = ["-c:a", "aac", "-b:a", "192k"]
 _DOWNLOADS = 4
+# B-frames start a clip's decode times below zero; without -copyts the joined stream is shifted
+# to make them non-negative and starts a frame or two late, ahead of its audio.
+_KEEP_TIMES = ["-copyts"]
 
 
 @dataclass(frozen=True)
@@ -237,7 +240,8 @@ def join_by_copy(clips: list[Clip], output: Path, suffix: str, ctx: JobContext) 
         audio_args = ["-filter_complex", graph, "-map", "[a]", *_AUDIO_ARGS]
     ctx.run(
         [
-            *args, "-map", "0:v:0", "-c:v", "copy", *_tag_args(clips[0], suffix), *audio_args,
+            *args, "-map", "0:v:0", "-c:v", "copy", *_KEEP_TIMES, *_tag_args(clips[0], suffix),
+            *audio_args,
             *_container_args(suffix), "-f", _MUXERS[suffix], output.name,
         ],
         duration_s=float(total),
