@@ -3,9 +3,9 @@
 Twenty clips made as img2vid makes them (Ken Burns frames from a photo-like image, the worker's
 encoder and colour tags, 1920x1080 at 24 fps, no audio), CLIP_SECONDS each. The seed's way: the
 concat demuxer into the same encoder, audio to AAC 192k as it did. Ours: the concatenate
-operation's own probe and stream-copy join (download and upload left out of both; the probes run four at a time, as in the operation). Each side is
-the median of RUNS runs, alternating. The outputs are checked: ours has every input packet and the
-summed duration. Ends with one JSON line.
+operation's own probes (four at a time, as in the operation) and stream-copy join; download and
+upload are left out of both. Each side is the median of RUNS runs, alternating. Our output is
+checked to hold every input frame. Ends with one JSON line.
 """
 
 import json
