@@ -37,7 +37,7 @@ describe('pipeline routes through a GPU node', () => {
   beforeAll(async () => {
     redis = await TestRedis.create({ persistent: true });
     await redis.start();
-    media = await new TestMedia(s3, `e2e-pipeline-${Date.now()}/`).make(['video.mp4']);
+    media = await new TestMedia(s3, `e2e-pipeline-${Date.now()}/`).make(['video.mp4', 'audio.mp3']);
     out = `${media.prefix}Projeto Ação/vídeos/`;
     workerTmp = mkdtempSync(join(tmpdir(), 'api-gpu-worker-tmp-'));
     const env = sharedEnv(s3, redis.url);
@@ -108,5 +108,36 @@ describe('pipeline routes through a GPU node', () => {
     expect(status).toBe(400);
     expect(body.error).toBe('Bad Request');
     expect(JSON.stringify(body.message)).toContain(field);
+  });
+
+  it('POST /video/concat_video_audio: the legacy body of bare URLs, as long as the narration', async () => {
+    const { status, body } = await api.call<Body>('POST', '/video/concat_video_audio', {
+      body: {
+        video_urls: [media.urls['video.mp4']],
+        audio_url: media.urls['audio.mp3'],
+        path: out,
+        output_filename: 'vídeo narrado.mp4',
+        normalize: false,
+        id_roteiro: 5,
+      },
+    });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      message: 'Videos laid under the narration and uploaded to S3 successfully',
+      filename: 'vídeo narrado.mp4',
+      id_roteiro: 5,
+      segments: expect.any(Number),
+    });
+    const probe = await downloadAndProbe(body.video_url);
+    expect(probe.streams.filter((s) => s.codec_type === 'audio')).toHaveLength(1);
+    expect(Math.abs(Number(probe.format.duration) - body.duration)).toBeLessThanOrEqual(1 / 24);
+  });
+
+  it('POST /video/concat_video_audio refuses an empty video_urls with a 400 naming it', async () => {
+    const { status, body } = await api.call<Body>('POST', '/video/concat_video_audio', {
+      body: { video_urls: [], audio_url: media.urls['audio.mp3'], path: out, output_filename: 'x.mp4' },
+    });
+    expect(status).toBe(400);
+    expect(JSON.stringify(body.message)).toContain('video_urls');
   });
 });

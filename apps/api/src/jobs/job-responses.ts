@@ -18,6 +18,7 @@ const SUCCESS_MESSAGES: Record<JobOperation, string> = {
   addaudio: 'Video addaudio completed and uploaded to S3 successfully',
   transcribe: 'Transcription completed successfully',
   concatenate: 'Videos concatenated and uploaded to S3 successfully',
+  concat_video_audio: 'Videos laid under the narration and uploaded to S3 successfully',
 };
 
 const ms = (iso: string | undefined) => (iso ? Date.parse(iso) : undefined);

@@ -236,6 +236,7 @@ function urlsOf(operation: JobOperation, input: Record<string, unknown>): { url:
     transcribe: ['audio_url'],
     img2vid: [],
     concatenate: [],
+    concat_video_audio: ['audio_url'],
   };
   const urls = fields[operation]
     .filter((field) => typeof input[field] === 'string')
@@ -243,6 +244,11 @@ function urlsOf(operation: JobOperation, input: Record<string, unknown>): { url:
   if (operation === JobOperation.Concatenate && Array.isArray(input.video_urls)) {
     (input.video_urls as { video_url?: unknown }[]).forEach((item, index) => {
       if (typeof item?.video_url === 'string') urls.push({ url: item.video_url, field: `video_urls[${index}].video_url` });
+    });
+  }
+  if (operation === JobOperation.ConcatVideoAudio && Array.isArray(input.video_urls)) {
+    (input.video_urls as unknown[]).forEach((url, index) => {
+      if (typeof url === 'string') urls.push({ url, field: `video_urls[${index}]` });
     });
   }
   if (operation === JobOperation.Img2Vid && Array.isArray(input.images)) {

@@ -2,6 +2,7 @@ import {
   AddAudioRequest,
   CaptionRequest,
   CaptionStyleRequest,
+  ConcatVideoAudioRequest,
   ConcatenateRequest,
   Img2VidRequest,
   JobOperation,
@@ -56,6 +57,16 @@ export class VideoController {
     @Res({ passthrough: true }) res: Response,
   ) {
     return this.run(JobOperation.Concatenate, body, prefer, res);
+  }
+
+  @Post('concat_video_audio')
+  @JobSubmissionRoute()
+  concatVideoAudio(
+    @Body() body: ConcatVideoAudioRequest,
+    @Headers('prefer') prefer: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    return this.run(JobOperation.ConcatVideoAudio, body, prefer, res);
   }
 
   // The replaced service's asynchronous routes answered 200, not 202; their clients expect that.

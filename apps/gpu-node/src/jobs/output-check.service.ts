@@ -60,6 +60,7 @@ function videoUrls(operation: JobOperation, output: Record<string, unknown>): { 
     case JobOperation.Caption:
     case JobOperation.AddAudio:
     case JobOperation.Concatenate:
+    case JobOperation.ConcatVideoAudio:
       return [{ url: requireUrl(output.video_url, 'video_url'), field: 'video_url' }];
     case JobOperation.Img2Vid: {
       const videos = output.videos;

@@ -1,3 +1,6 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiProperty } from '@nestjs/swagger';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { JSONSchema } from 'class-validator-jsonschema';
 import {
   BooleanField,
@@ -6,6 +9,7 @@ import {
   NestedArrayField,
   NestedField,
   NumberField,
+  PATTERN_RULE_KEYWORD,
   TextField,
 } from './fields';
 import { JobOperation } from './operations';
@@ -445,6 +449,66 @@ export class ConcatenateJobInput {
   id_roteiro?: number;
 }
 
+/** The most clips one concat_video_audio job may cycle. */
+export const MAX_BED_CLIPS = 50;
+
+// The replaced service took this list as bare URL strings; its clients' bodies keep working.
+const MediaUrlListField = (description: string, example: string[], maxItems: number) =>
+  applyDecorators(
+    ApiProperty({ description, example, type: [String], minItems: 1, maxItems }),
+    JSONSchema({
+      description,
+      examples: [example],
+      items: {
+        type: 'string',
+        minLength: 1,
+        maxLength: MAX_URL_LENGTH,
+        pattern: MEDIA_URL.regex.source,
+        [PATTERN_RULE_KEYWORD]: MEDIA_URL.rule,
+      },
+    }),
+    IsArray(),
+    ArrayMinSize(1),
+    ArrayMaxSize(maxItems),
+    IsString({ each: true }),
+    MinLength(1, { each: true }),
+    MaxLength(MAX_URL_LENGTH, { each: true }),
+    Matches(MEDIA_URL.regex, { each: true, message: `each item of $property ${MEDIA_URL.rule}` }),
+  );
+
+@JSONSchema({
+  additionalProperties: false,
+  description:
+    'Lay clips, cycled in order, under a narration: the result lasts exactly as long as the narration, which is its only audio.',
+})
+export class ConcatVideoAudioJobInput {
+  @MediaUrlListField(
+    'The clips, cycled in order until the narration is covered.',
+    ['https://example.com/video_1.mp4', 'https://example.com/video_2.mp4'],
+    MAX_BED_CLIPS,
+  )
+  video_urls: string[];
+
+  @MediaUrlField('The narration (MP3, AAC, WAV…).', 'https://example.com/narracao.mp3')
+  audio_url: string;
+
+  @S3KeyPrefixField('Project Name/Video Title/videos/')
+  path: string;
+
+  @OutputVideoFilenameField('video_com_narracao.mp4')
+  output_filename: string;
+
+  @BooleanField({
+    description: "Scale and pad every clip to 1920x1080 (true when left out); false keeps the first clip's size.",
+    example: true,
+    optional: true,
+  })
+  normalize?: boolean;
+
+  @IdRoteiroField()
+  id_roteiro?: number;
+}
+
 /** The input class of each operation. */
 export const JOB_INPUT_CLASSES = {
   [JobOperation.Caption]: CaptionJobInput,
@@ -452,6 +516,7 @@ export const JOB_INPUT_CLASSES = {
   [JobOperation.AddAudio]: AddAudioJobInput,
   [JobOperation.Transcribe]: TranscribeJobInput,
   [JobOperation.Concatenate]: ConcatenateJobInput,
+  [JobOperation.ConcatVideoAudio]: ConcatVideoAudioJobInput,
 } as const satisfies Record<JobOperation, new () => object>;
 
 export type JobInputOf<O extends JobOperation> = InstanceType<(typeof JOB_INPUT_CLASSES)[O]>;

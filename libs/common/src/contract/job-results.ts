@@ -214,6 +214,27 @@ export class ConcatenateJobResult {
   id_roteiro?: number;
 }
 
+@JSONSchema({ additionalProperties: false, description: 'Result of a concat_video_audio job.' })
+export class ConcatVideoAudioJobResult {
+  @VideoUrlField()
+  video_url: string;
+
+  @FilenameField('video_com_narracao.mp4')
+  filename?: string;
+
+  @EncoderField()
+  encoder?: string;
+
+  @NumberField({ description: 'Duration of the result in seconds: the narration\'s.', example: 61.2, minimum: 0, maximum: 1e9 })
+  duration: number;
+
+  @IntegerField({ description: 'Clip segments laid, the cut last one included.', example: 14, minimum: 1 })
+  segments: number;
+
+  @IdRoteiroEchoField()
+  id_roteiro?: number;
+}
+
 /** The result class of each operation. */
 export const JOB_RESULT_CLASSES = {
   [JobOperation.Caption]: CaptionJobResult,
@@ -221,6 +242,7 @@ export const JOB_RESULT_CLASSES = {
   [JobOperation.AddAudio]: AddAudioJobResult,
   [JobOperation.Transcribe]: TranscribeJobResult,
   [JobOperation.Concatenate]: ConcatenateJobResult,
+  [JobOperation.ConcatVideoAudio]: ConcatVideoAudioJobResult,
 } as const satisfies Record<JobOperation, new () => object>;
 
 export type JobResultOf<O extends JobOperation> = InstanceType<(typeof JOB_RESULT_CLASSES)[O]>;

@@ -5,6 +5,7 @@ export const JobOperation = {
   AddAudio: 'addaudio',
   Transcribe: 'transcribe',
   Concatenate: 'concatenate',
+  ConcatVideoAudio: 'concat_video_audio',
 } as const;
 
 export type JobOperation = (typeof JobOperation)[keyof typeof JobOperation];

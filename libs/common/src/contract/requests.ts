@@ -3,6 +3,7 @@ import { BooleanField, EnumField, TextField } from './fields';
 import {
   AddAudioJobInput,
   CaptionJobInput,
+  ConcatVideoAudioJobInput,
   ConcatenateJobInput,
   Img2VidJobInput,
   TranscribeJobInput,
@@ -75,13 +76,16 @@ export class TranscribeRequest extends IntersectionType(TranscribeJobInput, ApiR
 
 export class ConcatenateRequest extends IntersectionType(ConcatenateJobInput, ApiRequestFields) {}
 
+export class ConcatVideoAudioRequest extends IntersectionType(ConcatVideoAudioJobInput, ApiRequestFields) {}
+
 export type JobRequest =
   | CaptionRequest
   | CaptionStyleRequest
   | Img2VidRequest
   | AddAudioRequest
   | TranscribeRequest
-  | ConcatenateRequest;
+  | ConcatenateRequest
+  | ConcatVideoAudioRequest;
 
 export interface ApiOptions {
   async: boolean;

@@ -10,6 +10,7 @@ export const JOB_QUEUES = {
   [JobOperation.AddAudio]: 'addaudio',
   [JobOperation.Transcribe]: 'transcribe',
   [JobOperation.Concatenate]: 'concatenate',
+  [JobOperation.ConcatVideoAudio]: 'concat_video_audio',
 } as const satisfies Record<JobOperation, string>;
 
 export type JobQueueName = (typeof JOB_QUEUES)[JobOperation];
