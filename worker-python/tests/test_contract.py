@@ -65,7 +65,7 @@ def test_reads_the_schema_the_typescript_side_generates():
     assert schema["$id"] == "urn:api-gpu:job-contract"
     assert set(schema["operations"]) == {
         "caption", "img2vid", "addaudio", "transcribe", "concatenate",
-        "concat_video_audio",
+        "concat_video_audio", "trilhasonora", "audio_trilhasonora",
     }  # fmt: skip
 
 

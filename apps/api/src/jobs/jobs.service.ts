@@ -237,6 +237,8 @@ function urlsOf(operation: JobOperation, input: Record<string, unknown>): { url:
     img2vid: [],
     concatenate: [],
     concat_video_audio: ['audio_url'],
+    trilhasonora: ['url_video', 'trilha_sonora'],
+    audio_trilhasonora: ['audio_url', 'trilha_sonora'],
   };
   const urls = fields[operation]
     .filter((field) => typeof input[field] === 'string')

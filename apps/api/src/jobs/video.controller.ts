@@ -4,6 +4,7 @@ import {
   CaptionStyleRequest,
   ConcatVideoAudioRequest,
   ConcatenateRequest,
+  TrilhaSonoraRequest,
   Img2VidRequest,
   JobOperation,
   JobRequest,
@@ -67,6 +68,16 @@ export class VideoController {
     @Res({ passthrough: true }) res: Response,
   ) {
     return this.run(JobOperation.ConcatVideoAudio, body, prefer, res);
+  }
+
+  @Post('trilhasonora')
+  @JobSubmissionRoute()
+  trilhaSonora(
+    @Body() body: TrilhaSonoraRequest,
+    @Headers('prefer') prefer: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    return this.run(JobOperation.TrilhaSonora, body, prefer, res);
   }
 
   // The replaced service's asynchronous routes answered 200, not 202; their clients expect that.

@@ -61,6 +61,7 @@ function videoUrls(operation: JobOperation, output: Record<string, unknown>): { 
     case JobOperation.AddAudio:
     case JobOperation.Concatenate:
     case JobOperation.ConcatVideoAudio:
+    case JobOperation.TrilhaSonora:
       return [{ url: requireUrl(output.video_url, 'video_url'), field: 'video_url' }];
     case JobOperation.Img2Vid: {
       const videos = output.videos;
@@ -73,6 +74,7 @@ function videoUrls(operation: JobOperation, output: Record<string, unknown>): { 
       });
     }
     case JobOperation.Transcribe:
+    case JobOperation.AudioTrilhaSonora:
       return [];
   }
 }

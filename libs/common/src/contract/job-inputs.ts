@@ -19,6 +19,7 @@ import {
   IMAGE_ID,
   LANGUAGE_CODE,
   MEDIA_URL,
+  OUTPUT_AUDIO_FILENAME,
   OUTPUT_VIDEO_FILENAME,
   S3_KEY_PREFIX,
   VIDEO_SIZE,
@@ -509,6 +510,89 @@ export class ConcatVideoAudioJobInput {
   id_roteiro?: number;
 }
 
+const DuckingDbField = () =>
+  NumberField({
+    description: 'How much further the music goes down while the narration speaks, in dB (6 when left out; 0 turns ducking off).',
+    example: 6,
+    optional: true,
+    minimum: 0,
+    maximum: 40,
+  });
+
+@JSONSchema({
+  additionalProperties: false,
+  description:
+    "Music under a video's narration: looped with crossfaded seams, faded in and out, below the narration and ducked while it speaks; the video stream is copied.",
+})
+export class TrilhaSonoraJobInput {
+  @MediaUrlField('Video whose audio is the narration.', 'https://example.com/video_narrado.mp4')
+  url_video: string;
+
+  @MediaUrlField('The music.', 'https://example.com/trilha.mp3')
+  trilha_sonora: string;
+
+  @S3KeyPrefixField('Project Name/Video Title/videos/')
+  path: string;
+
+  @OutputVideoFilenameField('video_com_trilha.mp4')
+  output_filename: string;
+
+  @NumberField({
+    description: "How far below the narration's loudness the music sits, in LU (EBU R128); 20 when left out.",
+    example: 20,
+    optional: true,
+    minimum: 0,
+    maximum: 40,
+  })
+  volume_reduction_db?: number;
+
+  @DuckingDbField()
+  ducking_db?: number;
+
+  @IdRoteiroField()
+  id_roteiro?: number;
+}
+
+@JSONSchema({
+  additionalProperties: false,
+  description: 'Music under a narration (audio only), as the video variant does it.',
+})
+export class AudioTrilhaSonoraJobInput {
+  @MediaUrlField('The narration.', 'https://example.com/narracao.mp3')
+  audio_url: string;
+
+  @MediaUrlField('The music.', 'https://example.com/trilha.mp3')
+  trilha_sonora: string;
+
+  @S3KeyPrefixField('Project Name/Video Title/audios/')
+  path: string;
+
+  @TextField({
+    description: 'Name of the audio written under `path` (audio_with_trilha.mp3 when left out); its extension chooses the format.',
+    example: 'narracao_com_trilha.mp3',
+    optional: true,
+    minLength: 1,
+    maxLength: 200,
+    pattern: OUTPUT_AUDIO_FILENAME,
+  })
+  output_filename?: string;
+
+  @NumberField({
+    description: "How far below the narration's loudness the music sits, in LU (EBU R128); 30 when left out.",
+    example: 30,
+    optional: true,
+    minimum: 0,
+    maximum: 50,
+  })
+  db_offset?: number;
+
+  @DuckingDbField()
+  ducking_db?: number;
+
+  @IdRoteiroField()
+  id_roteiro?: number;
+}
+
 /** The input class of each operation. */
 export const JOB_INPUT_CLASSES = {
   [JobOperation.Caption]: CaptionJobInput,
@@ -517,6 +601,8 @@ export const JOB_INPUT_CLASSES = {
   [JobOperation.Transcribe]: TranscribeJobInput,
   [JobOperation.Concatenate]: ConcatenateJobInput,
   [JobOperation.ConcatVideoAudio]: ConcatVideoAudioJobInput,
+  [JobOperation.TrilhaSonora]: TrilhaSonoraJobInput,
+  [JobOperation.AudioTrilhaSonora]: AudioTrilhaSonoraJobInput,
 } as const satisfies Record<JobOperation, new () => object>;
 
 export type JobInputOf<O extends JobOperation> = InstanceType<(typeof JOB_INPUT_CLASSES)[O]>;

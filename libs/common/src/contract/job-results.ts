@@ -235,6 +235,62 @@ export class ConcatVideoAudioJobResult {
   id_roteiro?: number;
 }
 
+/** What the music mix did, in figures. */
+@JSONSchema({ additionalProperties: false, description: 'Levels of a music mix.' })
+export class MusicMixLevels {
+  @NumberField({ description: 'Integrated loudness of the narration, LUFS.', example: -18.2, minimum: -200, maximum: 10 })
+  narration_lufs: number;
+
+  @NumberField({ description: 'Integrated loudness of the music as laid, before ducking, LUFS.', example: -38.2, minimum: -200, maximum: 10 })
+  music_lufs: number;
+
+  @NumberField({ description: 'Gain applied to the music, dB.', example: -24.5, minimum: -200, maximum: 200 })
+  music_gain_db: number;
+
+  @NumberField({ description: 'Further reduction while the narration speaks, dB.', example: 6, minimum: 0, maximum: 40 })
+  ducking_db: number;
+}
+
+const MixField = () =>
+  NestedField({
+    description: 'Levels of the mix.',
+    example: { narration_lufs: -18.2, music_lufs: -38.2, music_gain_db: -24.5, ducking_db: 6 },
+    type: () => MusicMixLevels,
+  });
+
+@JSONSchema({ additionalProperties: false, description: 'Result of a trilhasonora job.' })
+export class TrilhaSonoraJobResult {
+  @VideoUrlField()
+  video_url: string;
+
+  @FilenameField('video_com_trilha.mp4')
+  filename?: string;
+
+  @EnumField({ description: 'The video stream is always copied.', example: 'copied', values: ['copied'] as const })
+  video_stream: 'copied';
+
+  @MixField()
+  mix: MusicMixLevels;
+
+  @IdRoteiroEchoField()
+  id_roteiro?: number;
+}
+
+@JSONSchema({ additionalProperties: false, description: 'Result of an audio_trilhasonora job.' })
+export class AudioTrilhaSonoraJobResult {
+  @TextField({ description: 'Public URL of the uploaded audio.', example: 'https://s3.example.com/canais/p/audio_with_trilha.mp3' })
+  audio_url: string;
+
+  @FilenameField('audio_with_trilha.mp3')
+  filename?: string;
+
+  @MixField()
+  mix: MusicMixLevels;
+
+  @IdRoteiroEchoField()
+  id_roteiro?: number;
+}
+
 /** The result class of each operation. */
 export const JOB_RESULT_CLASSES = {
   [JobOperation.Caption]: CaptionJobResult,
@@ -243,6 +299,8 @@ export const JOB_RESULT_CLASSES = {
   [JobOperation.Transcribe]: TranscribeJobResult,
   [JobOperation.Concatenate]: ConcatenateJobResult,
   [JobOperation.ConcatVideoAudio]: ConcatVideoAudioJobResult,
+  [JobOperation.TrilhaSonora]: TrilhaSonoraJobResult,
+  [JobOperation.AudioTrilhaSonora]: AudioTrilhaSonoraJobResult,
 } as const satisfies Record<JobOperation, new () => object>;
 
 export type JobResultOf<O extends JobOperation> = InstanceType<(typeof JOB_RESULT_CLASSES)[O]>;

@@ -6,6 +6,8 @@ export const JobOperation = {
   Transcribe: 'transcribe',
   Concatenate: 'concatenate',
   ConcatVideoAudio: 'concat_video_audio',
+  TrilhaSonora: 'trilhasonora',
+  AudioTrilhaSonora: 'audio_trilhasonora',
 } as const;
 
 export type JobOperation = (typeof JobOperation)[keyof typeof JobOperation];

@@ -80,6 +80,11 @@ export const LANGUAGE_CODE = wholeString(
   'must be an ISO 639 language code of 2 or 3 lower-case letters',
 );
 
+export const OUTPUT_AUDIO_FILENAME = wholeString(
+  `(?:[^${CONTROL}/\\\\.]|\\.(?!\\.))+\\.(?:[mM][pP]3|[mM]4[aA]|[wW][aA][vV])`,
+  'must be a file name (no "/", backslash, ".." or control characters) ending in .mp3, .m4a or .wav',
+);
+
 export const VIDEO_SIZE = wholeString(
   '[1-9][0-9]{1,3}x[1-9][0-9]{1,3}',
   'must be a frame size written WIDTHxHEIGHT, such as 1920x1080',

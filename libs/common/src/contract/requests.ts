@@ -3,7 +3,9 @@ import { BooleanField, EnumField, TextField } from './fields';
 import {
   AddAudioJobInput,
   CaptionJobInput,
+  AudioTrilhaSonoraJobInput,
   ConcatVideoAudioJobInput,
+  TrilhaSonoraJobInput,
   ConcatenateJobInput,
   Img2VidJobInput,
   TranscribeJobInput,
@@ -78,6 +80,10 @@ export class ConcatenateRequest extends IntersectionType(ConcatenateJobInput, Ap
 
 export class ConcatVideoAudioRequest extends IntersectionType(ConcatVideoAudioJobInput, ApiRequestFields) {}
 
+export class TrilhaSonoraRequest extends IntersectionType(TrilhaSonoraJobInput, ApiRequestFields) {}
+
+export class AudioTrilhaSonoraRequest extends IntersectionType(AudioTrilhaSonoraJobInput, ApiRequestFields) {}
+
 export type JobRequest =
   | CaptionRequest
   | CaptionStyleRequest
@@ -85,7 +91,9 @@ export type JobRequest =
   | AddAudioRequest
   | TranscribeRequest
   | ConcatenateRequest
-  | ConcatVideoAudioRequest;
+  | ConcatVideoAudioRequest
+  | TrilhaSonoraRequest
+  | AudioTrilhaSonoraRequest;
 
 export interface ApiOptions {
   async: boolean;

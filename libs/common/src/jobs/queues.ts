@@ -11,6 +11,8 @@ export const JOB_QUEUES = {
   [JobOperation.Transcribe]: 'transcribe',
   [JobOperation.Concatenate]: 'concatenate',
   [JobOperation.ConcatVideoAudio]: 'concat_video_audio',
+  [JobOperation.TrilhaSonora]: 'trilhasonora',
+  [JobOperation.AudioTrilhaSonora]: 'audio_trilhasonora',
 } as const satisfies Record<JobOperation, string>;
 
 export type JobQueueName = (typeof JOB_QUEUES)[JobOperation];
