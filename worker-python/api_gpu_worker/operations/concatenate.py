@@ -18,7 +18,6 @@ Transitions: ``fade`` dips to black at each join without overlap (the durations 
 frames so the result stays exact to a frame.
 """
 
-import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from ..encoders import EncoderConfig, run_encode
 from ..errors import InputError, MediaError
 from ..fetch import fetch
 from ..job import JobContext
-from ..media import VideoInfo, require_video
+from ..media import VideoInfo, probe, require_video
 from ..storage import object_key
 
 COPYABLE_CODECS = {"h264", "hevc"}
@@ -132,19 +131,13 @@ def fetch_clips(urls: list[str], ctx: JobContext, *, field_of, span: float) -> l
 
 
 def probe_clip(index: int, path: Path, field: str, ctx: JobContext) -> Clip:
-    video = require_video(path, field, ctx.settings)
-    listing = ctx.run(
-        [
-            "ffprobe", "-v", "error", "-count_packets", "-show_data_hash", "MD5",
-            "-print_format", "json", "-show_entries",
-            "stream=codec_type,time_base,start_time,nb_read_packets,extradata_hash",
-            path,
-        ]
-    ).stdout  # fmt: skip
-    streams = json.loads(listing).get("streams", [])
+    # One ffprobe per clip: a join of many clips is mostly probing.
+    info = probe(path, ("-show_data_hash", "MD5"))
+    video = require_video(path, field, ctx.settings, info)
+    streams = info["streams"]
     video_stream = next(s for s in streams if s.get("codec_type") == "video")
     audio_stream = next((s for s in streams if s.get("codec_type") == "audio"), None)
-    frames = int(video_stream.get("nb_read_packets") or 0)
+    frames = int(video_stream.get("nb_frames") or 0) or _count_frames(path, ctx)
     if frames < 1:
         raise MediaError(f"{field}: the video has no frames", field=field)
     offset = None
@@ -159,6 +152,17 @@ def probe_clip(index: int, path: Path, field: str, ctx: JobContext) -> Clip:
         video_stream.get("extradata_hash", ""),
         offset,
     )
+
+
+def _count_frames(path: Path, ctx: JobContext) -> int:
+    """Video packets counted by reading them: for containers whose header has no frame count."""
+    listing = ctx.run(
+        [
+            "ffprobe", "-v", "error", "-count_packets", "-select_streams", "v:0",
+            "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", path,
+        ]
+    ).stdout  # fmt: skip
+    return int(listing.decode().strip().strip(",") or 0)
 
 
 def normalise_reason(
