@@ -1,4 +1,4 @@
-import { AudioTrilhaSonoraRequest, JobOperation, JobRequest, apiOptionsOf } from '@app/common';
+import { AudioConcatenateRequest, AudioTrilhaSonoraRequest, JobOperation, JobRequest, apiOptionsOf } from '@app/common';
 import { Body, Controller, Headers, Post, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { JobSubmissionRoute } from './job-route-docs';
@@ -18,6 +18,16 @@ export class AudioController {
     @Res({ passthrough: true }) res: Response,
   ) {
     return this.run(JobOperation.AudioTrilhaSonora, body, prefer, res);
+  }
+
+  @Post('concatenate')
+  @JobSubmissionRoute()
+  concatenate(
+    @Body() body: AudioConcatenateRequest,
+    @Headers('prefer') prefer: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    return this.run(JobOperation.AudioConcatenate, body, prefer, res);
   }
 
   private async run(operation: JobOperation, body: JobRequest, prefer: string | undefined, res: Response) {

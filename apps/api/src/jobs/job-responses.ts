@@ -21,6 +21,7 @@ const SUCCESS_MESSAGES: Record<JobOperation, string> = {
   concat_video_audio: 'Videos laid under the narration and uploaded to S3 successfully',
   trilhasonora: 'Music laid under the narration and uploaded to S3 successfully',
   audio_trilhasonora: 'Music laid under the narration and uploaded to S3 successfully',
+  audio_concatenate: 'Audio files concatenated and uploaded to S3 successfully',
 };
 
 const ms = (iso: string | undefined) => (iso ? Date.parse(iso) : undefined);

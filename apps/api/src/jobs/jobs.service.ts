@@ -239,6 +239,7 @@ function urlsOf(operation: JobOperation, input: Record<string, unknown>): { url:
     concat_video_audio: ['audio_url'],
     trilhasonora: ['url_video', 'trilha_sonora'],
     audio_trilhasonora: ['audio_url', 'trilha_sonora'],
+    audio_concatenate: [],
   };
   const urls = fields[operation]
     .filter((field) => typeof input[field] === 'string')
@@ -246,6 +247,11 @@ function urlsOf(operation: JobOperation, input: Record<string, unknown>): { url:
   if (operation === JobOperation.Concatenate && Array.isArray(input.video_urls)) {
     (input.video_urls as { video_url?: unknown }[]).forEach((item, index) => {
       if (typeof item?.video_url === 'string') urls.push({ url: item.video_url, field: `video_urls[${index}].video_url` });
+    });
+  }
+  if (operation === JobOperation.AudioConcatenate && Array.isArray(input.audio_urls)) {
+    (input.audio_urls as { audio_url?: unknown }[]).forEach((item, index) => {
+      if (typeof item?.audio_url === 'string') urls.push({ url: item.audio_url, field: `audio_urls[${index}].audio_url` });
     });
   }
   if (operation === JobOperation.ConcatVideoAudio && Array.isArray(input.video_urls)) {

@@ -75,6 +75,7 @@ function videoUrls(operation: JobOperation, output: Record<string, unknown>): { 
     }
     case JobOperation.Transcribe:
     case JobOperation.AudioTrilhaSonora:
+    case JobOperation.AudioConcatenate:
       return [];
   }
 }

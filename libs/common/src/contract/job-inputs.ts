@@ -593,6 +593,52 @@ export class AudioTrilhaSonoraJobInput {
   id_roteiro?: number;
 }
 
+@JSONSchema({ additionalProperties: false, description: 'One audio file to join.' })
+export class AudioConcatenateItem {
+  @MediaUrlField('Audio (MP3, AAC, WAV…).', 'https://example.com/parte_1.mp3')
+  audio_url: string;
+}
+
+@JSONSchema({
+  additionalProperties: false,
+  description: 'Join audio files in order into one, in the format its extension names; mixed codecs and rates normalised.',
+})
+export class AudioConcatenateJobInput {
+  @NestedArrayField({
+    description: 'The audio files, in order.',
+    example: [{ audio_url: 'https://example.com/parte_1.mp3' }, { audio_url: 'https://example.com/parte_2.wav' }],
+    minItems: 2,
+    maxItems: MAX_JOINED_CLIPS,
+    type: () => AudioConcatenateItem,
+  })
+  audio_urls: AudioConcatenateItem[];
+
+  @S3KeyPrefixField('Project Name/Video Title/audios/')
+  path: string;
+
+  @TextField({
+    description: 'Name of the audio written under `path` (audio_concatenated.mp3 when left out); its extension chooses the format.',
+    example: 'narracao_completa.mp3',
+    optional: true,
+    minLength: 1,
+    maxLength: 200,
+    pattern: OUTPUT_AUDIO_FILENAME,
+  })
+  output_filename?: string;
+
+  @NumberField({
+    description: 'Silence between two files, in seconds (none when left out).',
+    example: 0.5,
+    optional: true,
+    minimum: 0,
+    maximum: 10,
+  })
+  gap_s?: number;
+
+  @IdRoteiroField()
+  id_roteiro?: number;
+}
+
 /** The input class of each operation. */
 export const JOB_INPUT_CLASSES = {
   [JobOperation.Caption]: CaptionJobInput,
@@ -603,6 +649,7 @@ export const JOB_INPUT_CLASSES = {
   [JobOperation.ConcatVideoAudio]: ConcatVideoAudioJobInput,
   [JobOperation.TrilhaSonora]: TrilhaSonoraJobInput,
   [JobOperation.AudioTrilhaSonora]: AudioTrilhaSonoraJobInput,
+  [JobOperation.AudioConcatenate]: AudioConcatenateJobInput,
 } as const satisfies Record<JobOperation, new () => object>;
 
 export type JobInputOf<O extends JobOperation> = InstanceType<(typeof JOB_INPUT_CLASSES)[O]>;

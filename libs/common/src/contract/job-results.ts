@@ -291,6 +291,21 @@ export class AudioTrilhaSonoraJobResult {
   id_roteiro?: number;
 }
 
+@JSONSchema({ additionalProperties: false, description: 'Result of an audio_concatenate job.' })
+export class AudioConcatenateJobResult {
+  @TextField({ description: 'Public URL of the uploaded audio.', example: 'https://s3.example.com/canais/p/audio_concatenated.mp3' })
+  audio_url: string;
+
+  @FilenameField('audio_concatenated.mp3')
+  filename?: string;
+
+  @NumberField({ description: 'Duration of the result in seconds.', example: 95.3, minimum: 0, maximum: 1e9 })
+  duration: number;
+
+  @IdRoteiroEchoField()
+  id_roteiro?: number;
+}
+
 /** The result class of each operation. */
 export const JOB_RESULT_CLASSES = {
   [JobOperation.Caption]: CaptionJobResult,
@@ -301,6 +316,7 @@ export const JOB_RESULT_CLASSES = {
   [JobOperation.ConcatVideoAudio]: ConcatVideoAudioJobResult,
   [JobOperation.TrilhaSonora]: TrilhaSonoraJobResult,
   [JobOperation.AudioTrilhaSonora]: AudioTrilhaSonoraJobResult,
+  [JobOperation.AudioConcatenate]: AudioConcatenateJobResult,
 } as const satisfies Record<JobOperation, new () => object>;
 
 export type JobResultOf<O extends JobOperation> = InstanceType<(typeof JOB_RESULT_CLASSES)[O]>;

@@ -8,6 +8,7 @@ export const JobOperation = {
   ConcatVideoAudio: 'concat_video_audio',
   TrilhaSonora: 'trilhasonora',
   AudioTrilhaSonora: 'audio_trilhasonora',
+  AudioConcatenate: 'audio_concatenate',
 } as const;
 
 export type JobOperation = (typeof JobOperation)[keyof typeof JobOperation];

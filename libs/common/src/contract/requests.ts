@@ -3,6 +3,7 @@ import { BooleanField, EnumField, TextField } from './fields';
 import {
   AddAudioJobInput,
   CaptionJobInput,
+  AudioConcatenateJobInput,
   AudioTrilhaSonoraJobInput,
   ConcatVideoAudioJobInput,
   TrilhaSonoraJobInput,
@@ -84,6 +85,8 @@ export class TrilhaSonoraRequest extends IntersectionType(TrilhaSonoraJobInput, 
 
 export class AudioTrilhaSonoraRequest extends IntersectionType(AudioTrilhaSonoraJobInput, ApiRequestFields) {}
 
+export class AudioConcatenateRequest extends IntersectionType(AudioConcatenateJobInput, ApiRequestFields) {}
+
 export type JobRequest =
   | CaptionRequest
   | CaptionStyleRequest
@@ -93,7 +96,8 @@ export type JobRequest =
   | ConcatenateRequest
   | ConcatVideoAudioRequest
   | TrilhaSonoraRequest
-  | AudioTrilhaSonoraRequest;
+  | AudioTrilhaSonoraRequest
+  | AudioConcatenateRequest;
 
 export interface ApiOptions {
   async: boolean;

@@ -13,6 +13,7 @@ export const JOB_QUEUES = {
   [JobOperation.ConcatVideoAudio]: 'concat_video_audio',
   [JobOperation.TrilhaSonora]: 'trilhasonora',
   [JobOperation.AudioTrilhaSonora]: 'audio_trilhasonora',
+  [JobOperation.AudioConcatenate]: 'audio_concatenate',
 } as const satisfies Record<JobOperation, string>;
 
 export type JobQueueName = (typeof JOB_QUEUES)[JobOperation];
