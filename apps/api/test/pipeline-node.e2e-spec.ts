@@ -37,7 +37,7 @@ describe('pipeline routes through a GPU node', () => {
   beforeAll(async () => {
     redis = await TestRedis.create({ persistent: true });
     await redis.start();
-    media = await new TestMedia(s3, `e2e-pipeline-${Date.now()}/`).make(['video.mp4', 'audio.mp3']);
+    media = await new TestMedia(s3, `e2e-pipeline-${Date.now()}/`).make(['video.mp4', 'audio.mp3', 'mudo.mp4']);
     out = `${media.prefix}Projeto Ação/vídeos/`;
     workerTmp = mkdtempSync(join(tmpdir(), 'api-gpu-worker-tmp-'));
     const env = sharedEnv(s3, redis.url);
@@ -139,5 +139,42 @@ describe('pipeline routes through a GPU node', () => {
     });
     expect(status).toBe(400);
     expect(JSON.stringify(body.message)).toContain('video_urls');
+  });
+
+  it('POST /video/trilhasonora: music under the narration, the video stream copied', async () => {
+    const { status, body } = await api.call<Body>('POST', '/video/trilhasonora', {
+      body: { url_video: media.urls['video.mp4'], trilha_sonora: media.urls['audio.mp3'], path: out, output_filename: 'com trilha.mp4' },
+    });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      message: 'Music laid under the narration and uploaded to S3 successfully',
+      video_stream: 'copied',
+      mix: { narration_lufs: expect.any(Number), music_gain_db: expect.any(Number), ducking_db: 6 },
+    });
+    expect(body.mix.music_lufs).toBeCloseTo(body.mix.narration_lufs - 20, 1);
+  });
+
+  it('POST /audio/trilhasonora and /audio/concatenate: audio results, default file names', async () => {
+    const music = await api.call<Body>('POST', '/audio/trilhasonora', {
+      body: { audio_url: media.urls['audio.mp3'], trilha_sonora: media.urls['audio.mp3'], path: out, id_roteiro: 11 },
+    });
+    expect(music.status).toBe(200);
+    expect(music.body).toMatchObject({ filename: 'audio_with_trilha.mp3', id_roteiro: 11 });
+    expect(decodeURIComponent(music.body.audio_url)).toBe(`${s3.publicUrl}/${out}audio_with_trilha.mp3`);
+    const joined = await api.call<Body>('POST', '/audio/concatenate', {
+      body: { audio_urls: [{ audio_url: media.urls['audio.mp3'] }, { audio_url: music.body.audio_url }], path: out, gap_s: 0.5 },
+    });
+    expect(joined.status).toBe(200);
+    expect(joined.body).toMatchObject({ message: 'Audio files concatenated and uploaded to S3 successfully', filename: 'audio_concatenated.mp3' });
+    const probe = await downloadAndProbe(joined.body.audio_url);
+    expect(Number(probe.format.duration)).toBeCloseTo(joined.body.duration, 1);
+  });
+
+  it('POST /video/trilhasonora of a video without audio: a 400 naming url_video', async () => {
+    const { status, body } = await api.call<Body>('POST', '/video/trilhasonora', {
+      body: { url_video: media.urls['mudo.mp4'], trilha_sonora: media.urls['audio.mp3'], path: out, output_filename: 'x.mp4' },
+    });
+    expect(status).toBe(400);
+    expect(body).toMatchObject({ error: 'Bad Request', field: 'url_video' });
   });
 });
