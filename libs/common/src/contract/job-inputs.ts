@@ -1,6 +1,16 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsString,
+  Matches,
+  MaxLength,
+  MinLength,
+  ValidateIf,
+} from 'class-validator';
 import { JSONSchema } from 'class-validator-jsonschema';
 import {
   BooleanField,
@@ -278,6 +288,27 @@ export class Img2VidImage {
   zoom_type?: 'zoomin' | 'zoomout' | 'panright' | 'panleft';
 }
 
+/** The moves `zoom_types` spreads over the images; zoompanright/zoompanleft are the pans. */
+export const ZOOM_TYPE_CHOICES = ['zoomin', 'zoomout', 'zoompanright', 'zoompanleft', 'panright', 'panleft'] as const;
+
+export type ZoomTypeChoice = (typeof ZOOM_TYPE_CHOICES)[number];
+
+const ZoomTypesField = () => {
+  const description =
+    'Moves spread over the images without a zoom_type of their own, in turn by position in the whole batch ' +
+    '(repeats weight a move; the same request always gets the same moves, split parts included).';
+  const example: ZoomTypeChoice[] = ['zoomin', 'zoomout', 'zoompanright'];
+  return applyDecorators(
+    ApiProperty({ description, example, enum: [...ZOOM_TYPE_CHOICES], isArray: true, minItems: 1, maxItems: 100, required: false }),
+    JSONSchema({ description, examples: [example], items: { type: 'string', enum: [...ZOOM_TYPE_CHOICES] } }),
+    ValidateIf((_object: object, value: unknown) => value !== undefined),
+    IsArray(),
+    ArrayMinSize(1),
+    ArrayMaxSize(100),
+    IsIn([...ZOOM_TYPE_CHOICES], { each: true }),
+  );
+};
+
 @JSONSchema({
   additionalProperties: false,
   description: 'Turn images into Ken Burns clips, one video per image.',
@@ -304,6 +335,9 @@ export class Img2VidJobInput {
     optional: true,
   })
   start_index?: number;
+
+  @ZoomTypesField()
+  zoom_types?: ZoomTypeChoice[];
 }
 
 @JSONSchema({
