@@ -110,12 +110,25 @@ def test_narration_level_untouched_music_ducked_and_no_click_at_seams(
     pause = music_level_db(samples, 3.05, 4.25)
     assert pause - speaking >= 10 - 0.5
 
-    # The pause holds the seam at about 3.85 s: the music alone, whose largest sample step is that
-    # of a smooth 220 Hz sine of its amplitude; a loop joined without a crossfade jumps far above.
-    window = samples[int(3.1 * RATE) : int(4.3 * RATE)]
+    assert np.abs(samples[: int(0.02 * RATE)]).max() < 0.01
+
+
+def test_no_click_where_the_music_loop_closes(settings, media_server, music, job_path, tmp_path):
+    # One word at the start, then the music alone across every seam until the fade-out; its
+    # largest sample step must be that of a smooth 220 Hz sine of its amplitude, where a loop
+    # joined without a crossfade jumps by a good part of the amplitude.
+    voice = make(
+        media_server.root / "uma palavra.wav",
+        ["-f", "lavfi", "-i",
+         f"aevalsrc='0.3*sin(2*PI*1000*t)*between(t,0.5,1.5)':s={RATE}:d={LENGTH}"],
+    )  # fmt: skip
+    result = lay_music(
+        settings, media_server, voice, music, job_path, output_filename="sem clique.wav"
+    )
+    samples = pcm(download(result["audio_url"], tmp_path / "out.wav"))
+    window = samples[int(2.1 * RATE) : int(5.9 * RATE)]
     smooth_step = 2 * np.pi * MUSIC_HZ / RATE * np.abs(window).max()
     assert np.abs(np.diff(window)).max() <= 1.5 * smooth_step
-    assert np.abs(samples[: int(0.02 * RATE)]).max() < 0.01
 
 
 def test_video_narration_gets_music_with_its_video_stream_copied(
