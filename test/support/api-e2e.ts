@@ -264,6 +264,8 @@ const RECIPES = {
     ffmpeg('-f', 'lavfi', '-i', 'sine=frequency=660:sample_rate=22050', '-t', '1', '-c:a', 'libmp3lame', path),
   'image.jpg': (path: string) => ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=320x180', '-frames:v', '1', path),
   'image.png': (path: string) => ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=240x240', '-frames:v', '1', path),
+  'mudo.mp4': (path: string) =>
+    ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x90:rate=24', '-t', '1', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', path),
   'speech.wav': (path: string) =>
     run('espeak-ng', ['-v', 'en', '-s', '140', '-w', path, 'Hello world. This is a short test of the transcription.']),
   'fala.wav': (path: string) =>

@@ -61,12 +61,12 @@ class ImageInfo:
     format: str = ""
 
 
-def probe(path: Path) -> dict[str, Any] | None:
+def probe(path: Path, extra_args: tuple[str, ...] = ()) -> dict[str, Any] | None:
     """ffprobe's streams and format of ``path``, or None when ffprobe cannot read it."""
     try:
         completed = subprocess.run(
             [
-                "ffprobe", "-v", "error", "-print_format", "json",
+                "ffprobe", "-v", "error", "-print_format", "json", *extra_args,
                 "-show_format", "-show_streams", str(path),
             ],
             capture_output=True,
@@ -84,8 +84,11 @@ def probe(path: Path) -> dict[str, Any] | None:
     return info if info.get("streams") else None
 
 
-def require_video(path: Path, field: str, settings: Settings) -> VideoInfo:
-    info = probe(path)
+def require_video(
+    path: Path, field: str, settings: Settings, info: dict[str, Any] | None = None
+) -> VideoInfo:
+    """What the video is, refused as the job's fault when it is none; ``info``: already probed."""
+    info = probe(path) if info is None else info
     if info is None:
         raise MediaError(f"{field}: the file is not a video FFmpeg can read", field=field)
     container = info.get("format", {}).get("format_name", "")

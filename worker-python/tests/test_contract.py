@@ -63,7 +63,11 @@ def test_reads_the_schema_the_typescript_side_generates():
     assert contract.schema_path().resolve() == CONTRACT_DIR / "job-contract.schema.json"
     schema = json.loads(contract.schema_path().read_text(encoding="utf-8"))
     assert schema["$id"] == "urn:api-gpu:job-contract"
-    assert set(schema["operations"]) == {"caption", "img2vid", "addaudio", "transcribe"}
+    assert set(schema["operations"]) == {
+        "caption", "img2vid", "addaudio", "transcribe", "concatenate",
+        "concat_video_audio", "trilhasonora", "audio_trilhasonora",
+        "audio_concatenate",
+    }  # fmt: skip
 
 
 def test_schema_file_can_be_moved_with_the_environment(monkeypatch, tmp_path):

@@ -4,6 +4,8 @@ from test_img2vid import img2vid_job, serve_image
 from test_kenburns import dot_image
 
 from api_gpu_worker.job import run_job
+from api_gpu_worker.kenburns import Motion
+from api_gpu_worker.operations.img2vid import motion_for
 
 
 def test_a_part_names_its_clips_after_the_images_before_it(
@@ -35,3 +37,18 @@ def test_without_start_index_a_job_starts_at_video_1(media_server, job_context, 
 
     assert [video["filename"] for video in result["videos"]] == ["video_1.mp4"]
     assert s3_keys(job_path) == [f"{job_path}video_1.mp4"]
+
+
+def test_zoom_types_spread_in_turn_the_same_for_a_split_part_as_for_the_whole():
+    zoom_types = ["zoomin", "zoompanright", "zoomin", "zoompanleft"]
+    images = [{"id": str(i)} for i in range(10)]
+    images[5]["zoom_type"] = "zoomout"
+    whole = [motion_for(image, i, zoom_types) for i, image in enumerate(images)]
+    assert [m.value for m in whole] == [
+        "zoomin", "panright", "zoomin", "panleft", "zoomin",
+        "zoomout", "zoomin", "panleft", "zoomin", "panright",
+    ]  # fmt: skip
+    part = [motion_for(image, 6 + i, zoom_types) for i, image in enumerate(images[6:])]
+    assert part == whole[6:]
+    assert whole == [motion_for(image, i, zoom_types) for i, image in enumerate(images)]
+    assert motion_for({}, 3, []) is Motion.ZOOM_IN

@@ -105,7 +105,7 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
             "-map", "0:v:0", "-map", "0:a?", "-vf", video_filter,
             *encoder.encode_args(), *audio_args,
             *(["-movflags", "+faststart"] if suffix in _FASTSTART_SUFFIXES else []),
-            output.name,
+            str(output),
         ]  # fmt: skip
 
     encode_span = _ENCODE_SPAN if transcription is None else _ENCODE_AFTER_TRANSCRIPTION

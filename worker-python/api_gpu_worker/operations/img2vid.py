@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 _STDERR_LINES_KEPT = 20
 _FRAMES_SHARE = 95.0
+_LEGACY_MOVES = {"zoompanright": "panright", "zoompanleft": "panleft"}
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,11 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     start = fields.get("start_index", 0)
     size = kenburns.SIZES[fields.get("resolution", "1920x1080")]
     fit = fields.get("fit", "cover")
-    clips = [_plan(index, image, start, size, fit) for index, image in enumerate(fields["images"])]
+    spread = fields.get("zoom_types", [])
+    clips = [
+        _plan(index, image, start, size, fit, spread)
+        for index, image in enumerate(fields["images"])
+    ]
     progress = _Progress(ctx, clips)
     halt = threading.Event()
     workers = max(1, min(ctx.settings.batch_size, len(clips)))
@@ -99,7 +104,26 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     return {"videos": [video for video, _ in outcomes], "encoder": encoder}
 
 
-def _plan(index: int, image: dict[str, Any], start: int, size: tuple[int, int], fit: str) -> _Clip:
+def motion_for(image: dict[str, Any], position: int, zoom_types: list[str]) -> kenburns.Motion:
+    """The image's own ``zoom_type``, else ``zoom_types`` taken in turn by the image's position in
+    the whole batch (a split part passes its ``start_index``, so it gets the moves the whole would),
+    else a zoom-in. zoompanright and zoompanleft, the replaced service's names, are the pans."""
+    if "zoom_type" in image:
+        return kenburns.Motion(image["zoom_type"])
+    if not zoom_types:
+        return kenburns.Motion.ZOOM_IN
+    name = zoom_types[position % len(zoom_types)]
+    return kenburns.Motion(_LEGACY_MOVES.get(name, name))
+
+
+def _plan(
+    index: int,
+    image: dict[str, Any],
+    start: int,
+    size: tuple[int, int],
+    fit: str,
+    zoom_types: list[str],
+) -> _Clip:
     frames = kenburns.frame_count(image["duracao"])
     if frames < 1:
         raise InputError(
@@ -112,7 +136,7 @@ def _plan(index: int, image: dict[str, Any], start: int, size: tuple[int, int], 
         image_id=image["id"],
         image_url=image["image_url"],
         frames=frames,
-        motion=kenburns.Motion(image.get("zoom_type", kenburns.Motion.ZOOM_IN)),
+        motion=motion_for(image, start + index, zoom_types),
         number=start + index + 1,
         size=size,
         fit=fit,

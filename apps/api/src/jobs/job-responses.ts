@@ -17,6 +17,11 @@ const SUCCESS_MESSAGES: Record<JobOperation, string> = {
   img2vid: 'Images converted to videos and uploaded to S3 successfully',
   addaudio: 'Video addaudio completed and uploaded to S3 successfully',
   transcribe: 'Transcription completed successfully',
+  concatenate: 'Videos concatenated and uploaded to S3 successfully',
+  concat_video_audio: 'Videos laid under the narration and uploaded to S3 successfully',
+  trilhasonora: 'Music laid under the narration and uploaded to S3 successfully',
+  audio_trilhasonora: 'Music laid under the narration and uploaded to S3 successfully',
+  audio_concatenate: 'Audio files concatenated and uploaded to S3 successfully',
 };
 
 const ms = (iso: string | undefined) => (iso ? Date.parse(iso) : undefined);

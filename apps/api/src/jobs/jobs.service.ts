@@ -235,10 +235,30 @@ function urlsOf(operation: JobOperation, input: Record<string, unknown>): { url:
     addaudio: ['url_video', 'url_audio'],
     transcribe: ['audio_url'],
     img2vid: [],
+    concatenate: [],
+    concat_video_audio: ['audio_url'],
+    trilhasonora: ['url_video', 'trilha_sonora'],
+    audio_trilhasonora: ['audio_url', 'trilha_sonora'],
+    audio_concatenate: [],
   };
   const urls = fields[operation]
     .filter((field) => typeof input[field] === 'string')
     .map((field) => ({ url: input[field] as string, field }));
+  if (operation === JobOperation.Concatenate && Array.isArray(input.video_urls)) {
+    (input.video_urls as { video_url?: unknown }[]).forEach((item, index) => {
+      if (typeof item?.video_url === 'string') urls.push({ url: item.video_url, field: `video_urls[${index}].video_url` });
+    });
+  }
+  if (operation === JobOperation.AudioConcatenate && Array.isArray(input.audio_urls)) {
+    (input.audio_urls as { audio_url?: unknown }[]).forEach((item, index) => {
+      if (typeof item?.audio_url === 'string') urls.push({ url: item.audio_url, field: `audio_urls[${index}].audio_url` });
+    });
+  }
+  if (operation === JobOperation.ConcatVideoAudio && Array.isArray(input.video_urls)) {
+    (input.video_urls as unknown[]).forEach((url, index) => {
+      if (typeof url === 'string') urls.push({ url, field: `video_urls[${index}]` });
+    });
+  }
   if (operation === JobOperation.Img2Vid && Array.isArray(input.images)) {
     (input.images as { image_url?: unknown }[]).forEach((image, index) => {
       if (typeof image.image_url === 'string') urls.push({ url: image.image_url, field: `images[${index}].image_url` });

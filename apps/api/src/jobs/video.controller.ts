@@ -4,6 +4,9 @@ import {
   CAPTION_PRESET_NAMES,
   CaptionRequest,
   CaptionStyleRequest,
+  ConcatVideoAudioRequest,
+  ConcatenateRequest,
+  TrilhaSonoraRequest,
   Img2VidRequest,
   JobOperation,
   JobRequest,
@@ -53,6 +56,36 @@ export class VideoController {
   @JobSubmissionRoute()
   addaudio(@Body() body: AddAudioRequest, @Headers('prefer') prefer: string | undefined, @Res({ passthrough: true }) res: Response) {
     return this.run(JobOperation.AddAudio, body, prefer, res);
+  }
+
+  @Post('concatenate')
+  @JobSubmissionRoute()
+  concatenate(
+    @Body() body: ConcatenateRequest,
+    @Headers('prefer') prefer: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    return this.run(JobOperation.Concatenate, body, prefer, res);
+  }
+
+  @Post('concat_video_audio')
+  @JobSubmissionRoute()
+  concatVideoAudio(
+    @Body() body: ConcatVideoAudioRequest,
+    @Headers('prefer') prefer: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    return this.run(JobOperation.ConcatVideoAudio, body, prefer, res);
+  }
+
+  @Post('trilhasonora')
+  @JobSubmissionRoute()
+  trilhaSonora(
+    @Body() body: TrilhaSonoraRequest,
+    @Headers('prefer') prefer: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    return this.run(JobOperation.TrilhaSonora, body, prefer, res);
   }
 
   // The replaced service's asynchronous routes answered 200, not 202; their clients expect that.

@@ -59,6 +59,9 @@ function videoUrls(operation: JobOperation, output: Record<string, unknown>): { 
   switch (operation) {
     case JobOperation.Caption:
     case JobOperation.AddAudio:
+    case JobOperation.Concatenate:
+    case JobOperation.ConcatVideoAudio:
+    case JobOperation.TrilhaSonora:
       return [{ url: requireUrl(output.video_url, 'video_url'), field: 'video_url' }];
     case JobOperation.Img2Vid: {
       const videos = output.videos;
@@ -71,6 +74,8 @@ function videoUrls(operation: JobOperation, output: Record<string, unknown>): { 
       });
     }
     case JobOperation.Transcribe:
+    case JobOperation.AudioTrilhaSonora:
+    case JobOperation.AudioConcatenate:
       return [];
   }
 }

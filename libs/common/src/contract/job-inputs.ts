@@ -1,3 +1,16 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiProperty } from '@nestjs/swagger';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsString,
+  Matches,
+  MaxLength,
+  MinLength,
+  ValidateIf,
+} from 'class-validator';
 import { JSONSchema } from 'class-validator-jsonschema';
 import {
   BooleanField,
@@ -6,9 +19,9 @@ import {
   NestedArrayField,
   NestedField,
   NumberField,
+  PATTERN_RULE_KEYWORD,
   TextField,
 } from './fields';
-import { ValidateIf } from 'class-validator';
 import { CAPTION_KINDS, CAPTION_PRESET_NAMES, CaptionKind, CaptionPresetName } from './caption-presets';
 import { WHISPER_LANGUAGES } from './languages';
 import { JobOperation } from './operations';
@@ -17,8 +30,10 @@ import {
   HEX_COLOR,
   IMAGE_ID,
   MEDIA_URL,
+  OUTPUT_AUDIO_FILENAME,
   OUTPUT_VIDEO_FILENAME,
   S3_KEY_PREFIX,
+  VIDEO_SIZE,
   WHISPER_MODEL_NAME,
 } from './patterns';
 
@@ -452,6 +467,27 @@ export class Img2VidImage {
   zoom_type?: 'zoomin' | 'zoomout' | 'panright' | 'panleft';
 }
 
+/** The moves `zoom_types` spreads over the images; zoompanright/zoompanleft are the pans. */
+export const ZOOM_TYPE_CHOICES = ['zoomin', 'zoomout', 'zoompanright', 'zoompanleft', 'panright', 'panleft'] as const;
+
+export type ZoomTypeChoice = (typeof ZOOM_TYPE_CHOICES)[number];
+
+const ZoomTypesField = () => {
+  const description =
+    'Moves spread over the images without a zoom_type of their own, in turn by position in the whole batch ' +
+    '(repeats weight a move; the same request always gets the same moves, split parts included).';
+  const example: ZoomTypeChoice[] = ['zoomin', 'zoomout', 'zoompanright'];
+  return applyDecorators(
+    ApiProperty({ description, example, enum: [...ZOOM_TYPE_CHOICES], isArray: true, minItems: 1, maxItems: 100, required: false }),
+    JSONSchema({ description, examples: [example], items: { type: 'string', enum: [...ZOOM_TYPE_CHOICES] } }),
+    ValidateIf((_object: object, value: unknown) => value !== undefined),
+    IsArray(),
+    ArrayMinSize(1),
+    ArrayMaxSize(100),
+    IsIn([...ZOOM_TYPE_CHOICES], { each: true }),
+  );
+};
+
 @JSONSchema({
   additionalProperties: false,
   description: 'Turn images into Ken Burns clips, one video per image.',
@@ -496,6 +532,9 @@ export class Img2VidJobInput {
     values: IMG2VID_FITS,
   })
   fit?: Img2VidFit;
+
+  @ZoomTypesField()
+  zoom_types?: ZoomTypeChoice[];
 }
 
 @JSONSchema({
@@ -588,12 +627,279 @@ export class TranscribeJobInput {
   task?: TranscribeTask;
 }
 
+
+/** The most clips one concatenate or concat_video_audio job may join. */
+export const MAX_JOINED_CLIPS = 100;
+
+export const VIDEO_TRANSITIONS = ['none', 'fade', 'crossfade'] as const;
+
+export type VideoTransition = (typeof VIDEO_TRANSITIONS)[number];
+
+const IdRoteiroField = () =>
+  IntegerField({
+    description: "The client's own script id, echoed back in the result.",
+    example: 42,
+    minimum: 0,
+    maximum: Number.MAX_SAFE_INTEGER,
+    optional: true,
+  });
+
+@JSONSchema({ additionalProperties: false, description: 'One clip to join.' })
+export class ConcatenateVideoItem {
+  @MediaUrlField('Clip (MP4, MOV, MKV…).', 'https://example.com/video_1.mp4')
+  video_url: string;
+}
+
+@JSONSchema({
+  additionalProperties: false,
+  description:
+    'Join clips in order into one video: stream copy when every clip shares its parameters, else one re-encode to common ones.',
+})
+export class ConcatenateJobInput {
+  @NestedArrayField({
+    description: 'The clips, in order.',
+    example: [{ video_url: 'https://example.com/video_1.mp4' }, { video_url: 'https://example.com/video_2.mp4' }],
+    minItems: 2,
+    maxItems: MAX_JOINED_CLIPS,
+    type: () => ConcatenateVideoItem,
+  })
+  video_urls: ConcatenateVideoItem[];
+
+  @S3KeyPrefixField('Project Name/Video Title/videos/')
+  path: string;
+
+  @OutputVideoFilenameField('video_concatenado.mp4')
+  output_filename: string;
+
+  @EnumField({
+    description: 'Between clips: none (a cut), fade (through black, no overlap) or crossfade (overlapping).',
+    example: 'none',
+    optional: true,
+    values: VIDEO_TRANSITIONS,
+  })
+  transition?: VideoTransition;
+
+  @NumberField({
+    description: 'Length of each fade or crossfade in seconds (0.5 when left out), rounded to whole frames.',
+    example: 0.5,
+    optional: true,
+    positive: true,
+    maximum: 5,
+  })
+  transition_duration?: number;
+
+  @TextField({
+    description: "Frame size of a re-encoded result; the first clip's when left out.",
+    example: '1920x1080',
+    optional: true,
+    pattern: VIDEO_SIZE,
+  })
+  resolution?: string;
+
+  @IdRoteiroField()
+  id_roteiro?: number;
+}
+
+/** The most clips one concat_video_audio job may cycle. */
+export const MAX_BED_CLIPS = 50;
+
+// The replaced service took this list as bare URL strings; its clients' bodies keep working.
+const MediaUrlListField = (description: string, example: string[], maxItems: number) =>
+  applyDecorators(
+    ApiProperty({ description, example, type: [String], minItems: 1, maxItems }),
+    JSONSchema({
+      description,
+      examples: [example],
+      items: {
+        type: 'string',
+        minLength: 1,
+        maxLength: MAX_URL_LENGTH,
+        pattern: MEDIA_URL.regex.source,
+        [PATTERN_RULE_KEYWORD]: MEDIA_URL.rule,
+      },
+    }),
+    IsArray(),
+    ArrayMinSize(1),
+    ArrayMaxSize(maxItems),
+    IsString({ each: true }),
+    MinLength(1, { each: true }),
+    MaxLength(MAX_URL_LENGTH, { each: true }),
+    Matches(MEDIA_URL.regex, { each: true, message: `each item of $property ${MEDIA_URL.rule}` }),
+  );
+
+@JSONSchema({
+  additionalProperties: false,
+  description:
+    'Lay clips, cycled in order, under a narration: the result lasts exactly as long as the narration, which is its only audio.',
+})
+export class ConcatVideoAudioJobInput {
+  @MediaUrlListField(
+    'The clips, cycled in order until the narration is covered.',
+    ['https://example.com/video_1.mp4', 'https://example.com/video_2.mp4'],
+    MAX_BED_CLIPS,
+  )
+  video_urls: string[];
+
+  @MediaUrlField('The narration (MP3, AAC, WAV…).', 'https://example.com/narracao.mp3')
+  audio_url: string;
+
+  @S3KeyPrefixField('Project Name/Video Title/videos/')
+  path: string;
+
+  @OutputVideoFilenameField('video_com_narracao.mp4')
+  output_filename: string;
+
+  @BooleanField({
+    description: "Scale and pad every clip to 1920x1080 (true when left out); false keeps the first clip's size.",
+    example: true,
+    optional: true,
+  })
+  normalize?: boolean;
+
+  @IdRoteiroField()
+  id_roteiro?: number;
+}
+
+const DuckingDbField = () =>
+  NumberField({
+    description: 'How much further the music goes down while the narration speaks, in dB (6 when left out; 0 turns ducking off).',
+    example: 6,
+    optional: true,
+    minimum: 0,
+    maximum: 40,
+  });
+
+@JSONSchema({
+  additionalProperties: false,
+  description:
+    "Music under a video's narration: looped with crossfaded seams, faded in and out, below the narration and ducked while it speaks; the video stream is copied.",
+})
+export class TrilhaSonoraJobInput {
+  @MediaUrlField('Video whose audio is the narration.', 'https://example.com/video_narrado.mp4')
+  url_video: string;
+
+  @MediaUrlField('The music.', 'https://example.com/trilha.mp3')
+  trilha_sonora: string;
+
+  @S3KeyPrefixField('Project Name/Video Title/videos/')
+  path: string;
+
+  @OutputVideoFilenameField('video_com_trilha.mp4')
+  output_filename: string;
+
+  @NumberField({
+    description: "How far below the narration's loudness the music sits, in LU (EBU R128); 20 when left out.",
+    example: 20,
+    optional: true,
+    minimum: 0,
+    maximum: 40,
+  })
+  volume_reduction_db?: number;
+
+  @DuckingDbField()
+  ducking_db?: number;
+
+  @IdRoteiroField()
+  id_roteiro?: number;
+}
+
+@JSONSchema({
+  additionalProperties: false,
+  description: 'Music under a narration (audio only), as the video variant does it.',
+})
+export class AudioTrilhaSonoraJobInput {
+  @MediaUrlField('The narration.', 'https://example.com/narracao.mp3')
+  audio_url: string;
+
+  @MediaUrlField('The music.', 'https://example.com/trilha.mp3')
+  trilha_sonora: string;
+
+  @S3KeyPrefixField('Project Name/Video Title/audios/')
+  path: string;
+
+  @TextField({
+    description: 'Name of the audio written under `path` (audio_with_trilha.mp3 when left out); its extension chooses the format.',
+    example: 'narracao_com_trilha.mp3',
+    optional: true,
+    minLength: 1,
+    maxLength: 200,
+    pattern: OUTPUT_AUDIO_FILENAME,
+  })
+  output_filename?: string;
+
+  @NumberField({
+    description: "How far below the narration's loudness the music sits, in LU (EBU R128); 30 when left out.",
+    example: 30,
+    optional: true,
+    minimum: 0,
+    maximum: 50,
+  })
+  db_offset?: number;
+
+  @DuckingDbField()
+  ducking_db?: number;
+
+  @IdRoteiroField()
+  id_roteiro?: number;
+}
+
+@JSONSchema({ additionalProperties: false, description: 'One audio file to join.' })
+export class AudioConcatenateItem {
+  @MediaUrlField('Audio (MP3, AAC, WAV…).', 'https://example.com/parte_1.mp3')
+  audio_url: string;
+}
+
+@JSONSchema({
+  additionalProperties: false,
+  description: 'Join audio files in order into one, in the format its extension names; mixed codecs and rates normalised.',
+})
+export class AudioConcatenateJobInput {
+  @NestedArrayField({
+    description: 'The audio files, in order.',
+    example: [{ audio_url: 'https://example.com/parte_1.mp3' }, { audio_url: 'https://example.com/parte_2.wav' }],
+    minItems: 2,
+    maxItems: MAX_JOINED_CLIPS,
+    type: () => AudioConcatenateItem,
+  })
+  audio_urls: AudioConcatenateItem[];
+
+  @S3KeyPrefixField('Project Name/Video Title/audios/')
+  path: string;
+
+  @TextField({
+    description: 'Name of the audio written under `path` (audio_concatenated.mp3 when left out); its extension chooses the format.',
+    example: 'narracao_completa.mp3',
+    optional: true,
+    minLength: 1,
+    maxLength: 200,
+    pattern: OUTPUT_AUDIO_FILENAME,
+  })
+  output_filename?: string;
+
+  @NumberField({
+    description: 'Silence between two files, in seconds (none when left out).',
+    example: 0.5,
+    optional: true,
+    minimum: 0,
+    maximum: 10,
+  })
+  gap_s?: number;
+
+  @IdRoteiroField()
+  id_roteiro?: number;
+}
+
 /** The input class of each operation. */
 export const JOB_INPUT_CLASSES = {
   [JobOperation.Caption]: CaptionJobInput,
   [JobOperation.Img2Vid]: Img2VidJobInput,
   [JobOperation.AddAudio]: AddAudioJobInput,
   [JobOperation.Transcribe]: TranscribeJobInput,
+  [JobOperation.Concatenate]: ConcatenateJobInput,
+  [JobOperation.ConcatVideoAudio]: ConcatVideoAudioJobInput,
+  [JobOperation.TrilhaSonora]: TrilhaSonoraJobInput,
+  [JobOperation.AudioTrilhaSonora]: AudioTrilhaSonoraJobInput,
+  [JobOperation.AudioConcatenate]: AudioConcatenateJobInput,
 } as const satisfies Record<JobOperation, new () => object>;
 
 export type JobInputOf<O extends JobOperation> = InstanceType<(typeof JOB_INPUT_CLASSES)[O]>;

@@ -1,5 +1,5 @@
 import { JSONSchema } from 'class-validator-jsonschema';
-import { EnumField, IntegerField, NestedArrayField, NestedField, TextField } from './fields';
+import { EnumField, IntegerField, NestedArrayField, NestedField, NumberField, TextField } from './fields';
 import { JobOperation } from './operations';
 
 /*
@@ -259,12 +259,144 @@ export class TranscribeJobResult {
   device_fallback?: string;
 }
 
+const IdRoteiroEchoField = () =>
+  IntegerField({ description: 'The `id_roteiro` of the request, when it had one.', example: 42, minimum: 0, optional: true });
+
+@JSONSchema({ additionalProperties: false, description: 'Result of a concatenate job.' })
+export class ConcatenateJobResult {
+  @VideoUrlField()
+  video_url: string;
+
+  @FilenameField('video_concatenado.mp4')
+  filename?: string;
+
+  @EncoderField()
+  encoder?: string;
+
+  @EnumField({
+    description: 'Whether the clips were joined by stream copy or normalised and re-encoded once.',
+    example: 'copied',
+    values: ['copied', 're-encoded'] as const,
+  })
+  video_stream: 'copied' | 're-encoded';
+
+  @TextField({
+    description: 'Why the clips were re-encoded (what differed between them, or the transition); absent when copied.',
+    example: 'clips 1 and 2 differ in frame size (1920x1080, 1280x720)',
+    optional: true,
+  })
+  normalized_reason?: string;
+
+  @NumberField({ description: 'Duration of the result in seconds.', example: 31.5, minimum: 0, maximum: 1e9 })
+  duration: number;
+
+  @IdRoteiroEchoField()
+  id_roteiro?: number;
+}
+
+@JSONSchema({ additionalProperties: false, description: 'Result of a concat_video_audio job.' })
+export class ConcatVideoAudioJobResult {
+  @VideoUrlField()
+  video_url: string;
+
+  @FilenameField('video_com_narracao.mp4')
+  filename?: string;
+
+  @EncoderField()
+  encoder?: string;
+
+  @NumberField({ description: 'Duration of the result in seconds: the narration\'s.', example: 61.2, minimum: 0, maximum: 1e9 })
+  duration: number;
+
+  @IntegerField({ description: 'Clip segments laid, the cut last one included.', example: 14, minimum: 1 })
+  segments: number;
+
+  @IdRoteiroEchoField()
+  id_roteiro?: number;
+}
+
+/** What the music mix did, in figures. */
+@JSONSchema({ additionalProperties: false, description: 'Levels of a music mix.' })
+export class MusicMixLevels {
+  @NumberField({ description: 'Integrated loudness of the narration, LUFS.', example: -18.2, minimum: -200, maximum: 10 })
+  narration_lufs: number;
+
+  @NumberField({ description: 'Integrated loudness of the music as laid, before ducking, LUFS.', example: -38.2, minimum: -200, maximum: 10 })
+  music_lufs: number;
+
+  @NumberField({ description: 'Gain applied to the music, dB.', example: -24.5, minimum: -200, maximum: 200 })
+  music_gain_db: number;
+
+  @NumberField({ description: 'Further reduction while the narration speaks, dB.', example: 6, minimum: 0, maximum: 40 })
+  ducking_db: number;
+}
+
+const MixField = () =>
+  NestedField({
+    description: 'Levels of the mix.',
+    example: { narration_lufs: -18.2, music_lufs: -38.2, music_gain_db: -24.5, ducking_db: 6 },
+    type: () => MusicMixLevels,
+  });
+
+@JSONSchema({ additionalProperties: false, description: 'Result of a trilhasonora job.' })
+export class TrilhaSonoraJobResult {
+  @VideoUrlField()
+  video_url: string;
+
+  @FilenameField('video_com_trilha.mp4')
+  filename?: string;
+
+  @EnumField({ description: 'The video stream is always copied.', example: 'copied', values: ['copied'] as const })
+  video_stream: 'copied';
+
+  @MixField()
+  mix: MusicMixLevels;
+
+  @IdRoteiroEchoField()
+  id_roteiro?: number;
+}
+
+@JSONSchema({ additionalProperties: false, description: 'Result of an audio_trilhasonora job.' })
+export class AudioTrilhaSonoraJobResult {
+  @TextField({ description: 'Public URL of the uploaded audio.', example: 'https://s3.example.com/canais/p/audio_with_trilha.mp3' })
+  audio_url: string;
+
+  @FilenameField('audio_with_trilha.mp3')
+  filename?: string;
+
+  @MixField()
+  mix: MusicMixLevels;
+
+  @IdRoteiroEchoField()
+  id_roteiro?: number;
+}
+
+@JSONSchema({ additionalProperties: false, description: 'Result of an audio_concatenate job.' })
+export class AudioConcatenateJobResult {
+  @TextField({ description: 'Public URL of the uploaded audio.', example: 'https://s3.example.com/canais/p/audio_concatenated.mp3' })
+  audio_url: string;
+
+  @FilenameField('audio_concatenated.mp3')
+  filename?: string;
+
+  @NumberField({ description: 'Duration of the result in seconds.', example: 95.3, minimum: 0, maximum: 1e9 })
+  duration: number;
+
+  @IdRoteiroEchoField()
+  id_roteiro?: number;
+}
+
 /** The result class of each operation. */
 export const JOB_RESULT_CLASSES = {
   [JobOperation.Caption]: CaptionJobResult,
   [JobOperation.Img2Vid]: Img2VidJobResult,
   [JobOperation.AddAudio]: AddAudioJobResult,
   [JobOperation.Transcribe]: TranscribeJobResult,
+  [JobOperation.Concatenate]: ConcatenateJobResult,
+  [JobOperation.ConcatVideoAudio]: ConcatVideoAudioJobResult,
+  [JobOperation.TrilhaSonora]: TrilhaSonoraJobResult,
+  [JobOperation.AudioTrilhaSonora]: AudioTrilhaSonoraJobResult,
+  [JobOperation.AudioConcatenate]: AudioConcatenateJobResult,
 } as const satisfies Record<JobOperation, new () => object>;
 
 export type JobResultOf<O extends JobOperation> = InstanceType<(typeof JOB_RESULT_CLASSES)[O]>;

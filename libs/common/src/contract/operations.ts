@@ -1,9 +1,14 @@
-/** The four kinds of job, by the name the worker's input carries in `operation`. */
+/** The kinds of job, by the name the worker's input carries in `operation`. */
 export const JobOperation = {
   Caption: 'caption',
   Img2Vid: 'img2vid',
   AddAudio: 'addaudio',
   Transcribe: 'transcribe',
+  Concatenate: 'concatenate',
+  ConcatVideoAudio: 'concat_video_audio',
+  TrilhaSonora: 'trilhasonora',
+  AudioTrilhaSonora: 'audio_trilhasonora',
+  AudioConcatenate: 'audio_concatenate',
 } as const;
 
 export type JobOperation = (typeof JobOperation)[keyof typeof JobOperation];

@@ -74,3 +74,13 @@ export const WHISPER_MODEL_NAME = wholeString(
   '[A-Za-z0-9][A-Za-z0-9._-]{0,63}',
   'must be a model name of 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit',
 );
+
+export const OUTPUT_AUDIO_FILENAME = wholeString(
+  `(?:[^${CONTROL}/\\\\.]|\\.(?!\\.))+\\.(?:[mM][pP]3|[mM]4[aA]|[wW][aA][vV])`,
+  'must be a file name (no "/", backslash, ".." or control characters) ending in .mp3, .m4a or .wav',
+);
+
+export const VIDEO_SIZE = wholeString(
+  '[1-9][0-9]{1,3}x[1-9][0-9]{1,3}',
+  'must be a frame size written WIDTHxHEIGHT, such as 1920x1080',
+);

@@ -1,7 +1,17 @@
 import { IntersectionType, OmitType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { BooleanField, EnumField, TextField } from './fields';
-import { AddAudioJobInput, CaptionJobInput, Img2VidJobInput, TranscribeJobInput } from './job-inputs';
+import {
+  AddAudioJobInput,
+  CaptionJobInput,
+  AudioConcatenateJobInput,
+  AudioTrilhaSonoraJobInput,
+  ConcatVideoAudioJobInput,
+  TrilhaSonoraJobInput,
+  ConcatenateJobInput,
+  Img2VidJobInput,
+  TranscribeJobInput,
+} from './job-inputs';
 import { normalizeLanguage } from './languages';
 import { WEBHOOK_URL } from './patterns';
 
@@ -71,7 +81,27 @@ export class TranscribeRequest extends IntersectionType(TranscribeJobInput, ApiR
 // Applied here rather than on the job input, whose contract the worker checks as it stands.
 Transform(({ value }: { value: unknown }) => normalizeLanguage(value))(TranscribeRequest.prototype, 'language');
 
-export type JobRequest = CaptionRequest | CaptionStyleRequest | Img2VidRequest | AddAudioRequest | TranscribeRequest;
+export class ConcatenateRequest extends IntersectionType(ConcatenateJobInput, ApiRequestFields) {}
+
+export class ConcatVideoAudioRequest extends IntersectionType(ConcatVideoAudioJobInput, ApiRequestFields) {}
+
+export class TrilhaSonoraRequest extends IntersectionType(TrilhaSonoraJobInput, ApiRequestFields) {}
+
+export class AudioTrilhaSonoraRequest extends IntersectionType(AudioTrilhaSonoraJobInput, ApiRequestFields) {}
+
+export class AudioConcatenateRequest extends IntersectionType(AudioConcatenateJobInput, ApiRequestFields) {}
+
+export type JobRequest =
+  | CaptionRequest
+  | CaptionStyleRequest
+  | Img2VidRequest
+  | AddAudioRequest
+  | TranscribeRequest
+  | ConcatenateRequest
+  | ConcatVideoAudioRequest
+  | TrilhaSonoraRequest
+  | AudioTrilhaSonoraRequest
+  | AudioConcatenateRequest;
 
 export interface ApiOptions {
   async: boolean;

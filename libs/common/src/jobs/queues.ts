@@ -9,6 +9,11 @@ export const JOB_QUEUES = {
   [JobOperation.Img2Vid]: 'img2vid',
   [JobOperation.AddAudio]: 'addaudio',
   [JobOperation.Transcribe]: 'transcribe',
+  [JobOperation.Concatenate]: 'concatenate',
+  [JobOperation.ConcatVideoAudio]: 'concat_video_audio',
+  [JobOperation.TrilhaSonora]: 'trilhasonora',
+  [JobOperation.AudioTrilhaSonora]: 'audio_trilhasonora',
+  [JobOperation.AudioConcatenate]: 'audio_concatenate',
 } as const satisfies Record<JobOperation, string>;
 
 export type JobQueueName = (typeof JOB_QUEUES)[JobOperation];
