@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Response } from 'express';
-import { ErrorBody, RETRY_AFTER_S, errorBody } from './error-body';
+import { ErrorBody, RETRY_AFTER_S, RetryLaterError, errorBody } from './error-body';
 
 /**
  * Every answer that is not a success goes out in the contract's shape `{"error", "message"}`: Nest's
@@ -16,6 +16,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const { status, body } = this.describe(exception);
     if (response.headersSent) return;
     if (status === Number(HttpStatus.SERVICE_UNAVAILABLE)) response.setHeader('Retry-After', String(RETRY_AFTER_S));
+    if (exception instanceof RetryLaterError) response.setHeader('Retry-After', String(exception.retryAfterS));
     response.status(status).json(body);
   }
 
