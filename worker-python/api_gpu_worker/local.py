@@ -18,7 +18,7 @@ import threading
 from typing import IO, Any
 
 from .encoders import nvenc_available, select_encoder
-from .errors import JobCancelled, as_job_error
+from .errors import JobCancelled, JobTimedOut, as_job_error
 from .job import JobContext, remove_stale_workdirs, run_job
 from .settings import ConfigError, Settings
 from .storage import Storage
@@ -80,7 +80,7 @@ class LocalWorker:
             return
         match message.get("type"):
             case "job":
-                self._start(job_id, message.get("input"))
+                self._start(job_id, message.get("input"), deadline_seconds(message))
             case "cancel":
                 self._cancel(job_id)
             case _:
@@ -93,7 +93,7 @@ class LocalWorker:
         if thread is not None:
             thread.join()
 
-    def _start(self, job_id: str, job_input: Any) -> None:
+    def _start(self, job_id: str, job_input: Any, deadline_s: float | None) -> None:
         with self._lock:
             if self._current is not None:
                 self.output.send(
@@ -117,6 +117,7 @@ class LocalWorker:
                     on_progress=lambda percent: self.output.send(
                         {"type": "progress", "id": job_id, "percent": percent}
                     ),
+                    deadline_s=deadline_s,
                 )
             except Exception as error:
                 self.output.send(
@@ -137,7 +138,8 @@ class LocalWorker:
             if ctx.fallback_reason:
                 message["encoder_fallback"] = ctx.fallback_reason
         except BaseException as error:
-            if isinstance(error, JobCancelled) or ctx.cancelled.is_set():
+            timed_out = isinstance(error, JobTimedOut)
+            if not timed_out and (isinstance(error, JobCancelled) or ctx.cancelled.is_set()):
                 message = {"type": "cancelled", "id": job_id}
             else:
                 message = {"type": "error", "id": job_id, "error": as_job_error(error).to_dict()}
@@ -167,6 +169,14 @@ class LocalWorker:
                 "error": {"code": "invalid_message", "message": message, "retryable": False},
             }
         )
+
+
+def deadline_seconds(message: dict[str, Any]) -> float | None:
+    """The job's ``deadline_s``: a positive number of seconds, or None for a job without one."""
+    value = message.get("deadline_s")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        return None
+    return float(value)
 
 
 class ParentGone(Exception):

@@ -1,0 +1,111 @@
+"""Every job bounded: the attack inputs of issue 20, made small, run through the local worker.
+
+Each either is refused as soon as the worker has probed it, or ends ``timed_out`` within its
+deadline with its FFmpeg gone and its temp files removed, and the same worker takes the next job.
+"""
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+SRT = "1\n00:00:00,000 --> 00:00:01,000\nOlá, ação!\n"
+
+
+def black_segment(root: Path, size: str, fps: int, seconds: float = 2) -> Path:
+    """A black H.264 clip: a few KB however large its frames, as an attacker would pick."""
+    out = root / f"black-{size}-{fps}-{seconds:g}.mp4"
+    if not out.exists():
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-y", "-f", "lavfi",
+             "-i", f"color=black:size={size}:rate={fps}:duration={seconds}",
+             "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(out)],
+            check=True,
+        )  # fmt: skip
+    return out
+
+
+def long_video_by_copy(root: Path, segment: Path, copies: int) -> Path:
+    """A video ``copies`` times as long as ``segment``, stream-copied: large duration, tiny cost."""
+    listing = root / f"{segment.stem}-x{copies}.txt"
+    listing.write_text(f"file '{segment.name}'\n" * copies, encoding="utf-8")
+    out = root / f"{segment.stem}-x{copies}.mkv"
+    if not out.exists():
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", listing.name,
+             "-c", "copy", out.name],
+            cwd=root, check=True,
+        )  # fmt: skip
+    return out
+
+
+@pytest.fixture
+def small_caption(media_server, make_video, job_path):
+    def make(output_filename: str) -> dict:
+        video = make_video(duration=1, size="160x120")
+        (media_server.root / "bounds.srt").write_text(SRT, encoding="utf-8")
+        return {
+            "operation": "caption",
+            "url_video": media_server.url(video.name),
+            "url_srt": media_server.url("bounds.srt"),
+            "path": job_path,
+            "output_filename": output_filename,
+        }
+
+    return make
+
+
+def ffmpeg_children(worker) -> list[int]:
+    return [
+        pid
+        for pid in worker.children()
+        if worker.alive(pid) and b"ffmpeg" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+
+
+def test_a_long_stream_copied_video_times_out_at_its_deadline_and_the_worker_goes_on(
+    local_worker, media_server, small_caption, job_path, s3_keys, work_root
+):
+    segment = black_segment(media_server.root, "1280x720", 30)
+    hour = long_video_by_copy(media_server.root, segment, 1800)
+    (media_server.root / "bounds.srt").write_text(SRT, encoding="utf-8")
+    worker = local_worker()
+    assert worker.next_message()["type"] == "ready"
+    job = {
+        **small_caption("never.mp4"),
+        "url_video": media_server.url(hour.name),
+    }
+    started = time.monotonic()
+    worker.send({"type": "job", "id": "long", "input": job, "deadline_s": 4})
+    seen_ffmpeg: list[int] = []
+    while True:
+        seen_ffmpeg = seen_ffmpeg or ffmpeg_children(worker)
+        message = worker.next_message(timeout=30)
+        if message["type"] != "progress" or time.monotonic() - started > 30:
+            break
+    elapsed = time.monotonic() - started
+    assert message["type"] == "error", message
+    assert message["error"]["code"] == "timed_out", message
+    assert message["error"]["retryable"] is False
+    assert "deadline of 4 s" in message["error"]["message"]
+    assert elapsed < 4 + 3, f"ended {elapsed:.1f} s after it started, deadline 4 s"
+    assert seen_ffmpeg, "FFmpeg should have been running"
+    assert not any(worker.alive(pid) for pid in seen_ffmpeg), "FFmpeg outlived the deadline"
+    assert list(work_root.iterdir()) == []
+    assert s3_keys(job_path) == []
+
+    result, _ = worker.run("after", small_caption("after.mp4"))
+    assert result["type"] == "result", result
+    assert worker.close() == 0
+
+
+def test_a_job_inside_its_deadline_is_unaffected(local_worker, small_caption, job_path, s3_keys):
+    worker = local_worker()
+    assert worker.next_message()["type"] == "ready"
+    job = small_caption("quick.mp4")
+    worker.send({"type": "job", "id": "quick", "input": job, "deadline_s": 120})
+    result, _ = worker.until("result", "error")
+    assert result["type"] == "result", result
+    assert s3_keys(job_path) == [f"{job_path}quick.mp4"]
+    assert worker.close() == 0
