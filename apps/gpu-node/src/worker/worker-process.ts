@@ -119,15 +119,23 @@ export class WorkerProcess {
     return this.running?.id === id;
   }
 
-  /** Runs one job; rejects with WorkerCrashedError if the worker dies meanwhile. */
-  run(id: string, input: Record<string, unknown>, onProgress: (percent: number) => void): Promise<JobOutcome> {
+  /**
+   * Runs one job, which the worker stops as timed_out after `deadlineS`; rejects with
+   * WorkerCrashedError if the worker dies meanwhile.
+   */
+  run(
+    id: string,
+    input: Record<string, unknown>,
+    onProgress: (percent: number) => void,
+    deadlineS?: number,
+  ): Promise<JobOutcome> {
     if (this.exitReason) {
       return Promise.reject(new WorkerCrashedError(`worker had already exited (${this.exitReason})`));
     }
     if (this.running) return Promise.reject(new Error(`worker ${this.slot} is busy`));
     return new Promise<JobOutcome>((resolve, reject) => {
       this.running = { id, onProgress, resolve, reject };
-      this.send({ type: 'job', id, input });
+      this.send({ type: 'job', id, input, ...(deadlineS ? { deadline_s: deadlineS } : {}) });
     });
   }
 

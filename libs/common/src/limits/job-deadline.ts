@@ -1,5 +1,8 @@
 import { JobOperation } from '../contract/operations';
 
+/** The worker's error code for a job it stopped at its deadline: the job ends TIMED_OUT. */
+export const TIMED_OUT_CODE = 'timed_out';
+
 /** What bounds a job's run time: the least any job gets and the most any job may hold a worker. */
 export interface DeadlineSettings {
   floorS: number;
