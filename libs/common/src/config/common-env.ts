@@ -1,3 +1,6 @@
+// First: the bundles evaluate this class before Nest loads reflect-metadata, and without it the
+// fields' design:type is never recorded, so numbers from the environment stay strings.
+import 'reflect-metadata';
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, Min } from 'class-validator';
 
