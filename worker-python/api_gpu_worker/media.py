@@ -14,6 +14,7 @@ from typing import Any
 
 from .errors import MediaError
 from .settings import Settings
+from .work_limits import check_video_work
 
 _PROBE_TIMEOUT_S = 60
 # Containers FFmpeg reports for single pictures; such a file is not a video.
@@ -96,6 +97,7 @@ def require_video(path: Path, field: str, settings: Settings) -> VideoInfo:
             f"({settings.max_video_seconds:g} s)",
             field=field,
         )
+    check_video_work(width, height, float(rate), field, settings)
     frames = int(video.get("nb_frames") or 0) or round(duration * rate)
     audio = _first(info, "audio")
     return VideoInfo(

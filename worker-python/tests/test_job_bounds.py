@@ -109,3 +109,49 @@ def test_a_job_inside_its_deadline_is_unaffected(local_worker, small_caption, jo
     assert result["type"] == "result", result
     assert s3_keys(job_path) == [f"{job_path}quick.mp4"]
     assert worker.close() == 0
+
+
+def silence_flac(root: Path, seconds: int) -> Path:
+    """Hours of silence as FLAC: a few MB that decode to gigabytes of samples."""
+    out = root / f"silence-{seconds}.flac"
+    if not out.exists():
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-y", "-f", "lavfi",
+             "-i", "anullsrc=sample_rate=16000:channel_layout=mono", "-t", str(seconds),
+             "-c:a", "flac", str(out)],
+            check=True,
+        )  # fmt: skip
+    return out
+
+
+def test_inputs_past_the_work_limits_are_refused_after_probing_naming_the_limit(
+    local_worker, media_server, small_caption, job_path, s3_keys, work_root
+):
+    eight_k = black_segment(media_server.root, "8192x4320", 1, seconds=1)
+    fast = black_segment(media_server.root, "320x240", 60, seconds=1)
+    silence = silence_flac(media_server.root, 3 * 3600 + 53 * 60)
+    worker = local_worker(MAX_VIDEO_PIXEL_RATE=str(320 * 240 * 30))
+    assert worker.next_message()["type"] == "ready"
+
+    def caption_of(video: Path, name: str) -> dict:
+        return {**small_caption(name), "url_video": media_server.url(video.name)}
+
+    refusals = {
+        "MAX_VIDEO_PIXELS": caption_of(eight_k, "8k.mp4"),
+        "MAX_VIDEO_PIXEL_RATE": caption_of(fast, "fast.mp4"),
+        "MAX_CPU_TRANSCRIBE_SECONDS": {
+            "operation": "transcribe",
+            "audio_url": media_server.url(silence.name),
+            "path": job_path,
+            "model": "tiny.en",
+        },
+    }
+    for limit, job in refusals.items():
+        error, _ = worker.run(limit, job)
+        assert error["type"] == "error", error
+        assert error["error"]["code"] == "invalid_media", error
+        assert limit in error["error"]["message"]
+        assert error["error"]["field"] == ("audio_url" if "audio_url" in job else "url_video")
+    assert list(work_root.iterdir()) == []
+    assert s3_keys(job_path) == []
+    assert worker.close() == 0
