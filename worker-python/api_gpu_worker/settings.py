@@ -48,7 +48,6 @@ class Settings:
     max_video_pixels: int = 3840 * 2160
     max_video_pixel_rate: int = 3840 * 2160 * 60
     max_cpu_transcribe_seconds: float = 7200
-    max_subtitle_bytes: int = 2 * 1024 * 1024
     worker_max_rss_mb: int = 6144
 
     @property
@@ -115,7 +114,6 @@ class Settings:
             max_video_pixels=_number(env, "MAX_VIDEO_PIXELS", 3840 * 2160, int),
             max_video_pixel_rate=_number(env, "MAX_VIDEO_PIXEL_RATE", 3840 * 2160 * 60, int),
             max_cpu_transcribe_seconds=_number(env, "MAX_CPU_TRANSCRIBE_SECONDS", 7200, float),
-            max_subtitle_bytes=_number(env, "MAX_SUBTITLE_BYTES", 2 * 1024 * 1024, int),
             worker_max_rss_mb=_number(env, "WORKER_MAX_RSS_MB", 6144, int),
         )
 

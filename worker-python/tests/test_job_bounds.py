@@ -155,3 +155,49 @@ def test_inputs_past_the_work_limits_are_refused_after_probing_naming_the_limit(
     assert list(work_root.iterdir()) == []
     assert s3_keys(job_path) == []
     assert worker.close() == 0
+
+
+ASS_BOMB = """[Script Info]
+ScriptType: v4.00+
+
+[V4+ Styles]
+Format: Name, Fontname, Fontsize, PrimaryColour, Outline, Shadow
+Style: Default,DejaVu Sans,9999,&H00FFFFFF,500,300
+
+[Fonts]
+fontname: bomb.ttf
+M4%2&$!AAAA
+
+[Events]
+Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
+"""
+
+
+def test_subtitle_bombs_are_refused_or_clamped_before_libass_sees_them(
+    local_worker, media_server, small_caption, job_path, s3_keys, work_root
+):
+    (media_server.root / "one-line.srt").write_bytes(
+        b"1\n00:00:00,000 --> 00:00:03,000\n" + b"x" * (5 * 1024 * 1024) + b"\n"
+    )
+    layers = "\n".join(
+        f"Dialogue: {layer},0:00:00.00,0:00:01.00,Default,,0,0,0,,"
+        r"{\fs9999\blur100\bord500\shad300}Olá, ação!"
+        for layer in range(20)
+    )
+    (media_server.root / "bomb.ass").write_text(ASS_BOMB + layers + "\n", encoding="utf-8")
+    worker = local_worker()
+    assert worker.next_message()["type"] == "ready"
+
+    line_job = {**small_caption("line.mp4"), "url_srt": media_server.url("one-line.srt")}
+    error, _ = worker.run("one-line", line_job)
+    assert error["type"] == "error", error
+    assert error["error"]["code"] == "invalid_media"
+    assert error["error"]["field"] == "url_srt"
+    assert "characters per line" in error["error"]["message"]
+
+    bomb_job = {**small_caption("bomb.mp4"), "url_srt": media_server.url("bomb.ass")}
+    result, _ = worker.run("ass-bomb", bomb_job)
+    assert result["type"] == "result", result
+    assert s3_keys(job_path) == [f"{job_path}bomb.mp4"]
+    assert list(work_root.iterdir()) == []
+    assert worker.close() == 0

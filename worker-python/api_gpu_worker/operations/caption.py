@@ -25,6 +25,7 @@ from ..fetch import fetch
 from ..job import JobContext
 from ..media import require_video
 from ..storage import content_type_for, object_key
+from ..subtitle_limits import bound_subtitles
 from ..subtitles import SubtitleError, parse_subtitles
 
 MAX_SUBTITLE_BYTES = 20 * 1024 * 1024
@@ -62,7 +63,7 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     except SubtitleError as error:
         raise MediaError(error.message, field=error.field) from None
     subtitles_file = ctx.workdir / f"subs{subtitles.suffix}"
-    subtitles_file.write_bytes(subtitles.content)
+    subtitles_file.write_bytes(bound_subtitles(subtitles, "url_srt"))
     ctx.progress(_FETCH_SPAN)
 
     output_filename = fields["output_filename"]
