@@ -20,6 +20,7 @@ from typing import IO, Any
 from .encoders import nvenc_available, select_encoder
 from .errors import JobCancelled, JobTimedOut, as_job_error
 from .job import JobContext, remove_stale_workdirs, run_job
+from .recycle import recycle_reason
 from .settings import ConfigError, Settings
 from .storage import Storage
 from .whisper import shared_transcriber
@@ -143,10 +144,17 @@ class LocalWorker:
                 message = {"type": "cancelled", "id": job_id}
             else:
                 message = {"type": "error", "id": job_id, "error": as_job_error(error).to_dict()}
+        recycling = recycle_reason(self.settings)
+        if recycling:
+            # Said before the outcome, so the node hands this worker no next job.
+            self.output.send({**self.state_message(), "recycling": recycling})
         # Free before reporting: a node that sends its next job on reading this line is not busy.
         with self._lock:
             self._current = None
         self.output.send(message)
+        if recycling:
+            log.warning("exiting to be replaced: %s", recycling)
+            os._exit(0)
         self.output.send(self.state_message())
 
     def cancel_current(self) -> None:

@@ -201,3 +201,18 @@ def test_subtitle_bombs_are_refused_or_clamped_before_libass_sees_them(
     assert s3_keys(job_path) == [f"{job_path}bomb.mp4"]
     assert list(work_root.iterdir()) == []
     assert worker.close() == 0
+
+
+def test_a_worker_over_worker_max_rss_mb_reports_its_job_then_exits_to_be_replaced(
+    local_worker, small_caption, job_path, s3_keys
+):
+    worker = local_worker(WORKER_MAX_RSS_MB="1")
+    assert worker.next_message()["type"] == "ready"
+    worker.send({"type": "job", "id": "heavy", "input": small_caption("heavy.mp4")})
+    notice, _ = worker.until("state", "result", "error")
+    assert notice["type"] == "state", notice
+    assert "WORKER_MAX_RSS_MB" in notice["recycling"]
+    result, _ = worker.until("result", "error")
+    assert result["type"] == "result", result
+    assert s3_keys(job_path) == [f"{job_path}heavy.mp4"]
+    assert worker.close() == 0

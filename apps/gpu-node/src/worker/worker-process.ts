@@ -45,6 +45,7 @@ export class WorkerProcess {
   private running?: RunningJob;
   private exitReason?: string;
   private warmModelsListener: (warmModels: string[]) => void = () => undefined;
+  private retiringListener: (reason: string) => void = () => undefined;
 
   constructor(
     readonly slot: number,
@@ -84,6 +85,7 @@ export class WorkerProcess {
         return;
       }
       if (message.type === 'state') {
+        if (typeof message.recycling === 'string') this.retiringListener(message.recycling);
         this.warmModelsListener(Array.isArray(message.warm_models) ? message.warm_models : []);
         return;
       }
@@ -142,6 +144,11 @@ export class WorkerProcess {
   /** Called with the whisper models the worker holds loaded, each time it tells them (after a job). */
   onWarmModels(listener: (warmModels: string[]) => void): void {
     this.warmModelsListener = listener;
+  }
+
+  /** Called when the worker says it will exit after its current job (memory, a stuck model thread). */
+  onRetiring(listener: (reason: string) => void): void {
+    this.retiringListener = listener;
   }
 
   cancel(id: string): void {
