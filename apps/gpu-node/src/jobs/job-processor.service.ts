@@ -20,6 +20,7 @@ import { JobOutcome } from '../worker/worker-protocol';
 import { RetryableWorkerError, failureFromInfrastructure, failureFromWorker } from './job-failure';
 import { Backstop, JobDeadlines } from './job-deadlines.service';
 import { OutputCheck } from './output-check.service';
+import { storedError } from './stored-error';
 import { WarmPreference } from './warm-preference.service';
 
 /** The four job queues this node consumes. */
@@ -203,7 +204,7 @@ export class JobProcessor implements OnApplicationBootstrap {
       }
     } catch (error) {
       if (entry.handedBack) return never();
-      throw error;
+      throw storedError(error);
     } finally {
       if (!entry.handedBack) {
         this.active.delete(jobId);
