@@ -1,8 +1,9 @@
 import { JobOperation, JobRecord, JobStatus } from '@app/common';
 import { ConfigService } from '@nestjs/config';
+import { GpuNodeEnv } from '../config/gpu-node-env';
 import { JobDeadlines } from './job-deadlines.service';
 
-const config = new ConfigService({ JOB_DEADLINE_FLOOR_S: 60, JOB_MAX_RUNTIME_S: 3600, JOB_DEADLINE_GRACE_S: 30 });
+const config = new ConfigService<GpuNodeEnv, true>({ JOB_DEADLINE_FLOOR_S: 60, JOB_MAX_RUNTIME_S: 3600, JOB_DEADLINE_GRACE_S: 30 });
 
 const record = (update: Partial<JobRecord>): JobRecord => ({
   id: 'job-1',
@@ -16,7 +17,7 @@ const record = (update: Partial<JobRecord>): JobRecord => ({
 });
 
 describe('JobDeadlines', () => {
-  const deadlines = new JobDeadlines(config as ConfigService<never, true>);
+  const deadlines = new JobDeadlines(config);
 
   afterEach(() => jest.useRealTimers());
 
