@@ -51,6 +51,8 @@ apply_defaults() {
   export S3_BUCKET_NAME="${S3_BUCKET_NAME:-canais}"
   export S3_REGION="${S3_REGION:-us-east-1}"
   export S3_PUBLIC_READ="${S3_PUBLIC_READ:-true}"
+  # The all-in-one box: nothing off the machine needs the node's /health and /metrics.
+  export NODE_HEALTH_HOST="${NODE_HEALTH_HOST:-127.0.0.1}"
   export LOG_DIR="$DATA_DIR/logs"
   export RUN_DIR="$DATA_DIR/run"
   mkdir -p "$LOG_DIR" "$RUN_DIR"

@@ -42,11 +42,19 @@ def handler(job: dict[str, Any]) -> dict[str, Any]:
     if _runtime is None:
         raise RuntimeError("rp_handler.main() sets the worker up before RunPod calls handler")
     job_id = str(job.get("id") or "runpod-job")
+    job_input = dict(job.get("input") or {})
+    # The API sends the job's deadline beside the contract's fields; RunPod's executionTimeout
+    # is the backstop, this the clean stop (processes killed, files removed, timed_out reported).
+    deadline = job_input.pop("deadline_s", None)
     ctx = JobContext(
-        job_id, _runtime.settings, encoder=_runtime.encoder, on_progress=_progress_sender(job)
+        job_id,
+        _runtime.settings,
+        encoder=_runtime.encoder,
+        on_progress=_progress_sender(job),
+        deadline_s=float(deadline) if isinstance(deadline, int | float) and deadline > 0 else None,
     )
     try:
-        result = run_job(job.get("input") or {}, ctx)
+        result = run_job(job_input, ctx)
     except BaseException as error:
         details = as_job_error(error).to_dict()
         log.info("job %s failed: %s", job_id, details["message"])

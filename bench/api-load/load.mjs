@@ -59,8 +59,11 @@ async function main() {
     output_filename: 'vídeo com áudio.mp4',
   });
   const headers = { 'content-type': 'application/json', 'x-api-key': apiKey, prefer: 'respond-async' };
-  // The per-key rate limit would otherwise answer 429 to a load it is meant to stop.
-  const stack = await startStack({ nodes: 0, apiEnv: { RATE_LIMIT_MAX: '1000000000' } });
+  // The per-key rate and queue limits would otherwise answer 429 to a load they are meant to stop.
+  const stack = await startStack({
+    nodes: 0,
+    apiEnv: { RATE_LIMIT_MAX: '1000000000', MAX_QUEUED_JOBS_PER_KEY: '1000000000', MAX_QUEUED_OUTPUT_S_PER_KEY: '1000000000' },
+  });
   try {
     const url = `${stack.baseUrl}/video/addaudio`;
     const probe = await fetch(url, { method: 'POST', headers, body });

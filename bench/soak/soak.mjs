@@ -1,5 +1,7 @@
 // The soak: every accepted job must end (COMPLETED or FAILED) although a node dies every 20 s.
-// A job is lost when it never ends before the deadline, or its record disappears.
+// A job is lost when it never ends before the deadline, or its record disappears. One job in
+// fifty is a bomb (issue 20): refused at admission or after probing, clamped, or TIMED_OUT at its
+// deadline; max_slot_hold_s says how long any job held a worker.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -22,6 +24,10 @@ const API_KEY = `soak-${randomUUID()}`;
 const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TIMED_OUT']);
 // A killed node's job is back in the queue within about 1.5 lock durations.
 const JOB_LOCK_MS = 4000;
+const BOMBS = process.env.SOAK_BOMBS !== '0';
+// Every caption's deadline is the cap: short here, so the long-video bomb ends within the run.
+const MAX_RUNTIME_S = Number(process.env.SOAK_MAX_RUNTIME_S ?? 60);
+const BOMB_KINDS = ['long-video', 'eight-k', 'one-line-srt', 'ass-bomb', 'img2vid-83h'];
 
 function makeInputs(dir) {
   const { video, audio } = tinyMedia(dir);
@@ -35,10 +41,65 @@ function makeInputs(dir) {
   };
   run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=640x480', '-frames:v', '1', image]);
   run('espeak-ng', ['-v', 'en', '-w', speech, 'Hello, this is a short test.']);
-  return { video, audio, srt, image, speech };
+  if (!BOMBS) return { video, audio, srt, image, speech };
+  return { video, audio, srt, image, speech, ...makeBombs(dir, run) };
+}
+
+/** Issue 20's attacks, small: an hour of stream-copied black 720p, an 8K second, a 5 MB line, an ASS tag bomb. */
+function makeBombs(dir, run) {
+  const ffmpeg = (...args) => run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
+  const black = join(dir, 'black.mp4');
+  ffmpeg('-f', 'lavfi', '-i', 'color=black:size=1280x720:rate=30:duration=2', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', black);
+  writeFileSync(join(dir, 'list.txt'), "file 'black.mp4'\n".repeat(1800));
+  const hour = join(dir, 'hora.mkv');
+  ffmpeg('-f', 'concat', '-safe', '0', '-i', join(dir, 'list.txt'), '-c', 'copy', hour);
+  const eightK = join(dir, 'oito-k.mp4');
+  ffmpeg('-f', 'lavfi', '-i', 'color=black:size=8192x4320:rate=1:duration=1', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', eightK);
+  const oneLine = join(dir, 'uma-linha.srt');
+  writeFileSync(oneLine, `1\n00:00:00,000 --> 00:00:03,000\n${'x'.repeat(5 * 1024 * 1024)}\n`);
+  const assBomb = join(dir, 'bomba.ass');
+  const layers = Array.from(
+    { length: 20 },
+    (_, layer) => `Dialogue: ${layer},0:00:00.00,0:00:01.00,Default,,0,0,0,,{\\fs9999\\blur100\\bord500}Olá`,
+  );
+  writeFileSync(
+    assBomb,
+    [
+      '[Script Info]', 'ScriptType: v4.00+', '', '[V4+ Styles]',
+      'Format: Name, Fontname, Fontsize, PrimaryColour, Outline, Shadow', 'Style: Default,DejaVu Sans,9999,&H00FFFFFF,500,300', '',
+      '[Events]', 'Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text', ...layers, '',
+    ].join('\n'),
+  );
+  return { hour, eightK, oneLine, assBomb };
+}
+
+function bombFor(index, urls) {
+  const path = `soak/${index}/`;
+  const caption = (url_video, url_srt) => ['/video/caption', { url_video, url_srt, path, output_filename: 'bomba.mp4' }];
+  switch (BOMB_KINDS[Math.floor(index / 50) % BOMB_KINDS.length]) {
+    case 'long-video':
+      return caption(urls.hour, urls.srt);
+    case 'eight-k':
+      return caption(urls.eightK, urls.srt);
+    case 'one-line-srt':
+      return caption(urls.video, urls.oneLine);
+    case 'ass-bomb':
+      return caption(urls.video, urls.assBomb);
+    default: {
+      const images = Array.from({ length: 500 }, (_, i) => ({ id: `b${i}`, image_url: urls.image, duracao: 600 }));
+      return ['/video/img2vid', { images, path }];
+    }
+  }
+}
+
+function percentile(values, p) {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 function requestFor(index, urls) {
+  if (BOMBS && index % 50 === 49) return bombFor(index, urls);
   const path = `soak/${index}/`;
   switch (index % 10) {
     case 0:
@@ -82,9 +143,13 @@ async function main() {
   const dir = tempDir('soak');
   const inputs = makeInputs(dir);
   const urls = await uploadInputs(`soak-inputs/${randomUUID()}`, inputs);
-  const stack = await startStack({ nodes: 0, apiEnv: { X_API_KEY: API_KEY, RATE_LIMIT_MAX: '1000000' } });
+  const limits = { JOB_MAX_RUNTIME_S: String(MAX_RUNTIME_S) };
+  const stack = await startStack({
+    nodes: 0,
+    apiEnv: { X_API_KEY: API_KEY, RATE_LIMIT_MAX: '1000000', MAX_QUEUED_JOBS_PER_KEY: String(JOBS), ...limits },
+  });
   const api = stack.children.find((child) => child.name === 'api');
-  const nodeEnv = { ...stack.env, JOB_LOCK_MS: String(JOB_LOCK_MS) };
+  const nodeEnv = { ...stack.env, ...limits, JOB_LOCK_MS: String(JOB_LOCK_MS), JOB_DEADLINE_GRACE_S: '10' };
 
   const nodes = [];
   const startNode = async (name) => {
@@ -129,12 +194,16 @@ async function main() {
 
   const headers = { 'x-api-key': API_KEY, 'content-type': 'application/json', prefer: 'respond-async' };
   const accepted = [];
+  const bombIds = new Set();
   let refused = 0;
   for (let index = 0; index < JOBS; index += 1) {
     const [route, body] = requestFor(index, urls);
     const response = await fetch(`${stack.baseUrl}${route}`, { method: 'POST', headers, body: JSON.stringify(body) });
-    if (response.status === 202) accepted.push((await response.json()).jobId);
-    else {
+    if (response.status === 202) {
+      const { jobId } = await response.json();
+      accepted.push(jobId);
+      if (BOMBS && index % 50 === 49) bombIds.add(jobId);
+    } else {
       refused += 1;
       log(`refused ${route}: ${response.status} ${await response.text()}`);
     }
@@ -142,6 +211,7 @@ async function main() {
   log(`${accepted.length} jobs accepted, ${refused} refused; waiting for them to end`);
 
   const ended = new Map();
+  const bodies = new Map();
   const missing = new Set();
   const deadline = Date.now() + DEADLINE_MS;
   while (ended.size + missing.size < accepted.length && Date.now() < deadline) {
@@ -150,8 +220,11 @@ async function main() {
       const response = await fetch(`${stack.baseUrl}/job/${jobId}`, { headers: { 'x-api-key': API_KEY } });
       if (response.status === 404) missing.add(jobId);
       else if (response.ok) {
-        const status = (await response.json()).status;
-        if (TERMINAL.has(status)) ended.set(jobId, status);
+        const body = await response.json();
+        if (TERMINAL.has(body.status)) {
+          ended.set(jobId, body.status);
+          bodies.set(jobId, body);
+        }
       }
     }
     log(`${ended.size}/${accepted.length} ended, ${kills} kills so far`);
@@ -171,12 +244,22 @@ async function main() {
   await stack.stop();
   log(`${kills} node kills; statuses: ${JSON.stringify(Object.fromEntries(statuses.map((s) => [s, statuses.filter((x) => x === s).length])))}`);
   const round = (value) => Math.round(value * 10) / 10;
+  const seconds = (from, to) => (from && to ? (Date.parse(to) - Date.parse(from)) / 1000 : 0);
+  const holds = [...bodies.values()].map((body) => seconds(body.startedAt, body.endedAt));
+  const normalEndToEnd = [...bodies.entries()]
+    .filter(([jobId]) => !bombIds.has(jobId))
+    .map(([, body]) => seconds(body.createdAt, body.endedAt));
   console.log(
     JSON.stringify({
       accepted: accepted.length,
       completed: statuses.filter((s) => s === 'COMPLETED').length,
-      failed: statuses.filter((s) => s !== 'COMPLETED').length,
+      failed: statuses.filter((s) => s !== 'COMPLETED' && s !== 'TIMED_OUT').length,
+      timed_out: statuses.filter((s) => s === 'TIMED_OUT').length,
       lost: accepted.length - ended.size,
+      max_slot_hold_s: round(Math.max(0, ...holds)),
+      normal_p95_s: round(percentile(normalEndToEnd, 95)),
+      refused,
+      bombs: BOMBS,
       api_peak_rss_mb: round(apiPeak),
       node_peak_rss_mb: round(nodePeak),
     }),

@@ -74,6 +74,15 @@ class JobCancelled(JobError):
         super().__init__(message)
 
 
+class JobTimedOut(JobError):
+    """The job ran past its deadline: its processes were killed and its files removed."""
+
+    code = "timed_out"
+
+    def __init__(self, deadline_s: float) -> None:
+        super().__init__(f"the job ran past its deadline of {deadline_s:g} s and was stopped")
+
+
 class InternalError(JobError):
     code = "internal_error"
 

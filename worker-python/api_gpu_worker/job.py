@@ -31,7 +31,15 @@ from .encoders import (
     encoder_fallback_reason,
     select_encoder,
 )
-from .errors import EncoderError, InputError, InternalError, JobCancelled, JobError, ProcessingError
+from .errors import (
+    EncoderError,
+    InputError,
+    InternalError,
+    JobCancelled,
+    JobError,
+    JobTimedOut,
+    ProcessingError,
+)
 from .settings import Settings
 from .storage import Storage
 
@@ -62,8 +70,12 @@ class JobContext:
         encoder: EncoderConfig | None = None,
         storage: Storage | None = None,
         on_progress: ProgressCallback | None = None,
+        deadline_s: float | None = None,
     ) -> None:
         self.job_id = job_id
+        self.deadline_s = deadline_s
+        self.timed_out = False
+        self._deadline_timer: threading.Timer | None = None
         self.settings = settings
         self.encoder = encoder if encoder is not None else select_encoder(settings.ffmpeg_encoder)
         self.storage = storage if storage is not None else Storage(settings)
@@ -86,12 +98,18 @@ class JobContext:
     def __enter__(self) -> "JobContext":
         self.workdir.mkdir(parents=True, exist_ok=False)
         self.outdir.mkdir(parents=True, exist_ok=True)
+        if self.deadline_s is not None:
+            self._deadline_timer = threading.Timer(self.deadline_s, self._time_out)
+            self._deadline_timer.daemon = True
+            self._deadline_timer.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def close(self) -> None:
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
         with self._lock:
             processes = list(self._processes)
         for process in processes:
@@ -121,6 +139,13 @@ class JobContext:
     def check_cancelled(self) -> None:
         if self.cancelled.is_set():
             raise JobCancelled()
+
+    def _time_out(self) -> None:
+        # A cancel the job did not ask for: the same kill of its processes and hooks, reported as
+        # timed_out rather than cancelled.
+        log.warning("job %s passed its deadline of %g s; stopping it", self.job_id, self.deadline_s)
+        self.timed_out = True
+        self.cancel()
 
     def cancel(self) -> None:
         """Stops the job: every registered process is killed, every cancel hook called."""
@@ -347,6 +372,8 @@ def run_job(job: Mapping[str, Any], ctx: JobContext) -> dict[str, Any]:
             ctx.check_cancelled()
         except BaseException:
             ctx.storage.delete_uploaded()
+            if ctx.timed_out:
+                raise JobTimedOut(ctx.deadline_s) from None
             raise
     reason = ctx.fallback_reason or ctx.encoder_fallback
     if reason and result.get("encoder") == "libx264":

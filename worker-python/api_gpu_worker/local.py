@@ -18,9 +18,10 @@ import threading
 from typing import IO, Any
 
 from .encoders import encoder_fallback_reason, nvenc_available, select_encoder
-from .errors import JobCancelled, as_job_error
+from .errors import JobCancelled, JobTimedOut, as_job_error
 from .gpu import detect_gpus
 from .job import JobContext, remove_stale_workdirs, run_job
+from .recycle import recycle_reason
 from .settings import ConfigError, Settings
 from .storage import Storage
 from .whisper import shared_transcriber
@@ -87,7 +88,7 @@ class LocalWorker:
             return
         match message.get("type"):
             case "job":
-                self._start(job_id, message.get("input"))
+                self._start(job_id, message.get("input"), deadline_seconds(message))
             case "cancel":
                 self._cancel(job_id)
             case _:
@@ -100,7 +101,7 @@ class LocalWorker:
         if thread is not None:
             thread.join()
 
-    def _start(self, job_id: str, job_input: Any) -> None:
+    def _start(self, job_id: str, job_input: Any, deadline_s: float | None) -> None:
         with self._lock:
             if self._current is not None:
                 self.output.send(
@@ -124,6 +125,7 @@ class LocalWorker:
                     on_progress=lambda percent: self.output.send(
                         {"type": "progress", "id": job_id, "percent": percent}
                     ),
+                    deadline_s=deadline_s,
                 )
             except Exception as error:
                 self.output.send(
@@ -144,14 +146,22 @@ class LocalWorker:
             if ctx.fallback_reason:
                 message["encoder_fallback"] = ctx.fallback_reason
         except BaseException as error:
-            if isinstance(error, JobCancelled) or ctx.cancelled.is_set():
+            timed_out = isinstance(error, JobTimedOut)
+            if not timed_out and (isinstance(error, JobCancelled) or ctx.cancelled.is_set()):
                 message = {"type": "cancelled", "id": job_id}
             else:
                 message = {"type": "error", "id": job_id, "error": as_job_error(error).to_dict()}
+        recycling = recycle_reason(self.settings)
+        if recycling:
+            # Said before the outcome, so the node hands this worker no next job.
+            self.output.send({**self.state_message(), "recycling": recycling})
         # Free before reporting: a node that sends its next job on reading this line is not busy.
         with self._lock:
             self._current = None
         self.output.send(message)
+        if recycling:
+            log.warning("exiting to be replaced: %s", recycling)
+            os._exit(0)
         self.output.send(self.state_message())
 
     def cancel_current(self) -> None:
@@ -174,6 +184,14 @@ class LocalWorker:
                 "error": {"code": "invalid_message", "message": message, "retryable": False},
             }
         )
+
+
+def deadline_seconds(message: dict[str, Any]) -> float | None:
+    """The job's ``deadline_s``: a positive number of seconds, or None for a job without one."""
+    value = message.get("deadline_s")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        return None
+    return float(value)
 
 
 class ParentGone(Exception):

@@ -15,6 +15,7 @@ from PIL import Image, UnidentifiedImageError
 
 from .errors import MediaError
 from .settings import Settings
+from .work_limits import check_video_work
 
 # The cap is MAX_IMAGE_PIXELS, applied below to the size Pillow reads from the header; Pillow's own
 # guard (its default, or an error at twice it) would refuse images an operator's larger cap allows.
@@ -108,6 +109,7 @@ def require_video(
             f"({settings.max_video_seconds:g} s)",
             field=field,
         )
+    check_video_work(width, height, float(rate), field, settings)
     frames = int(video.get("nb_frames") or 0) or round(duration * rate)
     audio = _first(info, "audio")
     return VideoInfo(

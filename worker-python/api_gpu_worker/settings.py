@@ -48,6 +48,10 @@ class Settings:
     ffmpeg_encoder: str
     work_root: Path
     output_root: Path
+    max_video_pixels: int = 3840 * 2160
+    max_video_pixel_rate: int = 3840 * 2160 * 60
+    max_cpu_transcribe_seconds: float = 7200
+    worker_max_rss_mb: int = 6144
 
     @property
     def max_download_bytes(self) -> int:
@@ -114,6 +118,10 @@ class Settings:
             ffmpeg_encoder=encoder,
             work_root=work_root,
             output_root=output_root,
+            max_video_pixels=_number(env, "MAX_VIDEO_PIXELS", 3840 * 2160, int),
+            max_video_pixel_rate=_number(env, "MAX_VIDEO_PIXEL_RATE", 3840 * 2160 * 60, int),
+            max_cpu_transcribe_seconds=_number(env, "MAX_CPU_TRANSCRIBE_SECONDS", 7200, float),
+            worker_max_rss_mb=_number(env, "WORKER_MAX_RSS_MB", 6144, int),
         )
 
 

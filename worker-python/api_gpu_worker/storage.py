@@ -36,7 +36,16 @@ _CONTENT_TYPES = {
 
 
 def object_key(path: str, filename: str) -> str:
-    """The key of ``filename`` under the job's ``path`` prefix (a "/" added between if missing)."""
+    """The key of ``filename`` under the job's ``path`` prefix (a "/" added between if missing).
+
+    A key that a storage server or a proxy in front of it might normalise (a leading "/", a "."
+    or ".." segment) is refused here rather than trusted to the server.
+    """
+    for value, field in ((path, "path"), (filename, "output_filename")):
+        if value.startswith("/") or {".", ".."} & set(value.split("/")):
+            raise InputError(
+                f'{field}: must not start with "/" nor hold a "." or ".." segment', field=field
+            )
     return f"{path}{filename}" if not path or path.endswith("/") else f"{path}/{filename}"
 
 

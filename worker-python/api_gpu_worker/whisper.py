@@ -11,7 +11,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -67,6 +67,7 @@ class Transcriber:
         self._names: dict[Path, str] = {}
         self._lock = threading.Lock()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="whisper")
+        self._last_work: Future | None = None
 
     def loaded(self) -> list[Path]:
         with self._lock:
@@ -97,6 +98,7 @@ class Transcriber:
         work = self._thread.submit(
             self._transcribe, audio, resolved, options, on_progress, should_stop
         )
+        self._last_work = work
         while True:
             try:
                 return work.result(timeout=_STOP_POLL_S)
@@ -104,6 +106,23 @@ class Transcriber:
                 if should_stop():
                     work.cancel()
                     raise TranscriptionStopped from None
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Whether the model's thread is done with its last transcription (waits up to ``timeout``).
+
+        A stopped transcription's thread runs on to the end of its segment; one still running
+        after that is decoding something unbounded, and only replacing the process stops it.
+        """
+        work = self._last_work
+        if work is None:
+            return True
+        try:
+            work.result(timeout=timeout)
+        except TimeoutError:
+            return False
+        except BaseException:
+            return True
+        return True
 
     def _model(self, resolved: ResolvedModel) -> WhisperModel:
         with self._lock:

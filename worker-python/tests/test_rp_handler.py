@@ -76,3 +76,41 @@ def test_a_bad_configuration_stops_the_worker_naming_the_variable(worker_env):
     assert completed.returncode == 2
     assert "DOWNLOAD_TIMEOUT_S" in output
     assert os.environ["S3_SECRET_KEY"] not in output
+
+
+def test_deadline_s_beside_the_fields_stops_the_job_as_timed_out(
+    worker_env, media_server, job_path, s3_keys, work_root, tmp_path
+):
+    segment = tmp_path / "black.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi",
+         "-i", "color=black:size=1280x720:rate=30:duration=2",
+         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(segment)],
+        check=True,
+    )  # fmt: skip
+    (tmp_path / "list.txt").write_text("file 'black.mp4'\n" * 900, encoding="utf-8")
+    long_video = media_server.root / "rp-half-hour.mkv"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", "list.txt",
+         "-c", "copy", str(long_video)],
+        cwd=tmp_path, check=True,
+    )  # fmt: skip
+    (media_server.root / "rp.srt").write_text(
+        "1\n00:00:00,000 --> 00:00:01,000\nOlá\n", encoding="utf-8"
+    )
+    job_input = {
+        "operation": "caption",
+        "url_video": media_server.url(long_video.name),
+        "url_srt": media_server.url("rp.srt"),
+        "path": job_path,
+        "output_filename": "never.mp4",
+        "deadline_s": 3,
+    }
+    completed, output = run_handler(worker_env, job_input)
+    assert completed.returncode == 1, output
+    match = re.search(r"failed with error: (\{.*\})", output)
+    assert match, output
+    error = json.loads(match.group(1))
+    assert error["code"] == "timed_out", error
+    assert s3_keys(job_path) == []
+    assert list(work_root.iterdir()) == []

@@ -320,6 +320,8 @@ describe('job routes without a GPU node (API process, real Redis)', () => {
         createdAt: expect.any(String),
         startedAt: null,
         endedAt: null,
+        deadline_s: expect.any(Number),
+        deadlineAt: null,
       });
       const legacyStatus = await api.call('GET', `/video/job/${id}`);
       expect({ ...legacyStatus.body, delayTime: 0 }).toEqual({ ...status.body, delayTime: 0 });
@@ -454,13 +456,14 @@ describe('job routes without a GPU node (API process, real Redis)', () => {
   describe('a job Bull cannot take', () => {
     it('answers 503 and leaves no record behind when queueing fails after the record was written', async () => {
       const recordsBefore = await client.keys('api-gpu:job:*');
-      // Bull queues a job with a Lua script; the record is a plain HSET, so only the queueing fails.
-      await client.call('ACL', 'SETUSER', 'default', '-eval', '-evalsha');
+      // Bull queues a job with EVALSHA; the record is a plain HSET and the per-key admission a plain
+      // EVAL, so only the queueing fails.
+      await client.call('ACL', 'SETUSER', 'default', '-evalsha');
       let answer;
       try {
         answer = await api.call('POST', '/video/caption/async', { body: caption });
       } finally {
-        await client.call('ACL', 'SETUSER', 'default', '+eval', '+evalsha');
+        await client.call('ACL', 'SETUSER', 'default', '+evalsha');
       }
       expect(answer.status).toBe(503);
       expect(answer.body).toEqual({ error: 'Service Unavailable', message: expect.stringContaining('nothing was queued') });

@@ -96,7 +96,9 @@ describe('RunPod executor (API, Redis, RunPod stand-in, real worker, MinIO)', ()
         url_audio: media.urls['audio.mp3'],
         path: out,
         output_filename: 'com áudio.mp4',
+        deadline_s: record?.deadlineS,
       });
+      expect(record?.deadlineS).toBeGreaterThan(0);
       expect(JSON.stringify(remote.input)).not.toContain(s3.secretKey);
       expect(body.stats.delayTime).toBe(remote.delayTime);
       expect(body.stats.executionTime).toBe(remote.executionTime);

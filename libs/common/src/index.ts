@@ -6,3 +6,4 @@ export * from './nodes';
 export * from './redis';
 export * from './util';
 export * from './transcripts';
+export * from './limits';

@@ -36,6 +36,7 @@ from ..fonts import SRT_DEFAULT_FONT, ass_style_fonts, resolve_font, resolve_fon
 from ..job import JobContext, run_encode
 from ..media import VideoInfo, probe, require_video
 from ..storage import content_type_for, object_key
+from ..subtitle_limits import bound_subtitles
 from ..subtitles import SubtitleError, parse_subtitles, seconds_to_ms
 from ..whisper import DecodingOptions, Transcriber
 from ..whisper_models import ResolvedModel
@@ -177,10 +178,11 @@ def _read_subtitles(
         subtitles = parse_subtitles(data, source)
     except SubtitleError as error:
         raise MediaError(error.message, field=error.field) from None
+    bounded = bound_subtitles(subtitles, source)
     if style is not None:
         return from_subtitles(subtitles), None
     subtitles_file = ctx.workdir / f"subs{subtitles.suffix}"
-    subtitles_file.write_bytes(subtitles.content)
+    subtitles_file.write_bytes(bounded)
     return None, subtitles_file
 
 

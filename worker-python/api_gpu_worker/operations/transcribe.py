@@ -41,6 +41,7 @@ from ..whisper_models import (
     WhisperModelError,
     resolve_model,
 )
+from ..work_limits import check_transcribe_length
 
 SRT_TYPE = "application/x-subrip; charset=utf-8"
 ASS_TYPE = "text/x-ssa; charset=utf-8"
@@ -65,7 +66,10 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     )
 
     audio = fetch(fields["audio_url"], ctx.workdir / "input-audio", ctx, field="audio_url")
-    require_audio(audio, "audio_url", ctx.settings)
+    info = require_audio(audio, "audio_url", ctx.settings)
+    check_transcribe_length(
+        info.duration, resolved.name, transcriber.device.device, "audio_url", ctx.settings
+    )
     ctx.progress(_FETCHED)
     transcript = transcribe_file(
         transcriber, audio, resolved, options, ctx, span=(_FETCHED, _TRANSCRIBED)

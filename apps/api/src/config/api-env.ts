@@ -96,6 +96,19 @@ export class ApiEnv extends CommonEnv {
   @Max(CONTRACT_MAX_DURACAO_S, { message: `MAX_DURACAO_S must be between 1 and ${CONTRACT_MAX_DURACAO_S}` })
   MAX_DURACAO_S: number = CONTRACT_MAX_DURACAO_S;
 
+  // Work limits at admission (apps/api/src/admission): nothing past them is queued.
+  @IsInt({ message: 'MAX_TOTAL_OUTPUT_S must be an integer' })
+  @Min(1, { message: 'MAX_TOTAL_OUTPUT_S must be at least 1' })
+  MAX_TOTAL_OUTPUT_S: number = 7200;
+
+  @IsInt({ message: 'MAX_QUEUED_JOBS_PER_KEY must be an integer' })
+  @Min(1, { message: 'MAX_QUEUED_JOBS_PER_KEY must be at least 1' })
+  MAX_QUEUED_JOBS_PER_KEY: number = 50;
+
+  @IsInt({ message: 'MAX_QUEUED_OUTPUT_S_PER_KEY must be an integer' })
+  @Min(1, { message: 'MAX_QUEUED_OUTPUT_S_PER_KEY must be at least 1' })
+  MAX_QUEUED_OUTPUT_S_PER_KEY: number = 21600;
+
   @IsString()
   @IsPrivateUrlAllowlist()
   PRIVATE_URL_ALLOWLIST: string = '';

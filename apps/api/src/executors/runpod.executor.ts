@@ -6,6 +6,7 @@ import {
   JobUpdate,
   QueuedJobData,
   REDIS_CLIENT,
+  TIMED_OUT_CODE,
   WEBHOOK_QUEUE,
   INPUT_FAILURE_CODES,
   JobStore,
@@ -115,14 +116,16 @@ export class RunPodExecutor implements Executor, OnApplicationBootstrap, OnAppli
   async submit(record: JobRecord): Promise<void> {
     const { client, settings } = this.require();
     const endpoint = endpointFor(settings, record.operation);
+    // The project worker stops the job itself at deadline_s; RunPod's executionTimeout, a grace
+    // later, is the backstop (and the only bound on the stock whisper worker).
     const input = usesStockWhisper(settings, record.operation)
       ? stockWhisperInput(record.input)
-      : { operation: record.operation, ...record.input };
+      : { operation: record.operation, ...record.input, ...(record.deadlineS ? { deadline_s: record.deadlineS } : {}) };
     await this.redis.hset(RUNPOD_ACTIVE_JOBS, record.id, '{}');
     let accepted: RunPodStatus;
     try {
       accepted = await client.run(endpoint, input, {
-        executionTimeoutMs: settings.executionTimeoutS * 1000,
+        executionTimeoutMs: executionTimeoutS(settings.executionTimeoutS, record.deadlineS) * 1000,
         ttlMs: Math.max(settings.maxWaitS, MIN_TTL_S) * 1000,
       });
       if (typeof accepted?.id !== 'string' || !accepted.id) {
@@ -251,15 +254,17 @@ export class RunPodExecutor implements Executor, OnApplicationBootstrap, OnAppli
         } catch (error) {
           const failure =
             error instanceof WorkerFailure ? this.failureOf(record, error.message) : this.failure(record, reasonOf(error));
-          await this.end(record, JobStatus.Failed, { startedAt, remoteTimings, failure });
+          await this.end(record, statusOfFailure(failure), { startedAt, remoteTimings, failure });
           return;
         }
         await this.end(record, JobStatus.Completed, { startedAt, remoteTimings, output, progress: 100 });
         return;
       }
-      case 'FAILED':
-        await this.end(record, JobStatus.Failed, { startedAt, remoteTimings, failure: this.failureOf(record, status.error) });
+      case 'FAILED': {
+        const failure = this.failureOf(record, status.error);
+        await this.end(record, statusOfFailure(failure), { startedAt, remoteTimings, failure });
         return;
+      }
       case 'CANCELLED':
         await this.end(record, JobStatus.Cancelled, { remoteTimings });
         return;
@@ -269,7 +274,7 @@ export class RunPodExecutor implements Executor, OnApplicationBootstrap, OnAppli
           remoteTimings,
           failure: this.failure(
             record,
-            `RunPod stopped the job after RUNPOD_EXECUTION_TIMEOUT (${this.require().settings.executionTimeoutS} s)`,
+            `RunPod stopped the job after its execution timeout (${executionTimeoutS(this.require().settings.executionTimeoutS, record.deadlineS)} s)`,
           ),
         });
         return;
@@ -376,6 +381,18 @@ export class RunPodExecutor implements Executor, OnApplicationBootstrap, OnAppli
 
 /** A result that is the project worker's error object, as `{"error": "<JSON>"}`. */
 class WorkerFailure extends Error {}
+
+/** The worker's own stop at the deadline leaves it this long to clean up before RunPod kills it. */
+const DEADLINE_GRACE_S = 30;
+
+/** RunPod's executionTimeout: the job's deadline plus the grace, never above RUNPOD_EXECUTION_TIMEOUT. */
+export function executionTimeoutS(configuredS: number, deadlineS: number | undefined): number {
+  return deadlineS ? Math.min(configuredS, deadlineS + DEADLINE_GRACE_S) : configuredS;
+}
+
+function statusOfFailure(failure: JobFailure): typeof JobStatus.Failed | typeof JobStatus.TimedOut {
+  return failure.code === TIMED_OUT_CODE ? JobStatus.TimedOut : JobStatus.Failed;
+}
 
 function numberOr(value: unknown, fallback: number): number {
   return typeof value === 'number' && Number.isFinite(value) ? value : fallback;

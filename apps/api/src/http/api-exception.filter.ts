@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { ErrorBody, RETRY_AFTER_S, errorBody } from './error-body';
+import { ErrorBody, RETRY_AFTER_S, RetryLaterError, errorBody } from './error-body';
 import { OPENAI_PATH_PREFIX, openAiErrorBody } from './openai-error-body';
 
 /**
@@ -19,6 +19,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const { status, body } = this.describe(exception);
     if (response.headersSent) return;
     if (status === Number(HttpStatus.SERVICE_UNAVAILABLE)) response.setHeader('Retry-After', String(RETRY_AFTER_S));
+    if (exception instanceof RetryLaterError) response.setHeader('Retry-After', String(exception.retryAfterS));
     const path = host.switchToHttp().getRequest<Request>().path ?? '';
     response.status(status).json(path.startsWith(OPENAI_PATH_PREFIX) ? openAiErrorBody(status, body.message) : body);
   }

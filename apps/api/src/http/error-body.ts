@@ -24,3 +24,10 @@ export const badRequest = (message: string, extra: Record<string, unknown> = {})
   apiError(HttpStatus.BAD_REQUEST, message, extra);
 
 export const serviceUnavailable = (message: string) => apiError(HttpStatus.SERVICE_UNAVAILABLE, message);
+
+/** An answer that tells the client when to come back (429 past a quota): the filter sets Retry-After. */
+export class RetryLaterError extends HttpException {
+  constructor(status: HttpStatus, message: string, readonly retryAfterS: number, extra: Record<string, unknown> = {}) {
+    super(errorBody(status, message, extra), status);
+  }
+}

@@ -1,4 +1,4 @@
-import { JobOperation, JobRecord, JobStatus, isInputFailure, isTerminal } from '@app/common';
+import { JobOperation, JobRecord, JobStatus, deadlineAt, isInputFailure, isTerminal } from '@app/common';
 import { HttpStatus } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 
@@ -186,8 +186,18 @@ export function statusBody(record: JobRecord): Record<string, unknown> {
     createdAt: record.createdAt,
     startedAt: record.startedAt ?? null,
     endedAt: record.endedAt ?? null,
+    ...deadlineOf(record),
     ...(record.webhookUrl ? { webhook: record.webhook ?? { status: 'pending' } } : {}),
     ...(record.parts ? { parts: record.parts } : {}),
+  };
+}
+
+/** The job's run-time bound, and once it has started, the time it must have ended by. */
+function deadlineOf(record: JobRecord): Record<string, unknown> {
+  if (record.deadlineS === undefined) return {};
+  return {
+    deadline_s: record.deadlineS,
+    deadlineAt: record.startedAt ? deadlineAt(record.startedAt, record.deadlineS) : null,
   };
 }
 

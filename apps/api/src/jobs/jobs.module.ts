@@ -1,6 +1,7 @@
 import { JobStore, WEBHOOK_QUEUE } from '@app/common';
 import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
+import { AdmissionModule } from '../admission/admission.module';
 import { JobEventsService } from './job-events.service';
 import { ExecutorsModule } from '../executors/executors.module';
 import { JobsController } from './jobs.controller';
@@ -10,7 +11,7 @@ import { VideoController } from './video.controller';
 
 @Module({
   // The webhook queue is only produced to here (a cancelled job's webhook); WebhooksModule consumes it.
-  imports: [ExecutorsModule, BullModule.registerQueue({ name: WEBHOOK_QUEUE })],
+  imports: [ExecutorsModule, AdmissionModule, BullModule.registerQueue({ name: WEBHOOK_QUEUE })],
   controllers: [VideoController, AudioController, JobsController],
   providers: [JobStore, JobEventsService, JobsService],
   exports: [JobsService, JobStore],

@@ -19,7 +19,7 @@ import { HttpException, HttpStatus, Inject, Injectable, Logger } from '@nestjs/c
 import { ConfigService } from '@nestjs/config';
 import type { Queue } from 'bull';
 import type Redis from 'ioredis';
-import { randomUUID } from 'node:crypto';
+import { JobAdmission } from '../admission/job-admission.service';
 import { ApiEnv } from '../config/api-env';
 import { apiError, badRequest, serviceUnavailable } from '../http/error-body';
 import { JobEventsService } from './job-events.service';
@@ -56,6 +56,7 @@ export class JobsService {
     private readonly store: JobStore,
     private readonly events: JobEventsService,
     private readonly executors: ExecutorSelector,
+    private readonly admission: JobAdmission,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     @InjectQueue(WEBHOOK_QUEUE) private readonly webhooks: Queue<QueuedJobData>,
     config: ConfigService<ApiEnv, true>,
@@ -93,15 +94,17 @@ export class JobsService {
     await this.checkUrls(operation, input, options);
     this.requireRedis();
     const decision = await this.redisCall(this.executors.choose(operation, options.executor, input), [HttpException]);
+    const { jobId, deadlineS } = await this.redisCall(this.admission.admit(operation, input), [HttpException]);
 
     const record: JobRecord = {
-      id: randomUUID(),
+      id: jobId,
       operation,
       status: JobStatus.InQueue,
       input: JSON.parse(JSON.stringify(input)) as Record<string, unknown>,
       executor: decision.executor,
       executorReason: decision.reason,
       progress: 0,
+      deadlineS,
       createdAt: new Date().toISOString(),
       ...(options.webhookUrl ? { webhookUrl: options.webhookUrl } : {}),
     };

@@ -32,6 +32,16 @@ export class GpuNodeEnv extends CommonEnv {
   @Max(65535, { message: 'NODE_HEALTH_PORT must be between 1 and 65535' })
   NODE_HEALTH_PORT: number = 3001;
 
+  // Loopback keeps /health and /metrics off the network where nothing outside the box probes them.
+  @IsString()
+  @IsNotEmpty({ message: 'NODE_HEALTH_HOST must not be empty' })
+  NODE_HEALTH_HOST: string = '0.0.0.0';
+
+  // The worker stops a job at its deadline; a worker that has not reported by deadline + this is killed.
+  @IsInt({ message: 'JOB_DEADLINE_GRACE_S must be an integer' })
+  @Min(1, { message: 'JOB_DEADLINE_GRACE_S must be at least 1' })
+  JOB_DEADLINE_GRACE_S: number = 30;
+
   @IsInt({ message: 'SHUTDOWN_GRACE_S must be an integer' })
   @Min(0, { message: 'SHUTDOWN_GRACE_S must be at least 0' })
   SHUTDOWN_GRACE_S: number = 600;

@@ -29,6 +29,7 @@ export interface NodeHealthBody {
 export class HealthServer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(HealthServer.name);
   private readonly port: number;
+  private readonly host: string;
   private server?: Server;
 
   constructor(
@@ -38,6 +39,7 @@ export class HealthServer implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly metrics: NodeMetrics,
   ) {
     this.port = config.get('NODE_HEALTH_PORT', { infer: true });
+    this.host = config.get('NODE_HEALTH_HOST', { infer: true });
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -53,12 +55,12 @@ export class HealthServer implements OnApplicationBootstrap, OnApplicationShutdo
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(new Error(`NODE_HEALTH_PORT ${this.port} cannot be used: ${error.code ?? error.message}`)),
+        reject(new Error(`NODE_HEALTH_HOST:NODE_HEALTH_PORT ${this.host}:${this.port} cannot be used: ${error.code ?? error.message}`)),
       );
-      server.listen(this.port, '0.0.0.0', () => resolve());
+      server.listen(this.port, this.host, () => resolve());
     });
     this.server = server;
-    this.logger.log(`health on :${this.port}/health`);
+    this.logger.log(`health on ${this.host}:${this.port}/health`);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,8 +1,10 @@
 import {
+  JobFailure,
   JobRecord,
   JobStatus,
   JobStore,
   QueuedJobData,
+  TIMED_OUT_CODE,
   WEBHOOK_QUEUE,
   isTerminal,
   webhookJobOptions,
@@ -16,7 +18,9 @@ import { NodeState } from '../lifecycle/node-state.service';
 import { WorkerPool, WorkerSlot } from '../worker/worker-pool.service';
 import { JobOutcome } from '../worker/worker-protocol';
 import { RetryableWorkerError, failureFromInfrastructure, failureFromWorker } from './job-failure';
+import { Backstop, JobDeadlines } from './job-deadlines.service';
 import { OutputCheck } from './output-check.service';
+import { storedError } from './stored-error';
 import { WarmPreference } from './warm-preference.service';
 
 /** The four job queues this node consumes. */
@@ -53,6 +57,8 @@ interface ActiveJob {
   cancelRequested: boolean;
   handedBack: boolean;
   progress?: ProgressForwarder;
+  deadlineS?: number;
+  backstop?: Backstop;
 }
 
 /**
@@ -120,6 +126,7 @@ export class JobProcessor implements OnApplicationBootstrap {
     private readonly state: NodeState,
     private readonly outputCheck: OutputCheck,
     private readonly warmPreference: WarmPreference,
+    private readonly deadlines: JobDeadlines,
   ) {
     this.slots = config.get('NODE_CONCURRENCY', { infer: true });
     this.retentionMs = config.get('JOB_RETENTION_HOURS', { infer: true }) * 3_600_000;
@@ -197,7 +204,7 @@ export class JobProcessor implements OnApplicationBootstrap {
       }
     } catch (error) {
       if (entry.handedBack) return never();
-      throw error;
+      throw storedError(error);
     } finally {
       if (!entry.handedBack) {
         this.active.delete(jobId);
@@ -258,9 +265,11 @@ export class JobProcessor implements OnApplicationBootstrap {
     } catch (error) {
       if (entry.handedBack) return never();
       if (entry.cancelRequested) return { cancelled: true };
+      if (entry.backstop?.fired) return this.timeOut(job, record, this.deadlines.failure(entry.deadlineS!));
       return this.failInfrastructure(job, record, error);
     } finally {
       entry.progress?.stop();
+      entry.backstop?.cancel();
     }
     if (entry.handedBack) return never();
 
@@ -269,6 +278,9 @@ export class JobProcessor implements OnApplicationBootstrap {
         // The API set CANCELLED before it asked; the record is its to keep.
         return { cancelled: true };
       case 'error':
+        if (outcome.error.code === TIMED_OUT_CODE) {
+          return this.timeOut(job, record, this.deadlines.failure(entry.deadlineS!, outcome.error.message));
+        }
         if (outcome.error.retryable) return this.failInfrastructure(job, record, new RetryableWorkerError(outcome.error));
         await this.end(record, JobStatus.Failed, { failure: failureFromWorker(record.operation, outcome.error) });
         // Failed on its input: Bull records the failure but must not try again.
@@ -291,9 +303,19 @@ export class JobProcessor implements OnApplicationBootstrap {
       void this.store.updateActive(entry.id, { progress: percent }).catch(() => undefined);
     });
     entry.progress = progress;
-    const running = slot.worker!.run(entry.id, { operation: record.operation, ...record.input }, (percent) =>
-      progress.report(percent),
+    const worker = slot.worker!;
+    entry.deadlineS = this.deadlines.of(record);
+    const running = worker.run(
+      entry.id,
+      { operation: record.operation, ...record.input },
+      (percent) => progress.report(percent),
+      entry.deadlineS,
     );
+    entry.backstop = this.deadlines.backstop(entry.deadlineS, () => {
+      if (!worker.isRunning(entry.id)) return;
+      this.logger.warn(`worker ${slot.index} did not stop job ${entry.id} at its deadline; killing it`);
+      worker.kill();
+    });
     entry.running = true;
     if (entry.cancelRequested) this.stopOnWorker(entry, slot);
     return running;
@@ -312,6 +334,13 @@ export class JobProcessor implements OnApplicationBootstrap {
     timer.unref();
   }
 
+  /** Past its deadline: TIMED_OUT (answered 504), never tried again. */
+  private async timeOut(job: Job<QueuedJobData>, record: JobRecord, failure: JobFailure): Promise<never> {
+    await this.end(record, JobStatus.TimedOut, { failure });
+    await job.discard();
+    throw new Error(`timed out: ${failure.message}`);
+  }
+
   /** Infrastructure failure: another attempt later, or FAILED once attempts are spent. */
   private async failInfrastructure(job: Job<QueuedJobData>, record: JobRecord, error: unknown): Promise<never> {
     const cause = error instanceof Error ? error : new Error(String(error));
@@ -328,7 +357,7 @@ export class JobProcessor implements OnApplicationBootstrap {
 
   private async end(
     record: JobRecord,
-    status: typeof JobStatus.Completed | typeof JobStatus.Failed,
+    status: typeof JobStatus.Completed | typeof JobStatus.Failed | typeof JobStatus.TimedOut,
     update: Parameters<JobStore['finish']>[2],
   ): Promise<void> {
     const outcome = await this.store.finish(record.id, status, update, this.retentionMs);

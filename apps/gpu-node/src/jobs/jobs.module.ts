@@ -8,6 +8,7 @@ import { LifecycleModule } from '../lifecycle/lifecycle.module';
 import { WorkerModule } from '../worker/worker.module';
 import { CancelListener } from './cancel-listener.service';
 import { Drain } from './drain.service';
+import { JobDeadlines } from './job-deadlines.service';
 import { JOB_QUEUE_LIST, JobProcessor } from './job-processor.service';
 import { OutputCheck } from './output-check.service';
 import { WarmPreference } from './warm-preference.service';
@@ -45,7 +46,7 @@ const MAX_STALLED_COUNT = 2;
       inject: Object.values(JOB_QUEUES).map((name) => getQueueToken(name)),
       useFactory: (...queues: Queue[]) => queues,
     },
-    JobStore, JobProcessor, CancelListener, OutputCheck, Drain, WarmPreference],
+    JobStore, JobProcessor, CancelListener, OutputCheck, Drain, WarmPreference, JobDeadlines],
   exports: [JobProcessor, Drain],
 })
 export class JobsModule {}

@@ -133,6 +133,13 @@ export class WorkerPool implements OnApplicationBootstrap, OnApplicationShutdown
       slot.capabilities = { ...slot.capabilities, warmModels };
       this.notify();
     });
+    worker.onRetiring((reason) => {
+      if (slot.worker !== worker) return;
+      // Not free from now on: the job it finishes must not be followed by another on this process.
+      slot.capabilities = undefined;
+      this.logger.warn(`worker ${slot.index} (pid ${worker.pid}) will be replaced after its job: ${reason}`);
+      this.notify();
+    });
     worker.ready.then(
       (capabilities) => {
         becameReady = true;

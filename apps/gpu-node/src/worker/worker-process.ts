@@ -45,6 +45,7 @@ export class WorkerProcess {
   private running?: RunningJob;
   private exitReason?: string;
   private warmModelsListener: (warmModels: string[]) => void = () => undefined;
+  private retiringListener: (reason: string) => void = () => undefined;
 
   constructor(
     readonly slot: number,
@@ -84,6 +85,7 @@ export class WorkerProcess {
         return;
       }
       if (message.type === 'state') {
+        if (typeof message.recycling === 'string') this.retiringListener(message.recycling);
         this.warmModelsListener(Array.isArray(message.warm_models) ? message.warm_models : []);
         return;
       }
@@ -119,21 +121,34 @@ export class WorkerProcess {
     return this.running?.id === id;
   }
 
-  /** Runs one job; rejects with WorkerCrashedError if the worker dies meanwhile. */
-  run(id: string, input: Record<string, unknown>, onProgress: (percent: number) => void): Promise<JobOutcome> {
+  /**
+   * Runs one job, which the worker stops as timed_out after `deadlineS`; rejects with
+   * WorkerCrashedError if the worker dies meanwhile.
+   */
+  run(
+    id: string,
+    input: Record<string, unknown>,
+    onProgress: (percent: number) => void,
+    deadlineS?: number,
+  ): Promise<JobOutcome> {
     if (this.exitReason) {
       return Promise.reject(new WorkerCrashedError(`worker had already exited (${this.exitReason})`));
     }
     if (this.running) return Promise.reject(new Error(`worker ${this.slot} is busy`));
     return new Promise<JobOutcome>((resolve, reject) => {
       this.running = { id, onProgress, resolve, reject };
-      this.send({ type: 'job', id, input });
+      this.send({ type: 'job', id, input, ...(deadlineS ? { deadline_s: deadlineS } : {}) });
     });
   }
 
   /** Called with the whisper models the worker holds loaded, each time it tells them (after a job). */
   onWarmModels(listener: (warmModels: string[]) => void): void {
     this.warmModelsListener = listener;
+  }
+
+  /** Called when the worker says it will exit after its current job (memory, a stuck model thread). */
+  onRetiring(listener: (reason: string) => void): void {
+    this.retiringListener = listener;
   }
 
   cancel(id: string): void {

@@ -31,8 +31,11 @@ export type WorkerMessage =
   | { type: 'result'; id: string; output: Record<string, unknown> }
   | { type: 'error'; id: string; error: WorkerJobError }
   | { type: 'cancelled'; id: string }
-  /** After each job: the whisper models the worker now holds loaded. */
-  | { type: 'state'; warm_models: string[] };
+  /**
+   * After each job: the whisper models the worker now holds loaded. With `recycling` (why), sent
+   * before the job's outcome: the worker exits after that outcome, to be replaced.
+   */
+  | { type: 'state'; warm_models: string[]; recycling?: string };
 
 /** What a worker says about itself once it is ready. */
 export interface WorkerCapabilities {

@@ -1,3 +1,6 @@
+// First: the bundles evaluate this class before Nest loads reflect-metadata, and without it the
+// fields' design:type is never recorded, so numbers from the environment stay strings.
+import 'reflect-metadata';
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, Min } from 'class-validator';
 
@@ -34,6 +37,17 @@ export class CommonEnv {
   @IsInt({ message: 'JOB_RETENTION_HOURS must be an integer' })
   @Min(1, { message: 'JOB_RETENTION_HOURS must be at least 1' })
   JOB_RETENTION_HOURS: number = 24;
+
+  // Every job gets a deadline from the work it asks for (libs/common/src/limits), at least the
+  // floor and at most the cap: the API shows it, the worker and the node enforce it, RunPod's
+  // executionTimeout is set from it.
+  @IsInt({ message: 'JOB_MAX_RUNTIME_S must be an integer' })
+  @Min(10, { message: 'JOB_MAX_RUNTIME_S must be at least 10' })
+  JOB_MAX_RUNTIME_S: number = 3600;
+
+  @IsInt({ message: 'JOB_DEADLINE_FLOOR_S must be an integer' })
+  @Min(1, { message: 'JOB_DEADLINE_FLOOR_S must be at least 1' })
+  JOB_DEADLINE_FLOOR_S: number = 60;
 
   @IsUrl(
     { protocols: ['redis', 'rediss'], require_tld: false, require_protocol: true },

@@ -46,6 +46,8 @@ export interface JobRecord {
   executor: ExecutorName;
   executorReason?: string;
   node?: string;
+  /** Seconds the job may run once started (libs/common/src/limits); past them it ends TIMED_OUT. */
+  deadlineS?: number;
   /** 0 to 100. */
   progress: number;
   createdAt: string;

@@ -1,0 +1,2 @@
+export * from './job-deadline';
+export * from './work-limits';
