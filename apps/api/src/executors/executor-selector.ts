@@ -1,5 +1,6 @@
 import {
   ExecutorName,
+  JobEnder,
   JobOperation,
   JobPart,
   JobRecord,
@@ -49,8 +50,6 @@ export interface ExecutorDecision {
 
 type BackendName = Exclude<ExecutorName, 'split'>;
 
-/** A finished split job's retention is the parent's concern; parts are cancelled with this much kept. */
-const PART_CANCEL_RETENTION_MS = 24 * 3600_000;
 
 /**
  * Chooses the executor of each job (EXECUTOR_MODE, or the request's `executor`) and hands the job
@@ -69,6 +68,7 @@ export class ExecutorSelector {
     private readonly runpod: RunPodExecutor,
     private readonly nodes: NodeRegistryService,
     private readonly store: JobStore,
+    private readonly ender: JobEnder,
     @Inject(JOB_QUEUE_BY_OPERATION) private readonly queues: JobQueueByOperation,
     metrics: ApiMetrics,
   ) {
@@ -166,7 +166,7 @@ export class ExecutorSelector {
     if (record.executor !== 'split') return this.executor(record.executor).cancel(record);
     await Promise.all(
       (record.parts ?? []).map(async (part) => {
-        if ((await this.store.finish(part.id, JobStatus.Cancelled, {}, PART_CANCEL_RETENTION_MS)) !== 'applied') return;
+        if ((await this.ender.end(part, JobStatus.Cancelled)) !== 'applied') return;
         const partRecord = await this.store.get(part.id);
         if (partRecord) await this.executor(partRecord.executor).cancel(partRecord);
       }),

@@ -1,5 +1,4 @@
-import { JobStore, WEBHOOK_QUEUE } from '@app/common';
-import { BullModule } from '@nestjs/bull';
+import { JobEndingModule } from '@app/common';
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ApiEnv } from '../config/api-env';
@@ -15,14 +14,13 @@ import { SplitRecovery } from './split/split-recovery';
 
 /** The two executors (local GPU nodes, RunPod serverless) and the choice between them. */
 @Module({
-  imports: [jobQueueModules, BullModule.registerQueue({ name: WEBHOOK_QUEUE }), NodesModule],
+  imports: [jobQueueModules, JobEndingModule, NodesModule],
   providers: [
     {
       provide: EXECUTOR_SETTINGS,
       inject: [ConfigService],
       useFactory: (config: ConfigService<ApiEnv, true>) => executorSettingsFrom(config),
     },
-    JobStore,
     ResultStorage,
     LocalExecutor,
     RunPodExecutor,
@@ -31,6 +29,6 @@ import { SplitRecovery } from './split/split-recovery';
     SplitRecovery,
     jobQueueByOperationProvider,
   ],
-  exports: [ExecutorSelector, RunPodExecutor, EXECUTOR_SETTINGS, jobQueueByOperationProvider],
+  exports: [ExecutorSelector, RunPodExecutor, EXECUTOR_SETTINGS, jobQueueByOperationProvider, JobEndingModule],
 })
 export class ExecutorsModule {}

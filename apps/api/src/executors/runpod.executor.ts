@@ -1,24 +1,21 @@
 import {
+  JobEnder,
   JobFailure,
   JobOperation,
   JobRecord,
   JobStatus,
   JobUpdate,
-  QueuedJobData,
   REDIS_CLIENT,
-  WEBHOOK_QUEUE,
-  INPUT_FAILURE_CODES,
   JobStore,
+  TerminalStatus,
+  errorReason,
+  failureFromWorker,
   isTerminal,
-  webhookJobOptions,
+  serviceFailure,
 } from '@app/common';
-import { InjectQueue } from '@nestjs/bull';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import type { Queue } from 'bull';
 import type Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { ApiEnv } from '../config/api-env';
 import { Executor, ExecutorRefusedError } from './executor';
 import { RunPodCallError, RunPodClient, RunPodStatus } from './runpod-client';
 import { EXECUTOR_SETTINGS, ExecutorSettings, RunPodSettings, endpointFor, usesStockWhisper } from './runpod-settings';
@@ -55,8 +52,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
-const TRANSCRIPTION_FAILED = 'Transcription failed';
-
 /**
  * RunPod serverless as an executor. A job goes to POST /run; its RunPod id is kept on the record
  * and the job in a Redis set, and exactly one API process (the holder of the job's poll lock) polls
@@ -72,22 +67,19 @@ export class RunPodExecutor implements Executor, OnApplicationBootstrap, OnAppli
   private readonly polling = new Set<string>();
   private readonly settings: RunPodSettings | null;
   private readonly client: RunPodClient | null;
-  private readonly retentionMs: number;
   private adoptTimer?: NodeJS.Timeout;
   private stopping = false;
   private readonly wakeUps = new Set<() => void>();
 
   constructor(
     private readonly store: JobStore,
+    private readonly ender: JobEnder,
     private readonly storage: ResultStorage,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
-    @InjectQueue(WEBHOOK_QUEUE) private readonly webhooks: Queue<QueuedJobData>,
     @Inject(EXECUTOR_SETTINGS) executorSettings: ExecutorSettings,
-    config: ConfigService<ApiEnv, true>,
   ) {
     this.settings = executorSettings.runpod;
     this.client = this.settings ? new RunPodClient(this.settings) : null;
-    this.retentionMs = config.get('JOB_RETENTION_HOURS', { infer: true }) * 3600_000;
   }
 
   get configured(): boolean {
@@ -130,7 +122,7 @@ export class RunPodExecutor implements Executor, OnApplicationBootstrap, OnAppli
       }
     } catch (error) {
       await this.redis.hdel(RUNPOD_ACTIVE_JOBS, record.id).catch(() => undefined);
-      throw new ExecutorRefusedError('runpod', reasonOf(error));
+      throw new ExecutorRefusedError('runpod', errorReason(error));
     }
     await this.redis.hset(RUNPOD_ACTIVE_JOBS, record.id, JSON.stringify({ endpoint, remoteId: accepted.id }));
     const outcome = await this.store.updateActive(record.id, { remoteId: accepted.id });
@@ -153,7 +145,7 @@ export class RunPodExecutor implements Executor, OnApplicationBootstrap, OnAppli
       const ids = await this.redis.hkeys(RUNPOD_ACTIVE_JOBS);
       for (const id of ids) if (!this.polling.has(id)) void this.claimAndPoll(id);
     } catch (error) {
-      this.logger.warn(`RunPod jobs not looked for: ${reasonOf(error)}`);
+      this.logger.warn(`RunPod jobs not looked for: ${errorReason(error)}`);
     }
   }
 
@@ -166,7 +158,7 @@ export class RunPodExecutor implements Executor, OnApplicationBootstrap, OnAppli
     try {
       await this.poll(jobId, lock);
     } catch (error) {
-      this.logger.error(`job ${jobId}: polling RunPod stopped: ${reasonOf(error)}`);
+      this.logger.error(`job ${jobId}: polling RunPod stopped: ${errorReason(error)}`);
     } finally {
       this.polling.delete(jobId);
       await this.redis.eval(RELEASE_LOCK_SCRIPT, 1, lock, this.owner).catch(() => undefined);
@@ -216,7 +208,7 @@ export class RunPodExecutor implements Executor, OnApplicationBootstrap, OnAppli
         if (error instanceof RunPodCallError && error.status === 404) {
           await this.end(record, JobStatus.Failed, { failure: this.failure(record, 'RunPod no longer knows this job') });
         } else {
-          this.logger.warn(`job ${jobId}: RunPod status not read: ${reasonOf(error)}`);
+          this.logger.warn(`job ${jobId}: RunPod status not read: ${errorReason(error)}`);
         }
         continue;
       }
@@ -250,7 +242,7 @@ export class RunPodExecutor implements Executor, OnApplicationBootstrap, OnAppli
           output = await this.resultOf(record, status.output);
         } catch (error) {
           const failure =
-            error instanceof WorkerFailure ? this.failureOf(record, error.message) : this.failure(record, reasonOf(error));
+            error instanceof WorkerFailure ? this.failureOf(record, error.message) : this.failure(record, errorReason(error));
           await this.end(record, JobStatus.Failed, { startedAt, remoteTimings, failure });
           return;
         }
@@ -293,16 +285,10 @@ export class RunPodExecutor implements Executor, OnApplicationBootstrap, OnAppli
     return result;
   }
 
-  private async end(record: JobRecord, status: JobStatus, update: JobUpdate): Promise<boolean> {
-    const outcome = await this.store.finish(record.id, status, update, this.retentionMs);
+  private async end(record: JobRecord, status: TerminalStatus, update: JobUpdate): Promise<boolean> {
+    const outcome = await this.ender.end(record, status, update);
     await this.redis.hdel(RUNPOD_ACTIVE_JOBS, record.id);
-    if (outcome !== 'applied') return false;
-    if (record.webhookUrl) {
-      await this.webhooks.add({ jobId: record.id }, webhookJobOptions(record.id)).catch((error) => {
-        this.logger.error(`job ${record.id} ended but its webhook could not be queued: ${reasonOf(error)}`);
-      });
-    }
-    return true;
+    return outcome === 'applied';
   }
 
   /**
@@ -314,17 +300,11 @@ export class RunPodExecutor implements Executor, OnApplicationBootstrap, OnAppli
     try {
       const parsed = JSON.parse(text) as { code?: unknown; message?: unknown; field?: unknown };
       if (typeof parsed.code === 'string' && typeof parsed.message === 'string') {
-        const failure: JobFailure = {
-          error: INPUT_FAILURE_CODES.includes(parsed.code)
-            ? 'Bad Request'
-            : record.operation === JobOperation.Transcribe
-              ? TRANSCRIPTION_FAILED
-              : 'Internal Server Error',
-          message: parsed.message,
+        return failureFromWorker(record.operation, {
           code: parsed.code,
-        };
-        if (typeof parsed.field === 'string') failure.field = parsed.field;
-        return failure;
+          message: parsed.message,
+          field: typeof parsed.field === 'string' ? parsed.field : undefined,
+        });
       }
     } catch {
       // Not the project worker's error object.
@@ -333,7 +313,7 @@ export class RunPodExecutor implements Executor, OnApplicationBootstrap, OnAppli
   }
 
   private failure(record: JobRecord, message: string): JobFailure {
-    return { error: record.operation === JobOperation.Transcribe ? TRANSCRIPTION_FAILED : 'Internal Server Error', message };
+    return serviceFailure(record.operation, message);
   }
 
   private async abandon(jobId: string): Promise<void> {
@@ -352,7 +332,7 @@ export class RunPodExecutor implements Executor, OnApplicationBootstrap, OnAppli
     try {
       await client.cancel(endpoint, remoteId);
     } catch (error) {
-      this.logger.warn(`RunPod job ${remoteId} not cancelled: ${reasonOf(error)}`);
+      this.logger.warn(`RunPod job ${remoteId} not cancelled: ${errorReason(error)}`);
     }
   }
 
@@ -379,8 +359,4 @@ class WorkerFailure extends Error {}
 
 function numberOr(value: unknown, fallback: number): number {
   return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
-}
-
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,22 +1,17 @@
 import {
   JOB_EVENTS_CHANNEL,
+  JobEnder,
   JobFailure,
   JobPart,
   JobRecord,
   JobStatus,
   JobStore,
-  QueuedJobData,
   REDIS_CLIENT,
-  WEBHOOK_QUEUE,
+  errorReason,
   isTerminal,
-  webhookJobOptions,
 } from '@app/common';
-import { InjectQueue } from '@nestjs/bull';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import type { Queue } from 'bull';
 import type Redis from 'ioredis';
-import { ApiEnv } from '../config/api-env';
 import { ExecutorSelector } from './executor-selector';
 import { ResultStorage } from './result-storage';
 
@@ -32,25 +27,21 @@ import { ResultStorage } from './result-storage';
 export class SplitCoordinator implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(SplitCoordinator.name);
   private subscriber?: Redis;
-  private readonly retentionMs: number;
 
   constructor(
     private readonly store: JobStore,
+    private readonly ender: JobEnder,
     private readonly executors: ExecutorSelector,
     private readonly storage: ResultStorage,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
-    @InjectQueue(WEBHOOK_QUEUE) private readonly webhooks: Queue<QueuedJobData>,
-    config: ConfigService<ApiEnv, true>,
-  ) {
-    this.retentionMs = config.get('JOB_RETENTION_HOURS', { infer: true }) * 3600_000;
-  }
+  ) {}
 
   async onModuleInit(): Promise<void> {
     this.subscriber = this.redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
     this.subscriber.on('error', () => undefined);
     this.subscriber.on('message', (_channel: string, jobId: string) => {
       this.partChanged(jobId).catch((error: unknown) => {
-        this.logger.warn(`split job not brought up to date after ${jobId} changed: ${reasonOf(error)}`);
+        this.logger.warn(`split job not brought up to date after ${jobId} changed: ${errorReason(error)}`);
       });
     });
     await this.subscriber.subscribe(JOB_EVENTS_CHANNEL);
@@ -90,8 +81,7 @@ export class SplitCoordinator implements OnModuleInit, OnApplicationShutdown {
     const videos = parts.flatMap((part) => (part.output?.videos as unknown[] | undefined) ?? []);
     const output = { ...parts[0].output, videos };
     const startedAt = parts.map((part) => part.startedAt).filter((at): at is string => Boolean(at)).sort()[0];
-    const outcome = await this.store.finish(parent.id, JobStatus.Completed, { output, progress: 100, startedAt }, this.retentionMs);
-    if (outcome === 'applied') await this.announce(parent);
+    await this.ender.end(parent, JobStatus.Completed, { output, progress: 100, startedAt });
   }
 
   private async fail(parent: JobRecord, part: JobPart, record: JobRecord | null): Promise<void> {
@@ -103,11 +93,9 @@ export class SplitCoordinator implements OnModuleInit, OnApplicationShutdown {
       ...(record?.failure?.code ? { code: record.failure.code } : {}),
       ...(record?.failure?.field ? { field: shiftImageIndexes(record.failure.field, part.start) } : {}),
     };
-    const outcome = await this.store.finish(parent.id, JobStatus.Failed, { failure }, this.retentionMs);
-    if (outcome !== 'applied') return;
+    if ((await this.ender.end(parent, JobStatus.Failed, { failure })) !== 'applied') return;
     await this.executors.cancel({ ...parent, status: JobStatus.Failed });
     await this.removeClips(parent);
-    await this.announce(parent);
   }
 
   /** Every clip the batch may have written: a failed or cancelled batch, like one job, leaves none. */
@@ -119,19 +107,9 @@ export class SplitCoordinator implements OnModuleInit, OnApplicationShutdown {
     );
   }
 
-  private async announce(parent: JobRecord): Promise<void> {
-    if (!parent.webhookUrl) return;
-    await this.webhooks.add({ jobId: parent.id }, webhookJobOptions(parent.id)).catch((error: unknown) => {
-      this.logger.error(`job ${parent.id} ended but its webhook could not be queued: ${reasonOf(error)}`);
-    });
-  }
 }
 
 /** A part's `images[i]` is `images[start + i]` of the whole batch. */
 function shiftImageIndexes(text: string, start: number): string {
   return text.replace(/images\[(\d+)\]/g, (_, index: string) => `images[${Number(index) + start}]`);
-}
-
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

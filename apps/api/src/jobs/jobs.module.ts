@@ -1,5 +1,4 @@
-import { JobStore, WEBHOOK_QUEUE } from '@app/common';
-import { BullModule } from '@nestjs/bull';
+import { JobEndingModule } from '@app/common';
 import { Module } from '@nestjs/common';
 import { JobEventsService } from './job-events.service';
 import { ExecutorsModule } from '../executors/executors.module';
@@ -8,10 +7,9 @@ import { JobsService } from './jobs.service';
 import { VideoController } from './video.controller';
 
 @Module({
-  // The webhook queue is only produced to here (a cancelled job's webhook); WebhooksModule consumes it.
-  imports: [ExecutorsModule, BullModule.registerQueue({ name: WEBHOOK_QUEUE })],
+  imports: [ExecutorsModule, JobEndingModule],
   controllers: [VideoController, JobsController],
-  providers: [JobStore, JobEventsService, JobsService],
-  exports: [JobsService, JobStore],
+  providers: [JobEventsService, JobsService],
+  exports: [JobsService, JobEndingModule],
 })
 export class JobsModule {}

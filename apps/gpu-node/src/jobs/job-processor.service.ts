@@ -1,13 +1,4 @@
-import {
-  JobRecord,
-  JobStatus,
-  JobStore,
-  QueuedJobData,
-  WEBHOOK_QUEUE,
-  isTerminal,
-  webhookJobOptions,
-} from '@app/common';
-import { InjectQueue } from '@nestjs/bull';
+import { JobEnder, JobRecord, JobStatus, JobStore, QueuedJobData, errorReason, isTerminal } from '@app/common';
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { Job, Queue } from 'bull';
@@ -105,7 +96,6 @@ export class JobProcessor implements OnApplicationBootstrap {
   private readonly logger = new Logger(JobProcessor.name);
   private readonly active = new Map<string, ActiveJob>();
   private readonly slots: number;
-  private readonly retentionMs: number;
   private intakeOpen = true;
   private intakeClosedForGood = false;
   private intakeChange: Promise<void> = Promise.resolve();
@@ -113,16 +103,15 @@ export class JobProcessor implements OnApplicationBootstrap {
 
   constructor(
     @Inject(JOB_QUEUE_LIST) private readonly queues: Queue<QueuedJobData>[],
-    @InjectQueue(WEBHOOK_QUEUE) private readonly webhooks: Queue,
     config: ConfigService<GpuNodeEnv, true>,
     private readonly store: JobStore,
+    private readonly ender: JobEnder,
     private readonly pool: WorkerPool,
     private readonly state: NodeState,
     private readonly outputCheck: OutputCheck,
     private readonly warmPreference: WarmPreference,
   ) {
     this.slots = config.get('NODE_CONCURRENCY', { infer: true });
-    this.retentionMs = config.get('JOB_RETENTION_HOURS', { infer: true }) * 3_600_000;
   }
 
   get runningJobs(): number {
@@ -226,7 +215,7 @@ export class JobProcessor implements OnApplicationBootstrap {
       await job.update({ ...job.data, warmDeclines: declines + 1 });
       await (job as DelayableJob).moveToDelayed(Date.now() + WARM_DECLINE_DELAY_MS);
     } catch (error) {
-      this.logger.warn(`job ${jobId}: runs here, not left to a warmer node (${error instanceof Error ? error.message : String(error)})`);
+      this.logger.warn(`job ${jobId}: runs here, not left to a warmer node (${errorReason(error)})`);
       return null;
     }
     // Once Bull's move has answered without an error the job is no longer this node's: moved, or
@@ -270,7 +259,7 @@ export class JobProcessor implements OnApplicationBootstrap {
         return { cancelled: true };
       case 'error':
         if (outcome.error.retryable) return this.failInfrastructure(job, record, new RetryableWorkerError(outcome.error));
-        await this.end(record, JobStatus.Failed, { failure: failureFromWorker(record.operation, outcome.error) });
+        await this.ender.end(record, JobStatus.Failed, { failure: failureFromWorker(record.operation, outcome.error) });
         // Failed on its input: Bull records the failure but must not try again.
         await job.discard();
         throw new Error(`${outcome.error.code}: ${outcome.error.message}`);
@@ -280,7 +269,7 @@ export class JobProcessor implements OnApplicationBootstrap {
         } catch (error) {
           return this.failInfrastructure(job, record, error);
         }
-        await this.end(record, JobStatus.Completed, { output: outcome.output, progress: 100 });
+        await this.ender.end(record, JobStatus.Completed, { output: outcome.output, progress: 100 });
         return { status: JobStatus.Completed };
     }
   }
@@ -318,25 +307,12 @@ export class JobProcessor implements OnApplicationBootstrap {
     const attempts = job.opts.attempts ?? 1;
     if (job.attemptsMade + 1 >= attempts) {
       this.logger.warn(`job ${record.id} failed on its last attempt: ${cause.message}`);
-      await this.end(record, JobStatus.Failed, { failure: failureFromInfrastructure(record.operation, cause) });
+      await this.ender.end(record, JobStatus.Failed, { failure: failureFromInfrastructure(record.operation, cause) });
     } else {
       this.logger.warn(`job ${record.id} attempt ${job.attemptsMade + 1}/${attempts} failed, will retry: ${cause.message}`);
       await this.store.updateActive(record.id, { status: JobStatus.InQueue, progress: 0 });
     }
     throw cause;
-  }
-
-  private async end(
-    record: JobRecord,
-    status: typeof JobStatus.Completed | typeof JobStatus.Failed,
-    update: Parameters<JobStore['finish']>[2],
-  ): Promise<void> {
-    const outcome = await this.store.finish(record.id, status, update, this.retentionMs);
-    if (outcome !== 'applied') {
-      this.logger.log(`job ${record.id} had already ended (${outcome}); ${status} not recorded`);
-      return;
-    }
-    if (record.webhookUrl) await this.webhooks.add({ jobId: record.id }, webhookJobOptions(record.id));
   }
 
   /** A job Bull failed on its own (stalled too often): its record must end too. */
@@ -345,7 +321,7 @@ export class JobProcessor implements OnApplicationBootstrap {
     const record = await this.store.get(job.data.jobId).catch(() => null);
     if (!record || isTerminal(record.status)) return;
     this.logger.warn(`queue ${queue.name}: job ${record.id} stalled too often; failing it`);
-    await this.end(record, JobStatus.Failed, {
+    await this.ender.end(record, JobStatus.Failed, {
       failure: failureFromInfrastructure(record.operation, new Error('the job was interrupted too many times')),
     }).catch(() => undefined);
   }

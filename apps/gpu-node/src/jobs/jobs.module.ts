@@ -1,4 +1,4 @@
-import { BULL_PREFIX, JOB_QUEUES, JobStore, WEBHOOK_QUEUE } from '@app/common';
+import { BULL_PREFIX, JOB_QUEUES, JobEndingModule } from '@app/common';
 import { BullModule, getQueueToken } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import type { Queue } from 'bull';
@@ -35,7 +35,8 @@ const MAX_STALLED_COUNT = 2;
         };
       },
     }),
-    BullModule.registerQueue(...[...Object.values(JOB_QUEUES), WEBHOOK_QUEUE].map((name) => ({ name }))),
+    BullModule.registerQueue(...Object.values(JOB_QUEUES).map((name) => ({ name }))),
+    JobEndingModule,
     LifecycleModule,
     WorkerModule,
   ],
@@ -45,7 +46,7 @@ const MAX_STALLED_COUNT = 2;
       inject: Object.values(JOB_QUEUES).map((name) => getQueueToken(name)),
       useFactory: (...queues: Queue[]) => queues,
     },
-    JobStore, JobProcessor, CancelListener, OutputCheck, Drain, WarmPreference],
+    JobProcessor, CancelListener, OutputCheck, Drain, WarmPreference],
   exports: [JobProcessor, Drain],
 })
 export class JobsModule {}
