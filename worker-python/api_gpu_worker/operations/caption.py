@@ -24,6 +24,7 @@ from ..errors import MediaError
 from ..fetch import fetch
 from ..job import JobContext
 from ..media import require_video
+from ..output_check import require_playable_video
 from ..storage import content_type_for, object_key
 from ..subtitles import SubtitleError, parse_subtitles
 
@@ -85,6 +86,7 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
 
     encoder = run_encode(ctx, command, duration_s=info.duration, span=_ENCODE_SPAN)
     ctx.check_cancelled()
+    require_playable_video(output, "video_url")
     key = object_key(fields["path"], output_filename)
     url = ctx.storage.upload(output, key, content_type_for(output_filename))
     return {"video_url": url, "filename": output_filename, "encoder": encoder.name}

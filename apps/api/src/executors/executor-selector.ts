@@ -17,27 +17,10 @@ import { JOB_QUEUE_BY_OPERATION, JobQueueByOperation } from '../jobs/job-queues'
 import { NodeRegistryService } from '../nodes/node-registry.service';
 import { ApiMetrics } from '../observability/api-metrics';
 import { Executor, ExecutorRefusedError } from './executor';
+import { ExecutorReason } from './executor-reasons';
 import { LocalExecutor } from './local.executor';
 import { RunPodExecutor } from './runpod.executor';
 import { EXECUTOR_SETTINGS, ExecutorSettings } from './runpod-settings';
-
-/** Why a job runs where it runs; recorded on the job as `executorReason` and counted by Prometheus. */
-export const ExecutorReason = {
-  Requested: 'requested',
-  ModeLocal: 'mode_local',
-  ModeRunPod: 'mode_runpod',
-  LocalHasRoom: 'hybrid_local_has_room',
-  NoLiveNode: 'hybrid_no_live_node',
-  NodesSaturated: 'hybrid_nodes_saturated',
-  QueueOverThreshold: 'hybrid_queue_over_threshold',
-  FailoverFromRunPod: 'failover_runpod_refused',
-  FailoverFromLocal: 'failover_local_refused',
-  /** A part of a split batch beyond the free local slots. */
-  SplitBurst: 'hybrid_split_burst',
-  Split: 'split',
-  /** A transcription whose whisper model no live node can load. */
-  ModelNotOnLocalNodes: 'model_not_on_local_nodes',
-} as const;
 
 export interface ExecutorDecision {
   executor: ExecutorName;
@@ -145,7 +128,7 @@ export class ExecutorSelector {
   async submit(record: JobRecord, decision: ExecutorDecision): Promise<JobRecord> {
     if (decision.executor === 'split') return this.submitSplit(record, decision);
     try {
-      await this.executor(decision.executor).submit(record);
+      await this.executor(decision.executor).submit(record, { failover: decision.failover });
       this.decisions.inc({ executor: decision.executor, reason: decision.reason });
       return record;
     } catch (error) {

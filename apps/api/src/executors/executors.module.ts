@@ -6,15 +6,20 @@ import { jobQueueByOperationProvider, jobQueueModules } from '../jobs/job-queues
 import { NodesModule } from '../nodes/nodes.module';
 import { ExecutorSelector } from './executor-selector';
 import { LocalExecutor } from './local.executor';
+import { RunPodDispatcher } from './runpod-dispatcher';
 import { RunPodExecutor } from './runpod.executor';
+import { runPodQueueByOperationProvider, runPodQueueModules } from './runpod-queues';
 import { EXECUTOR_SETTINGS, executorSettingsFrom } from './runpod-settings';
 import { ResultStorage } from './result-storage';
 import { SplitCoordinator } from './split-coordinator';
 import { SplitRecovery } from './split/split-recovery';
 
-/** The two executors (local GPU nodes, RunPod serverless) and the choice between them. */
+/**
+ * The two executors (local GPU nodes, RunPod serverless), the choice between them, and the RunPod
+ * dispatcher, which consumes the RunPod queues in every API process where RunPod is configured.
+ */
 @Module({
-  imports: [jobQueueModules, JobEndingModule, NodesModule],
+  imports: [jobQueueModules, runPodQueueModules, JobEndingModule, NodesModule],
   providers: [
     {
       provide: EXECUTOR_SETTINGS,
@@ -24,6 +29,8 @@ import { SplitRecovery } from './split/split-recovery';
     ResultStorage,
     LocalExecutor,
     RunPodExecutor,
+    RunPodDispatcher,
+    runPodQueueByOperationProvider,
     ExecutorSelector,
     SplitCoordinator,
     SplitRecovery,

@@ -10,7 +10,6 @@ import {
   assertPublicUrl,
   errorReason,
   parseAllowlist,
-  validateJobInput,
   withTimeout,
 } from '@app/common';
 import { HttpException, HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
@@ -20,7 +19,6 @@ import { randomUUID } from 'node:crypto';
 import { ApiEnv } from '../config/api-env';
 import { apiError, badRequest, serviceUnavailable } from '../http/error-body';
 import { JobEventsService } from './job-events.service';
-import { ExecutorRefusedError } from '../executors/executor';
 import { ExecutorSelector } from '../executors/executor-selector';
 import { JobReply, acceptedBody, finalResponse, resultReply, statusBody } from './job-responses';
 
@@ -29,6 +27,7 @@ const REDIS_TIMEOUT_MS = 5000;
 
 export interface Submission {
   operation: JobOperation;
+  /** The job's input, already validated once, by the route's request DTO (RequestValidationPipe). */
   input: Record<string, unknown>;
   options: ApiOptions;
 }
@@ -77,11 +76,9 @@ export class JobsService {
     return { status: HttpStatus.ACCEPTED, body: acceptedBody(current ?? record) };
   }
 
-  /** Validates, writes the record and queues the job; returns the record as queued. */
+  /** Checks the operator's limits and the URLs, writes the record and queues the job; returns the record as queued. */
   async accept({ operation, input, options }: Submission): Promise<JobRecord> {
     this.checkLimits(operation, input);
-    const checked = validateJobInput(operation, input);
-    if (!checked.ok) throw badRequest(checked.errors.map((e) => e.message).join('; '));
     if (options.webhookUrl && !this.webhooksEnabled) {
       throw badRequest('webhook_url cannot be used: this service has no WEBHOOK_SECRET to sign webhooks with');
     }
@@ -108,9 +105,6 @@ export class JobsService {
         this.logger.error(`job ${record.id} could not be queued nor its record removed`);
       });
       this.logger.warn(`job ${record.id} not queued: ${errorReason(error)}`);
-      if (error instanceof ExecutorRefusedError && error.executor === 'runpod') {
-        throw serviceUnavailable('RunPod did not accept the job; nothing was queued, retry shortly');
-      }
       throw serviceUnavailable('The job queue (Redis) is unavailable; nothing was queued, retry shortly');
     }
   }

@@ -7,7 +7,6 @@ import { NodeState } from '../lifecycle/node-state.service';
 import { WorkerPool, WorkerSlot } from '../worker/worker-pool.service';
 import { JobOutcome } from '../worker/worker-protocol';
 import { RetryableWorkerError, failureFromInfrastructure, failureFromWorker } from './job-failure';
-import { OutputCheck } from './output-check.service';
 import { WarmPreference } from './warm-preference.service';
 
 /** The four job queues this node consumes. */
@@ -108,7 +107,6 @@ export class JobProcessor implements OnApplicationBootstrap {
     private readonly ender: JobEnder,
     private readonly pool: WorkerPool,
     private readonly state: NodeState,
-    private readonly outputCheck: OutputCheck,
     private readonly warmPreference: WarmPreference,
   ) {
     this.slots = config.get('NODE_CONCURRENCY', { infer: true });
@@ -264,11 +262,7 @@ export class JobProcessor implements OnApplicationBootstrap {
         await job.discard();
         throw new Error(`${outcome.error.code}: ${outcome.error.message}`);
       case 'result':
-        try {
-          await this.outputCheck.verify(record.operation, outcome.output);
-        } catch (error) {
-          return this.failInfrastructure(job, record, error);
-        }
+        // The worker probed every video on its disk before uploading it.
         await this.ender.end(record, JobStatus.Completed, { output: outcome.output, progress: 100 });
         return { status: JobStatus.Completed };
     }

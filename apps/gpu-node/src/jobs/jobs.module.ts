@@ -9,11 +9,7 @@ import { WorkerModule } from '../worker/worker.module';
 import { CancelListener } from './cancel-listener.service';
 import { Drain } from './drain.service';
 import { JOB_QUEUE_LIST, JobProcessor } from './job-processor.service';
-import { OutputCheck } from './output-check.service';
 import { WarmPreference } from './warm-preference.service';
-
-/** A job survives this many losses of the node running it (SIGKILL, hang) before it fails. */
-const MAX_STALLED_COUNT = 2;
 
 @Module({
   imports: [
@@ -30,7 +26,8 @@ const MAX_STALLED_COUNT = 2;
             // A lost lock is noticed at the first check after it expires, and the job moved back
             // to the queue at the next: within about 1.5 lockDuration of the node's death.
             stalledInterval: lockDuration / 2,
-            maxStalledCount: MAX_STALLED_COUNT,
+            // Each loss of the node running a job (SIGKILL, hang) spends one of its JOB_MAX_ATTEMPTS runs.
+            maxStalledCount: config.get('JOB_MAX_ATTEMPTS', { infer: true }) - 1,
           },
         };
       },
@@ -46,7 +43,7 @@ const MAX_STALLED_COUNT = 2;
       inject: Object.values(JOB_QUEUES).map((name) => getQueueToken(name)),
       useFactory: (...queues: Queue[]) => queues,
     },
-    JobProcessor, CancelListener, OutputCheck, Drain, WarmPreference],
+    JobProcessor, CancelListener, Drain, WarmPreference],
   exports: [JobProcessor, Drain],
 })
 export class JobsModule {}

@@ -20,6 +20,18 @@ export class CommonEnv {
   @Min(1, { message: 'JOB_RETENTION_HOURS must be at least 1' })
   JOB_RETENTION_HOURS: number = 24;
 
+  // Bull's lockDuration of a running job, on the GPU nodes and the RunPod dispatcher: a process
+  // that stops renewing its lock (killed, frozen) loses the job to another about this long afterwards.
+  @IsInt({ message: 'JOB_LOCK_MS must be an integer' })
+  @Min(1000, { message: 'JOB_LOCK_MS must be at least 1000' })
+  JOB_LOCK_MS: number = 60000;
+
+  // Runs of a job: a job whose node dies (or whose worker fails in a way worth retrying) runs
+  // again, on another node, until this many runs have been spent.
+  @IsInt({ message: 'JOB_MAX_ATTEMPTS must be an integer' })
+  @Min(1, { message: 'JOB_MAX_ATTEMPTS must be at least 1' })
+  JOB_MAX_ATTEMPTS: number = 3;
+
   @IsUrl(
     { protocols: ['redis', 'rediss'], require_tld: false, require_protocol: true },
     { message: 'REDIS_URL must be a redis:// or rediss:// URL' },
