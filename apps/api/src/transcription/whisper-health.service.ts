@@ -1,3 +1,4 @@
+import { errorReason } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { NodeRegistryService } from '../nodes/node-registry.service';
 
@@ -31,7 +32,7 @@ export class WhisperHealthService {
     try {
       nodes = await this.nodes.liveNodes();
     } catch (error) {
-      return { healthy: false, message: `GPU nodes cannot be listed: Redis is unavailable (${reason(error)})` };
+      return { healthy: false, message: `GPU nodes cannot be listed: Redis is unavailable (${errorReason(error)})` };
     }
     const withModels = nodes.filter((node) => !node.draining && Array.isArray(node.models) && node.models.length > 0);
     if (withModels.length === 0) {
@@ -52,8 +53,4 @@ export class WhisperHealthService {
         (devices.length > 0 ? `; device: ${devices.join(', ')}` : ''),
     };
   }
-}
-
-function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
