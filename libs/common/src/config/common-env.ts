@@ -1,3 +1,6 @@
+// Type conversion of the variables reads design:type metadata, which is only recorded when
+// reflect-metadata is loaded before these classes: a process may import @app/common before Nest.
+import 'reflect-metadata';
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, Min } from 'class-validator';
 
