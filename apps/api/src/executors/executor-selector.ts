@@ -13,7 +13,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Counter } from 'prom-client';
 import { badRequest } from '../http/error-body';
-import { JOB_QUEUE_BY_OPERATION, JobQueueByOperation } from '../jobs/job-queues';
+import { JOB_QUEUE_BY_OPERATION, JobQueueByOperation } from './local-queues';
 import { NodeRegistryService } from '../nodes/node-registry.service';
 import { ApiMetrics } from '../observability/api-metrics';
 import { Executor, ExecutorRefusedError } from './executor';

@@ -2,7 +2,7 @@ import { JobEndingModule } from '@app/common';
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ApiEnv } from '../config/api-env';
-import { jobQueueByOperationProvider, jobQueueModules } from '../jobs/job-queues';
+import { jobQueueByOperationProvider, jobQueueModules } from './local-queues';
 import { NodesModule } from '../nodes/nodes.module';
 import { ExecutorSelector } from './executor-selector';
 import { LocalExecutor } from './local.executor';

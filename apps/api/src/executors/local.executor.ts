@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type Redis from 'ioredis';
 import { ApiEnv } from '../config/api-env';
-import { JOB_QUEUE_BY_OPERATION, JobQueueByOperation } from '../jobs/job-queues';
+import { JOB_QUEUE_BY_OPERATION, JobQueueByOperation } from './local-queues';
 import { Executor, ExecutorRefusedError } from './executor';
 
 /** A Redis round trip that has not answered by then is treated as Redis being down. */

@@ -52,29 +52,46 @@ export class SplitCoordinator implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async partChanged(jobId: string): Promise<void> {
-    const part = await this.store.get(jobId);
+    const [part] = await this.store.peek([jobId], ['parentId']);
     if (part?.parentId) await this.reconcile(part.parentId);
   }
 
+  /**
+   * Every part's change reaches every API process, so what is read on each is kept small: the
+   * parent's and parts' status, progress and start; whole records only once the batch ends.
+   */
   private async reconcile(parentId: string): Promise<void> {
-    const parent = await this.store.get(parentId);
-    if (!parent?.parts) return;
+    const [head] = await this.store.peek([parentId], ['parts', 'progress', 'startedAt']);
+    if (!head?.parts) return;
     // Announced when the cancel reaches each part: by then a completed part's clips are all written.
-    if (parent.status === JobStatus.Cancelled) return this.removeClips(parent);
-    if (isTerminal(parent.status)) return;
-    const parts = await Promise.all(parent.parts.map((part) => this.store.get(part.id)));
+    if (head.status === JobStatus.Cancelled) return this.withParent(parentId, (parent) => this.removeClips(parent));
+    if (isTerminal(head.status)) return;
+    const partIds = head.parts.map((part) => part.id);
+    const parts = await this.store.peek(partIds, ['progress', 'startedAt']);
     const failedAt = parts.findIndex((part) => !part || (isTerminal(part.status) && part.status !== JobStatus.Completed));
-    if (failedAt >= 0) return this.fail(parent, parent.parts[failedAt], parts[failedAt]);
-    const done = parts as JobRecord[];
-    if (done.every((part) => part.status === JobStatus.Completed)) return this.complete(parent, done);
-    const total = parent.parts.reduce((sum, part) => sum + part.count, 0);
-    const progress = Math.floor(done.reduce((sum, part, index) => sum + part.progress * parent.parts![index].count, 0) / total);
+    if (failedAt >= 0) {
+      const record = await this.store.get(partIds[failedAt]);
+      return this.withParent(parentId, (parent) => this.fail(parent, head.parts![failedAt], record));
+    }
+    const done = parts as Pick<JobRecord, 'status' | 'progress' | 'startedAt'>[];
+    if (done.every((part) => part.status === JobStatus.Completed)) {
+      const records = await Promise.all(partIds.map((id) => this.store.get(id)));
+      if (records.some((record) => !record)) return;
+      return this.withParent(parentId, (parent) => this.complete(parent, records as JobRecord[]));
+    }
+    const total = head.parts.reduce((sum, part) => sum + part.count, 0);
+    const progress = Math.floor(done.reduce((sum, part, index) => sum + part.progress * head.parts![index].count, 0) / total);
     const started = done.filter((part) => part.startedAt).map((part) => part.startedAt as string).sort()[0];
-    if (progress === parent.progress && (!started || parent.startedAt)) return;
-    await this.store.updateActive(parent.id, {
+    if (progress === head.progress && (!started || head.startedAt)) return;
+    await this.store.updateActive(parentId, {
       progress,
-      ...(started ? { status: JobStatus.InProgress, startedAt: parent.startedAt ?? started } : {}),
+      ...(started ? { status: JobStatus.InProgress, startedAt: head.startedAt ?? started } : {}),
     });
+  }
+
+  private async withParent(parentId: string, then: (parent: JobRecord) => Promise<void>): Promise<void> {
+    const parent = await this.store.get(parentId);
+    if (parent) await then(parent);
   }
 
   private async complete(parent: JobRecord, parts: JobRecord[]): Promise<void> {
