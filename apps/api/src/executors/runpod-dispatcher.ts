@@ -12,11 +12,11 @@ import {
   isTerminal,
   serviceFailure,
 } from '@app/common';
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
 import { ExecutorReason } from './executor-reasons';
 import { LocalExecutor } from './local.executor';
-import { RunPodCallError, RunPodClient, RunPodStatus } from './runpod-client';
+import { RUNPOD_CLIENT, RunPodCallError, RunPodClient, RunPodStatus } from './runpod-client';
 import { RUNPOD_QUEUE_BY_OPERATION, RunPodQueueByOperation } from './runpod-queues';
 import { EXECUTOR_SETTINGS, ExecutorSettings, RunPodSettings, endpointFor, usesStockWhisper } from './runpod-settings';
 import { readStockOutput, stockWhisperInput, transcribeResult, transcriptUploads } from './stock-whisper';
@@ -63,9 +63,10 @@ export class RunPodDispatcher implements OnApplicationBootstrap, BeforeApplicati
     private readonly ender: JobEnder,
     private readonly storage: ResultStorage,
     private readonly local: LocalExecutor,
+    @Optional() @Inject(RUNPOD_CLIENT) client?: RunPodClient,
   ) {
     this.settings = executorSettings.runpod;
-    this.client = this.settings ? new RunPodClient(this.settings) : null;
+    this.client = this.settings ? (client ?? new RunPodClient(this.settings)) : null;
   }
 
   onApplicationBootstrap(): void {
