@@ -60,6 +60,8 @@ export function sharedEnv(s3: TestS3, redisUrl: string): NodeJS.ProcessEnv {
     PRIVATE_URL_ALLOWLIST: s3.hostPort,
     LOG_LEVEL: 'warn',
     HEARTBEAT_INTERVAL_MS: '500',
+    // The RunPod dispatcher's Bull lock: a killed API's RunPod jobs move to another within seconds.
+    JOB_LOCK_MS: '5000',
   };
 }
 

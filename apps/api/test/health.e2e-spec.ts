@@ -82,7 +82,7 @@ describe('GET /health (API process, real Redis and MinIO)', () => {
     await Promise.all([redis?.dispose(), minio?.dispose()]);
   });
 
-  it('answers the seed fields without an API key, with Redis and MinIO up', async () => {
+  it('answers the legacy fields without an API key, with Redis and MinIO up', async () => {
     const { code, body } = await health();
     expect(code).toBe(200);
     expect(body.status).toBe('healthy');

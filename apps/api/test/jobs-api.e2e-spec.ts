@@ -419,7 +419,7 @@ describe('job routes without a GPU node (API process, real Redis)', () => {
       ]);
     });
 
-    it('GET /transcribe/health: 503 in the seed shape while no node offers a whisper model', async () => {
+    it('GET /transcribe/health: 503 in the legacy shape while no node offers a whisper model', async () => {
       const answer = await api.call('GET', '/transcribe/health', { key: null });
       expect([answer.status, answer.body]).toEqual([
         503,

@@ -62,7 +62,7 @@ describe('hybrid executor with a GPU node and the RunPod stand-in', () => {
       RUNPOD_API_BASE: 'http://127.0.0.1:9/v2',
       RUNPOD_HTTP_TIMEOUT_S: '1',
     });
-    await Promise.all([hybrid.start(), runpodDown.start()]);
+    await hybrid.start();
     workerTmp = mkdtempSync(join(tmpdir(), 'api-gpu-hybrid-worker-'));
     node = await startGpuNode({ ...env, WORKER_TMP_DIR: workerTmp }, NODE_ID, 1);
     await waitForNodeReady(hybrid, NODE_ID, node);
@@ -111,6 +111,10 @@ describe('hybrid executor with a GPU node and the RunPod stand-in', () => {
   });
 
   it('with RunPod unreachable, a job meant for RunPod runs on the local node and says so', async () => {
+    // Every API with RunPod configured dispatches every queued RunPod job: the one that reaches
+    // RunPod must not take this job from the one that cannot.
+    await hybrid.stop();
+    await runpodDown.start();
     const { status, body } = await runpodDown.call<Body>('POST', '/video/addaudio', {
       body: { url_video: media.urls['video.mp4'], url_audio: media.urls['audio.mp3'], path: `${media.prefix}hybrid/failover/`, output_filename: 'f.mp4' },
     });

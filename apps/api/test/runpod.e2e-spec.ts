@@ -43,6 +43,8 @@ describe('RunPod executor (API, Redis, RunPod stand-in, real worker, MinIO)', ()
       240_000,
     );
   const remoteIdOf = async (id: string) => waitFor(`job ${id} on RunPod`, async () => (await store.get(id))?.remoteId);
+  /** Whether a RunPod dispatcher still holds the addaudio job `id` (Bull's active list of its queue). */
+  const dispatching = async (id: string) => (await client.lrange('bull:runpod-addaudio:active', 0, -1)).includes(id);
 
   beforeAll(async () => {
     redis = await TestRedis.create({ persistent: true });
@@ -70,10 +72,15 @@ describe('RunPod executor (API, Redis, RunPod stand-in, real worker, MinIO)', ()
     await media?.dispose();
   });
 
+  // Every API process with RunPod configured dispatches every RunPod job queued in its Redis, so
+  // each API started with other RunPod settings below runs alone.
   describe('EXECUTOR_MODE=runpod', () => {
     let api: ApiUnderTest;
     beforeAll(async () => {
       api = await startApi({ EXECUTOR_MODE: 'runpod' });
+    });
+    afterAll(async () => {
+      await api.stop();
     });
 
     it('runs addaudio on RunPod: the output is in MinIO, stats are RunPod delayTime/executionTime, no secret in the input', async () => {
@@ -209,7 +216,7 @@ describe('RunPod executor (API, Redis, RunPod stand-in, real worker, MinIO)', ()
           return job.cancelRequested ? job : undefined;
         });
         expect(remote.status).toBe('CANCELLED');
-        expect(await client.hexists('api-gpu:runpod:active', body.jobId)).toBe(0);
+        await waitFor('the dispatcher to let the job go', async () => !(await dispatching(body.jobId)) || undefined);
       } finally {
         await runpod.settings({ queue_delay_s: 0 });
       }
@@ -228,7 +235,28 @@ describe('RunPod executor (API, Redis, RunPod stand-in, real worker, MinIO)', ()
         const ended = await untilEnded(api, body.jobId);
         expect(ended.status).toBe('COMPLETED');
         expect(ended.executor).toBe('runpod');
-        expect(await client.hexists('api-gpu:runpod:active', body.jobId)).toBe(0);
+        expect(await dispatching(body.jobId)).toBe(false);
+      } finally {
+        await runpod.settings({ queue_delay_s: 0 });
+      }
+    });
+
+    it('a job survives the SIGKILL of the process dispatching it: another resumes polling and it completes, submitted once', async () => {
+      await runpod.settings({ queue_delay_s: 6 });
+      try {
+        const before = (await runpod.calls()).length;
+        const { body } = await api.call<Body>('POST', '/video/addaudio', {
+          body: { url_video: media.urls['video.mp4'], url_audio: media.urls['audio.mp3'], path: `${media.prefix}runpod/killed/`, output_filename: 'k.mp4', async: true },
+        });
+        const remoteId = await remoteIdOf(body.jobId);
+        expect(await dispatching(body.jobId)).toBe(true);
+        await api.stop('SIGKILL');
+        expect((await store.get(body.jobId))?.status).toBe('IN_QUEUE');
+        await api.start();
+        const ended = await untilEnded(api, body.jobId);
+        expect(ended.status).toBe('COMPLETED');
+        expect((await runpod.job(remoteId)).status).toBe('COMPLETED');
+        expect((await runpod.calls()).slice(before).filter((call) => call.route === 'run')).toHaveLength(1);
       } finally {
         await runpod.settings({ queue_delay_s: 0 });
       }
@@ -330,18 +358,25 @@ describe('RunPod executor (API, Redis, RunPod stand-in, real worker, MinIO)', ()
   });
 
   it('hybrid with no live node bursts to RunPod; RunPod down fails over to local; runpod asked without RunPod is a 400', async () => {
+    const job = { url_video: media.urls['video.mp4'], url_audio: media.urls['audio.mp3'], path: `${media.prefix}runpod/hybrid/`, output_filename: 'h.mp4' };
     const hybrid = await startApi({ EXECUTOR_MODE: 'hybrid' });
-    const down = await startApi({ EXECUTOR_MODE: 'runpod', RUNPOD_API_BASE: 'http://127.0.0.1:9/v2', RUNPOD_HTTP_TIMEOUT_S: '1' });
-    const localOnly = await startApi({ RUNPOD_API_KEY: '', RUNPOD_ENDPOINT_ID: '' });
     try {
-      const job = { url_video: media.urls['video.mp4'], url_audio: media.urls['audio.mp3'], path: `${media.prefix}runpod/hybrid/`, output_filename: 'h.mp4' };
       const burst = await hybrid.call<Body>('POST', '/video/addaudio', { body: job });
       expect(burst.status).toBe(200);
       expect(burst.body).toMatchObject({ executor: 'runpod', executor_reason: 'hybrid_no_live_node' });
-
+    } finally {
+      await hybrid.stop();
+    }
+    const down = await startApi({ EXECUTOR_MODE: 'runpod', RUNPOD_API_BASE: 'http://127.0.0.1:9/v2', RUNPOD_HTTP_TIMEOUT_S: '1' });
+    const localOnly = await startApi({ RUNPOD_API_KEY: '', RUNPOD_ENDPOINT_ID: '' });
+    try {
       const failover = await down.call<Body>('POST', '/video/addaudio', { body: { ...job, async: true } });
       expect(failover.status).toBe(202);
-      const moved = (await down.call<Body>('GET', `/job/${failover.body.jobId}`)).body;
+      // The RunPod dispatcher finds RunPod down (after its retries) and hands the job to the local queue.
+      const moved = await waitFor('the failover to local', async () => {
+        const { body } = await down.call<Body>('GET', `/job/${failover.body.jobId}`);
+        return body.executor === 'local' ? body : undefined;
+      });
       expect(moved).toMatchObject({ status: 'IN_QUEUE', executor: 'local', executor_reason: 'failover_runpod_refused' });
       expect(await client.exists(`bull:addaudio:${failover.body.jobId}`)).toBe(1);
       await down.call('POST', `/job/${failover.body.jobId}/cancel`);
@@ -354,7 +389,6 @@ describe('RunPod executor (API, Redis, RunPod stand-in, real worker, MinIO)', ()
       expect((await localOnly.call<Body>('GET', `/job/${local.body.jobId}`)).body).toMatchObject({ executor: 'local', executor_reason: 'requested' });
       await localOnly.call('POST', `/job/${local.body.jobId}/cancel`);
     } finally {
-      await hybrid.stop();
       await down.stop();
       await localOnly.stop();
     }

@@ -333,6 +333,35 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
     await survivor.kill();
   });
 
+  it('completes a job whose node is SIGKILLed twice, on the third node (JOB_MAX_ATTEMPTS 3)', async () => {
+    const folder = `killed-twice-${randomUUID()}`;
+    const held = '/held/killed-twice/video.mp4';
+    harness.media.hold(held);
+    const jobId = await harness.seedAddAudio(addAudioInput(folder, held));
+    for (const [round, nodeId] of ['node-doomed-1', 'node-doomed-2'].entries()) {
+      const doomed = await harness.startNode(nodeId);
+      const running = await harness.waitForStatus(jobId, [JobStatus.InProgress], 90_000);
+      await waitFor(`job ${jobId} on ${nodeId}`, async () => ((await harness.record(jobId)).node === nodeId || undefined), 90_000);
+      expect(running.status).toBe(JobStatus.InProgress);
+      await waitFor(`download ${round + 1} of the held video`, () => Promise.resolve(harness.media.requestsFor(held) > round || undefined));
+      const beat = await harness.heartbeat(nodeId);
+      doomed.signal('SIGKILL', beat!.pid);
+      expect(await doomed.exitCode(10_000)).toBeNull();
+      await doomed.kill();
+    }
+    const survivor = await harness.startNode('node-third');
+    await waitFor(`job ${jobId} on node-third`, async () => ((await harness.record(jobId)).node === 'node-third' || undefined), 90_000);
+    harness.media.release(held);
+
+    const record = await harness.waitForStatus(jobId, [JobStatus.Completed, JobStatus.Failed], 90_000);
+    expect(record.failure).toBeUndefined();
+    expect(record.status).toBe(JobStatus.Completed);
+    expect(record.node).toBe('node-third');
+    expect(harness.media.requestsFor(held)).toBeGreaterThanOrEqual(3);
+    expect((await harness.bullState(jobId)).state).toBe('completed');
+    await survivor.kill();
+  });
+
   it('on SIGTERM takes no new job, finishes the running one, then exits', async () => {
     const node = await harness.startNode('node-draining');
     const held = '/held/drain/video.mp4';

@@ -21,6 +21,7 @@ from ..errors import MediaError
 from ..fetch import fetch
 from ..job import JobContext, run_encode
 from ..media import AudioInfo, VideoInfo, require_audio, require_video
+from ..output_check import require_playable_video
 from ..storage import object_key
 
 COPYABLE_CODECS = {"h264", "hevc"}
@@ -64,6 +65,7 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         )
         encoder_name, stream = encoder.name, "re-encoded"
     ctx.progress(90)
+    require_playable_video(output, "video_url")
     key = object_key(fields["path"], filename)
     url = ctx.storage.upload(output, key)
     return {"video_url": url, "filename": filename, "encoder": encoder_name, "video_stream": stream}

@@ -35,6 +35,7 @@ from ..fetch import fetch
 from ..fonts import SRT_DEFAULT_FONT, ass_style_fonts, resolve_font, resolve_fonts
 from ..job import JobContext, run_encode
 from ..media import VideoInfo, probe, require_video
+from ..output_check import require_playable_video
 from ..storage import content_type_for, object_key
 from ..subtitle_limits import bound_subtitles
 from ..subtitles import SubtitleError, parse_subtitles, seconds_to_ms
@@ -112,6 +113,7 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     encode_span = _ENCODE_SPAN if transcription is None else _ENCODE_AFTER_TRANSCRIPTION
     encoder = run_encode(ctx, command, duration_s=info.duration, span=encode_span)
     ctx.check_cancelled()
+    require_playable_video(output, "video_url")
     key = object_key(fields["path"], output_filename)
     url = ctx.storage.upload(output, key, content_type_for(output_filename))
     return {

@@ -16,10 +16,11 @@ from fractions import Fraction
 from pathlib import PurePosixPath
 from typing import Any
 
-from ..encoders import EncoderConfig, run_encode
+from ..encoders import EncoderConfig
 from ..fetch import fetch
-from ..job import JobContext
+from ..job import JobContext, run_encode
 from ..media import require_audio
+from ..output_check import require_playable_video
 from ..storage import object_key
 from .addaudio import audio_codec_args
 from .concatenate import Clip, fetch_clips
@@ -91,6 +92,7 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         ]  # fmt: skip
 
     encoder = run_encode(ctx, build, duration_s=narration.duration, span=(35.0, 92.0))
+    require_playable_video(output, "video_url")
     url = ctx.storage.upload(output, object_key(fields["path"], filename))
     result: dict[str, Any] = {
         "video_url": url,

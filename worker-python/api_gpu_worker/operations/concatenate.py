@@ -25,11 +25,12 @@ from fractions import Fraction
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..encoders import EncoderConfig, run_encode
+from ..encoders import EncoderConfig
 from ..errors import InputError, MediaError
 from ..fetch import fetch
-from ..job import JobContext
+from ..job import JobContext, run_encode
 from ..media import VideoInfo, probe, require_video
+from ..output_check import require_playable_video
 from ..storage import object_key
 
 COPYABLE_CODECS = {"h264", "hevc"}
@@ -97,6 +98,7 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         )
         encoder_name, stream = encoder.name, "re-encoded"
     ctx.progress(92)
+    require_playable_video(output, "video_url")
     url = ctx.storage.upload(output, object_key(fields["path"], filename))
     result: dict[str, Any] = {
         "video_url": url,

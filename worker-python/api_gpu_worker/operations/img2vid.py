@@ -33,6 +33,7 @@ from ..encoders import EncoderConfig, NvencEncoder, SoftwareEncoder
 from ..errors import EncoderError, InputError, JobCancelled, MediaError
 from ..fetch import fetch
 from ..media import require_image
+from ..output_check import require_playable_video
 from ..storage import object_key
 
 if TYPE_CHECKING:
@@ -188,6 +189,7 @@ def _make_clip(
     del image
     ctx.check_cancelled()
     encoder = _encode(renderer, clip, output, ctx, progress, halt)
+    require_playable_video(output, f"{clip.field}: its video")
     url = ctx.storage.upload(output, object_key(path, clip.filename), "video/mp4")
     output.unlink()
     progress.uploaded()

@@ -13,6 +13,7 @@ from ..errors import MediaError
 from ..fetch import fetch
 from ..job import JobContext
 from ..media import require_audio, require_video
+from ..output_check import require_playable_video
 from ..storage import object_key
 
 DEFAULT_GAP_LU = 20.0
@@ -67,6 +68,7 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         duration_s=length,
         span=(40.0, 92.0),
     )  # fmt: skip
+    require_playable_video(output, "video_url")
     url = ctx.storage.upload(output, object_key(fields["path"], filename))
     result: dict[str, Any] = {
         "video_url": url,

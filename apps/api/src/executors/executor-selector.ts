@@ -1,5 +1,6 @@
 import {
   ExecutorName,
+  JobEnder,
   JobOperation,
   JobPart,
   JobRecord,
@@ -12,31 +13,14 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Counter } from 'prom-client';
 import { badRequest } from '../http/error-body';
-import { JOB_QUEUE_BY_OPERATION, JobQueueByOperation } from '../jobs/job-queues';
+import { JOB_QUEUE_BY_OPERATION, JobQueueByOperation } from './local-queues';
 import { NodeRegistryService } from '../nodes/node-registry.service';
 import { ApiMetrics } from '../observability/api-metrics';
 import { Executor, ExecutorRefusedError } from './executor';
+import { ExecutorReason } from './executor-reasons';
 import { LocalExecutor } from './local.executor';
 import { RunPodExecutor } from './runpod.executor';
 import { EXECUTOR_SETTINGS, ExecutorSettings } from './runpod-settings';
-
-/** Why a job runs where it runs; recorded on the job as `executorReason` and counted by Prometheus. */
-export const ExecutorReason = {
-  Requested: 'requested',
-  ModeLocal: 'mode_local',
-  ModeRunPod: 'mode_runpod',
-  LocalHasRoom: 'hybrid_local_has_room',
-  NoLiveNode: 'hybrid_no_live_node',
-  NodesSaturated: 'hybrid_nodes_saturated',
-  QueueOverThreshold: 'hybrid_queue_over_threshold',
-  FailoverFromRunPod: 'failover_runpod_refused',
-  FailoverFromLocal: 'failover_local_refused',
-  /** A part of a split batch beyond the free local slots. */
-  SplitBurst: 'hybrid_split_burst',
-  Split: 'split',
-  /** A transcription whose whisper model no live node can load. */
-  ModelNotOnLocalNodes: 'model_not_on_local_nodes',
-} as const;
 
 export interface ExecutorDecision {
   executor: ExecutorName;
@@ -49,8 +33,6 @@ export interface ExecutorDecision {
 
 type BackendName = Exclude<ExecutorName, 'split'>;
 
-/** A finished split job's retention is the parent's concern; parts are cancelled with this much kept. */
-const PART_CANCEL_RETENTION_MS = 24 * 3600_000;
 
 /**
  * Chooses the executor of each job (EXECUTOR_MODE, or the request's `executor`) and hands the job
@@ -69,6 +51,7 @@ export class ExecutorSelector {
     private readonly runpod: RunPodExecutor,
     private readonly nodes: NodeRegistryService,
     private readonly store: JobStore,
+    private readonly ender: JobEnder,
     @Inject(JOB_QUEUE_BY_OPERATION) private readonly queues: JobQueueByOperation,
     metrics: ApiMetrics,
   ) {
@@ -145,7 +128,7 @@ export class ExecutorSelector {
   async submit(record: JobRecord, decision: ExecutorDecision): Promise<JobRecord> {
     if (decision.executor === 'split') return this.submitSplit(record, decision);
     try {
-      await this.executor(decision.executor).submit(record);
+      await this.executor(decision.executor).submit(record, { failover: decision.failover });
       this.decisions.inc({ executor: decision.executor, reason: decision.reason });
       return record;
     } catch (error) {
@@ -166,7 +149,7 @@ export class ExecutorSelector {
     if (record.executor !== 'split') return this.executor(record.executor).cancel(record);
     await Promise.all(
       (record.parts ?? []).map(async (part) => {
-        if ((await this.store.finish(part.id, JobStatus.Cancelled, {}, PART_CANCEL_RETENTION_MS)) !== 'applied') return;
+        if ((await this.ender.end(part, JobStatus.Cancelled)) !== 'applied') return;
         const partRecord = await this.store.get(part.id);
         if (partRecord) await this.executor(partRecord.executor).cancel(partRecord);
       }),

@@ -4,7 +4,7 @@ import type { ExecutorName, JobRecord } from '@app/common';
 export interface Executor {
   readonly name: ExecutorName;
   /** Hands over a job whose record exists; throws ExecutorRefusedError when the backend will not take it. */
-  submit(record: JobRecord): Promise<void>;
+  submit(record: JobRecord, options?: SubmitOptions): Promise<void>;
   /** Stops a job already marked cancelled (or timed out) wherever it is queued or running. */
   cancel(record: JobRecord): Promise<void>;
 }
@@ -18,4 +18,9 @@ export class ExecutorRefusedError extends Error {
     super(message);
     this.name = 'ExecutorRefusedError';
   }
+}
+
+export interface SubmitOptions {
+  /** Whether the other backend may take the job should this one refuse it later, once queued. */
+  failover?: boolean;
 }

@@ -1,14 +1,13 @@
-import { JOB_CANCEL_CHANNEL, JobRecord, QueuedJobData, REDIS_CLIENT, withTimeout } from '@app/common';
+import { JOB_CANCEL_CHANNEL, JobRecord, QueuedJobData, REDIS_CLIENT, errorReason, withTimeout } from '@app/common';
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type Redis from 'ioredis';
 import { ApiEnv } from '../config/api-env';
-import { JOB_QUEUE_BY_OPERATION, JobQueueByOperation } from '../jobs/job-queues';
+import { JOB_QUEUE_BY_OPERATION, JobQueueByOperation } from './local-queues';
 import { Executor, ExecutorRefusedError } from './executor';
 
 /** A Redis round trip that has not answered by then is treated as Redis being down. */
 const REDIS_TIMEOUT_MS = 5000;
-const ATTEMPTS = 3;
 const BACKOFF_DELAY_MS = 5000;
 
 /** The local GPU nodes: a job is a Bull job `{ jobId }` on its operation's queue, which the nodes consume. */
@@ -16,6 +15,7 @@ const BACKOFF_DELAY_MS = 5000;
 export class LocalExecutor implements Executor {
   readonly name = 'local' as const;
   private readonly retentionS: number;
+  private readonly attempts: number;
 
   constructor(
     @Inject(JOB_QUEUE_BY_OPERATION) private readonly queues: JobQueueByOperation,
@@ -23,6 +23,7 @@ export class LocalExecutor implements Executor {
     config: ConfigService<ApiEnv, true>,
   ) {
     this.retentionS = config.get('JOB_RETENTION_HOURS', { infer: true }) * 3600;
+    this.attempts = config.get('JOB_MAX_ATTEMPTS', { infer: true });
   }
 
   async submit(record: JobRecord): Promise<void> {
@@ -32,7 +33,7 @@ export class LocalExecutor implements Executor {
       await withTimeout(
         this.queues[record.operation].add(data, {
           jobId: record.id,
-          attempts: ATTEMPTS,
+          attempts: this.attempts,
           backoff: { type: 'exponential', delay: BACKOFF_DELAY_MS },
           removeOnComplete: keepFor,
           removeOnFail: keepFor,
@@ -41,7 +42,7 @@ export class LocalExecutor implements Executor {
         'queueing the job',
       );
     } catch (error) {
-      throw new ExecutorRefusedError('local', `the job queue (Redis) did not take the job: ${reasonOf(error)}`);
+      throw new ExecutorRefusedError('local', `the job queue (Redis) did not take the job: ${errorReason(error)}`);
     }
   }
 
@@ -55,8 +56,4 @@ export class LocalExecutor implements Executor {
       await withTimeout(this.redis.publish(JOB_CANCEL_CHANNEL, record.id), REDIS_TIMEOUT_MS, 'Redis');
     }
   }
-}
-
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

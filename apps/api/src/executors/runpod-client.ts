@@ -39,6 +39,9 @@ export class RunPodCallError extends Error {
   }
 }
 
+/** Injects another RunPodClient (a stand-in in unit specs); by default each user builds its own from the settings. */
+export const RUNPOD_CLIENT = Symbol('RUNPOD_CLIENT');
+
 const ATTEMPTS = 4;
 const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 8000;

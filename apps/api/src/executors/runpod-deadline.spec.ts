@@ -1,4 +1,4 @@
-import { executionTimeoutS } from './runpod.executor';
+import { executionTimeoutS } from './runpod-dispatcher';
 
 describe('executionTimeoutS', () => {
   it("is the job's deadline plus the worker's grace to clean up", () => {

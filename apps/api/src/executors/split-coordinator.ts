@@ -1,22 +1,17 @@
 import {
   JOB_EVENTS_CHANNEL,
+  JobEnder,
   JobFailure,
   JobPart,
   JobRecord,
   JobStatus,
   JobStore,
-  QueuedJobData,
   REDIS_CLIENT,
-  WEBHOOK_QUEUE,
+  errorReason,
   isTerminal,
-  webhookJobOptions,
 } from '@app/common';
-import { InjectQueue } from '@nestjs/bull';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import type { Queue } from 'bull';
 import type Redis from 'ioredis';
-import { ApiEnv } from '../config/api-env';
 import { ExecutorSelector } from './executor-selector';
 import { ResultStorage } from './result-storage';
 
@@ -32,25 +27,21 @@ import { ResultStorage } from './result-storage';
 export class SplitCoordinator implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(SplitCoordinator.name);
   private subscriber?: Redis;
-  private readonly retentionMs: number;
 
   constructor(
     private readonly store: JobStore,
+    private readonly ender: JobEnder,
     private readonly executors: ExecutorSelector,
     private readonly storage: ResultStorage,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
-    @InjectQueue(WEBHOOK_QUEUE) private readonly webhooks: Queue<QueuedJobData>,
-    config: ConfigService<ApiEnv, true>,
-  ) {
-    this.retentionMs = config.get('JOB_RETENTION_HOURS', { infer: true }) * 3600_000;
-  }
+  ) {}
 
   async onModuleInit(): Promise<void> {
     this.subscriber = this.redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
     this.subscriber.on('error', () => undefined);
     this.subscriber.on('message', (_channel: string, jobId: string) => {
       this.partChanged(jobId).catch((error: unknown) => {
-        this.logger.warn(`split job not brought up to date after ${jobId} changed: ${reasonOf(error)}`);
+        this.logger.warn(`split job not brought up to date after ${jobId} changed: ${errorReason(error)}`);
       });
     });
     await this.subscriber.subscribe(JOB_EVENTS_CHANNEL);
@@ -61,37 +52,53 @@ export class SplitCoordinator implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async partChanged(jobId: string): Promise<void> {
-    const part = await this.store.get(jobId);
+    const [part] = await this.store.peek([jobId], ['parentId']);
     if (part?.parentId) await this.reconcile(part.parentId);
   }
 
+  /**
+   * Every part's change reaches every API process, so what is read on each is kept small: the
+   * parent's and parts' status, progress and start; whole records only once the batch ends.
+   */
   private async reconcile(parentId: string): Promise<void> {
-    const parent = await this.store.get(parentId);
-    if (!parent?.parts) return;
+    const [head] = await this.store.peek([parentId], ['parts', 'progress', 'startedAt']);
+    if (!head?.parts) return;
     // Announced when the cancel reaches each part: by then a completed part's clips are all written.
-    if (parent.status === JobStatus.Cancelled) return this.removeClips(parent);
-    if (isTerminal(parent.status)) return;
-    const parts = await Promise.all(parent.parts.map((part) => this.store.get(part.id)));
+    if (head.status === JobStatus.Cancelled) return this.withParent(parentId, (parent) => this.removeClips(parent));
+    if (isTerminal(head.status)) return;
+    const partIds = head.parts.map((part) => part.id);
+    const parts = await this.store.peek(partIds, ['progress', 'startedAt']);
     const failedAt = parts.findIndex((part) => !part || (isTerminal(part.status) && part.status !== JobStatus.Completed));
-    if (failedAt >= 0) return this.fail(parent, parent.parts[failedAt], parts[failedAt]);
-    const done = parts as JobRecord[];
-    if (done.every((part) => part.status === JobStatus.Completed)) return this.complete(parent, done);
-    const total = parent.parts.reduce((sum, part) => sum + part.count, 0);
-    const progress = Math.floor(done.reduce((sum, part, index) => sum + part.progress * parent.parts![index].count, 0) / total);
+    if (failedAt >= 0) {
+      const record = await this.store.get(partIds[failedAt]);
+      return this.withParent(parentId, (parent) => this.fail(parent, head.parts![failedAt], record));
+    }
+    const done = parts as Pick<JobRecord, 'status' | 'progress' | 'startedAt'>[];
+    if (done.every((part) => part.status === JobStatus.Completed)) {
+      const records = await Promise.all(partIds.map((id) => this.store.get(id)));
+      if (records.some((record) => !record)) return;
+      return this.withParent(parentId, (parent) => this.complete(parent, records as JobRecord[]));
+    }
+    const total = head.parts.reduce((sum, part) => sum + part.count, 0);
+    const progress = Math.floor(done.reduce((sum, part, index) => sum + part.progress * head.parts![index].count, 0) / total);
     const started = done.filter((part) => part.startedAt).map((part) => part.startedAt as string).sort()[0];
-    if (progress === parent.progress && (!started || parent.startedAt)) return;
-    await this.store.updateActive(parent.id, {
+    if (progress === head.progress && (!started || head.startedAt)) return;
+    await this.store.updateActive(parentId, {
       progress,
-      ...(started ? { status: JobStatus.InProgress, startedAt: parent.startedAt ?? started } : {}),
+      ...(started ? { status: JobStatus.InProgress, startedAt: head.startedAt ?? started } : {}),
     });
+  }
+
+  private async withParent(parentId: string, then: (parent: JobRecord) => Promise<void>): Promise<void> {
+    const parent = await this.store.get(parentId);
+    if (parent) await then(parent);
   }
 
   private async complete(parent: JobRecord, parts: JobRecord[]): Promise<void> {
     const videos = parts.flatMap((part) => (part.output?.videos as unknown[] | undefined) ?? []);
     const output = { ...parts[0].output, videos };
     const startedAt = parts.map((part) => part.startedAt).filter((at): at is string => Boolean(at)).sort()[0];
-    const outcome = await this.store.finish(parent.id, JobStatus.Completed, { output, progress: 100, startedAt }, this.retentionMs);
-    if (outcome === 'applied') await this.announce(parent);
+    await this.ender.end(parent, JobStatus.Completed, { output, progress: 100, startedAt });
   }
 
   private async fail(parent: JobRecord, part: JobPart, record: JobRecord | null): Promise<void> {
@@ -103,11 +110,9 @@ export class SplitCoordinator implements OnModuleInit, OnApplicationShutdown {
       ...(record?.failure?.code ? { code: record.failure.code } : {}),
       ...(record?.failure?.field ? { field: shiftImageIndexes(record.failure.field, part.start) } : {}),
     };
-    const outcome = await this.store.finish(parent.id, JobStatus.Failed, { failure }, this.retentionMs);
-    if (outcome !== 'applied') return;
+    if ((await this.ender.end(parent, JobStatus.Failed, { failure })) !== 'applied') return;
     await this.executors.cancel({ ...parent, status: JobStatus.Failed });
     await this.removeClips(parent);
-    await this.announce(parent);
   }
 
   /** Every clip the batch may have written: a failed or cancelled batch, like one job, leaves none. */
@@ -119,19 +124,9 @@ export class SplitCoordinator implements OnModuleInit, OnApplicationShutdown {
     );
   }
 
-  private async announce(parent: JobRecord): Promise<void> {
-    if (!parent.webhookUrl) return;
-    await this.webhooks.add({ jobId: parent.id }, webhookJobOptions(parent.id)).catch((error: unknown) => {
-      this.logger.error(`job ${parent.id} ended but its webhook could not be queued: ${reasonOf(error)}`);
-    });
-  }
 }
 
 /** A part's `images[i]` is `images[start + i]` of the whole batch. */
 function shiftImageIndexes(text: string, start: number): string {
   return text.replace(/images\[(\d+)\]/g, (_, index: string) => `images[${Number(index) + start}]`);
-}
-
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

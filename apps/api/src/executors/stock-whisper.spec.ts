@@ -22,7 +22,7 @@ const STOCK_OUTPUT = {
 };
 
 describe('stock worker-faster_whisper', () => {
-  it('asks for word timestamps with the seed decoding defaults, never for our operation fields', () => {
+  it('asks for word timestamps with the legacy decoding defaults, never for our operation fields', () => {
     const input = stockWhisperInput({ audio_url: 'https://example.com/fala.mp3', path: 'p/', language: 'pt' });
     expect(input).toMatchObject({ audio: 'https://example.com/fala.mp3', model: 'base', language: 'pt', word_timestamps: true, beam_size: 5, best_of: 5 });
     expect(input).not.toHaveProperty('path');

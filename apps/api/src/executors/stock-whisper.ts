@@ -20,7 +20,7 @@ import {
  * end}]}`. Its segments carry no words, so each word is put back in the segment it was said in.
  */
 
-/** The seed's decoding defaults, which the stock worker takes as input fields. */
+/** The replaced service's decoding defaults, which the stock worker takes as input fields. */
 const STOCK_DEFAULT_MODEL = 'base';
 
 export function stockWhisperInput(input: Record<string, unknown>): Record<string, unknown> {

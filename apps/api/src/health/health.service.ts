@@ -26,7 +26,7 @@ export interface ServiceHealth {
 }
 
 /**
- * The seed's health body ({status, service, timestamp, uptime}) with Terminus's per-dependency
+ * The replaced service's health body ({status, service, timestamp, uptime}) with Terminus's per-dependency
  * details added. Redis and MinIO are pinged on every call, so the answer is the state right now.
  */
 @Injectable()

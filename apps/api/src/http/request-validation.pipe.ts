@@ -30,8 +30,8 @@ export class RequestValidationPipe extends ValidationPipe {
       throw badRequest('The request body must be a JSON object');
     }
     const body = withoutInheritedKeys(value) as Record<string, unknown>;
-    const seedAnswer = this.rawBodyChecks.get(metadata.metatype)?.(body);
-    if (seedAnswer) throw badRequest(seedAnswer.message, { error: seedAnswer.error });
+    const legacyAnswer = this.rawBodyChecks.get(metadata.metatype)?.(body);
+    if (legacyAnswer) throw badRequest(legacyAnswer.message, { error: legacyAnswer.error });
     return super.transform(body, metadata);
   }
 }

@@ -1,8 +1,7 @@
-import { BULL_PREFIX, JOB_QUEUES, JobOperation } from '@app/common';
-import { BullModule, getQueueToken } from '@nestjs/bull';
-import { DynamicModule, Injectable, Module, OnApplicationShutdown, Provider } from '@nestjs/common';
+import { BULL_PREFIX } from '@app/common';
+import { BullModule } from '@nestjs/bull';
+import { DynamicModule, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import type { Queue } from 'bull';
 import Redis from 'ioredis';
 import { ApiEnv } from '../config/api-env';
 
@@ -52,18 +51,3 @@ export function bullRootModule(): DynamicModule {
     }),
   });
 }
-
-export const JOB_QUEUE_BY_OPERATION = Symbol('JOB_QUEUE_BY_OPERATION');
-
-export type JobQueueByOperation = Record<JobOperation, Queue>;
-
-export const jobQueueModules = BullModule.registerQueue(...Object.values(JOB_QUEUES).map((name) => ({ name })));
-
-export const jobQueueByOperationProvider: Provider = {
-  provide: JOB_QUEUE_BY_OPERATION,
-  inject: Object.values(JOB_QUEUES).map((name) => getQueueToken(name)),
-  useFactory: (...queues: Queue[]): JobQueueByOperation =>
-    Object.fromEntries(
-      (Object.keys(JOB_QUEUES) as JobOperation[]).map((operation, index) => [operation, queues[index]]),
-    ) as JobQueueByOperation,
-};

@@ -96,7 +96,7 @@ describe('final response bodies', () => {
     ['its input', 'invalid_media', 400],
     ['the service', 'encoder_failed', 500],
     ['the infrastructure, after its retries', undefined, 500],
-  ])('a transcription failed by %s keeps the seed shape', (_case, code, status) => {
+  ])('a transcription failed by %s keeps the legacy shape', (_case, code, status) => {
     const failure = { error: 'Transcription failed', message: 'audio_url: not audio', ...(code ? { code } : {}) };
     const reply = finalResponse(record({ operation: 'transcribe', status: 'FAILED', failure }));
     expect(reply.status).toBe(status);

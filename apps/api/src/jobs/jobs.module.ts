@@ -1,5 +1,4 @@
-import { JobStore, WEBHOOK_QUEUE } from '@app/common';
-import { BullModule } from '@nestjs/bull';
+import { JobEndingModule } from '@app/common';
 import { Module } from '@nestjs/common';
 import { AdmissionModule } from '../admission/admission.module';
 import { JobEventsService } from './job-events.service';
@@ -10,10 +9,9 @@ import { AudioController } from './audio.controller';
 import { VideoController } from './video.controller';
 
 @Module({
-  // The webhook queue is only produced to here (a cancelled job's webhook); WebhooksModule consumes it.
-  imports: [ExecutorsModule, AdmissionModule, BullModule.registerQueue({ name: WEBHOOK_QUEUE })],
+  imports: [ExecutorsModule, JobEndingModule, AdmissionModule],
   controllers: [VideoController, AudioController, JobsController],
-  providers: [JobStore, JobEventsService, JobsService],
-  exports: [JobsService, JobStore],
+  providers: [JobEventsService, JobsService],
+  exports: [JobsService, JobEndingModule],
 })
 export class JobsModule {}

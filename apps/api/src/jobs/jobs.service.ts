@@ -1,29 +1,24 @@
 import {
   ApiOptions,
+  JobEnder,
   JobOperation,
   JobRecord,
   JobStatus,
   JobStore,
-  QueuedJobData,
   REDIS_CLIENT,
   UnsafeUrlError,
-  WEBHOOK_QUEUE,
   assertPublicUrl,
+  errorReason,
   parseAllowlist,
-  validateJobInput,
-  webhookJobOptions,
   withTimeout,
 } from '@app/common';
-import { InjectQueue } from '@nestjs/bull';
 import { HttpException, HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import type { Queue } from 'bull';
 import type Redis from 'ioredis';
 import { JobAdmission } from '../admission/job-admission.service';
 import { ApiEnv } from '../config/api-env';
 import { apiError, badRequest, serviceUnavailable } from '../http/error-body';
 import { JobEventsService } from './job-events.service';
-import { ExecutorRefusedError } from '../executors/executor';
 import { ExecutorSelector } from '../executors/executor-selector';
 import { JobReply, acceptedBody, finalResponse, resultReply, statusBody } from './job-responses';
 
@@ -32,6 +27,7 @@ const REDIS_TIMEOUT_MS = 5000;
 
 export interface Submission {
   operation: JobOperation;
+  /** The job's input, already validated once, by the route's request DTO (RequestValidationPipe). */
   input: Record<string, unknown>;
   options: ApiOptions;
 }
@@ -45,7 +41,6 @@ export interface Submission {
 export class JobsService {
   private readonly logger = new Logger(JobsService.name);
   private readonly allowlist: string[];
-  private readonly retentionMs: number;
   private readonly syncTimeoutMs: number;
   private readonly maxImages: number;
   private readonly maxDuracaoS: number;
@@ -54,15 +49,14 @@ export class JobsService {
 
   constructor(
     private readonly store: JobStore,
+    private readonly ender: JobEnder,
     private readonly events: JobEventsService,
     private readonly executors: ExecutorSelector,
     private readonly admission: JobAdmission,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
-    @InjectQueue(WEBHOOK_QUEUE) private readonly webhooks: Queue<QueuedJobData>,
     config: ConfigService<ApiEnv, true>,
   ) {
     this.allowlist = parseAllowlist(config.get('PRIVATE_URL_ALLOWLIST', { infer: true }));
-    this.retentionMs = config.get('JOB_RETENTION_HOURS', { infer: true }) * 3600_000;
     this.syncTimeoutMs = config.get('SYNC_TIMEOUT_S', { infer: true }) * 1000;
     this.maxImages = config.get('MAX_IMAGES', { infer: true });
     this.maxDuracaoS = config.get('MAX_DURACAO_S', { infer: true });
@@ -83,11 +77,9 @@ export class JobsService {
     return { status: HttpStatus.ACCEPTED, body: acceptedBody(current ?? record) };
   }
 
-  /** Validates, writes the record and queues the job; returns the record as queued. */
+  /** Checks the operator's limits and the URLs, writes the record and queues the job; returns the record as queued. */
   async accept({ operation, input, options }: Submission): Promise<JobRecord> {
     this.checkLimits(operation, input);
-    const checked = validateJobInput(operation, input);
-    if (!checked.ok) throw badRequest(checked.errors.map((e) => e.message).join('; '));
     if (options.webhookUrl && !this.webhooksEnabled) {
       throw badRequest('webhook_url cannot be used: this service has no WEBHOOK_SECRET to sign webhooks with');
     }
@@ -115,10 +107,7 @@ export class JobsService {
       await this.store.remove(record.id).catch(() => {
         this.logger.error(`job ${record.id} could not be queued nor its record removed`);
       });
-      this.logger.warn(`job ${record.id} not queued: ${reason(error)}`);
-      if (error instanceof ExecutorRefusedError && error.executor === 'runpod') {
-        throw serviceUnavailable('RunPod did not accept the job; nothing was queued, retry shortly');
-      }
+      this.logger.warn(`job ${record.id} not queued: ${errorReason(error)}`);
       throw serviceUnavailable('The job queue (Redis) is unavailable; nothing was queued, retry shortly');
     }
   }
@@ -132,12 +121,12 @@ export class JobsService {
   }
 
   /**
-   * Marks the job cancelled (atomically, so a job that ends meanwhile is either ended or cancelled,
-   * never both), takes it off the queue if no node has it yet, and tells the node running it.
+   * Ends the job as cancelled (atomically, so a job that ends meanwhile is either ended or cancelled,
+   * never both), then has its executor stop it wherever it is queued or running.
    */
   async cancel(jobId: string): Promise<{ message: string; jobId: string }> {
     const record = await this.find(jobId);
-    const outcome = await this.redisCall(this.store.finish(jobId, JobStatus.Cancelled, {}, this.retentionMs));
+    const outcome = await this.redisCall(this.ender.end(record, JobStatus.Cancelled));
     if (outcome === 'missing') throw notFound(jobId);
     if (outcome === 'refused') {
       const now = await this.redisCall(this.store.get(jobId));
@@ -147,14 +136,8 @@ export class JobsService {
       });
     }
     await this.executors.cancel(record).catch((error) => {
-      this.logger.warn(`job ${jobId} cancelled but its executor was not told (${reason(error)}); it skips cancelled jobs`);
+      this.logger.warn(`job ${jobId} cancelled but its executor was not told (${errorReason(error)}); it skips cancelled jobs`);
     });
-    if (record.webhookUrl) {
-      // Whoever ends a job sends its webhook on its way; here that is the API.
-      await this.webhooks.add({ jobId }, webhookJobOptions(jobId)).catch((error) => {
-        this.logger.error(`job ${jobId} cancelled but its webhook could not be queued: ${reason(error)}`);
-      });
-    }
     return { message: 'Job cancelled successfully', jobId };
   }
 
@@ -226,7 +209,7 @@ export class JobsService {
       return await withTimeout(command, REDIS_TIMEOUT_MS, 'Redis');
     } catch (error) {
       if (passThrough.some((type) => error instanceof type)) throw error;
-      this.logger.warn(`Redis command failed: ${reason(error)}`);
+      this.logger.warn(`Redis command failed: ${errorReason(error)}`);
       throw serviceUnavailable('Redis, where jobs are kept, is unavailable; retry shortly');
     }
   }
@@ -282,8 +265,4 @@ function hostKeyOf(url: string): string {
 
 function notFound(jobId: string) {
   return apiError(HttpStatus.NOT_FOUND, `Job ${jobId} not found`);
-}
-
-function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

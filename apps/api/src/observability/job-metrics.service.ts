@@ -1,4 +1,4 @@
-import { JOB_EVENTS_CHANNEL, JobRecord, JobStore, REDIS_CLIENT, isTerminal } from '@app/common';
+import { JOB_EVENTS_CHANNEL, JobRecord, JobStore, REDIS_CLIENT, isTerminal, errorReason } from '@app/common';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { ApiMetrics } from './api-metrics';
@@ -31,7 +31,7 @@ export class JobMetrics implements OnModuleInit, OnApplicationShutdown {
     this.subscriber.on('error', () => undefined);
     this.subscriber.on('message', (_channel: string, message: string) => {
       this.observe(jobIdOf(message)).catch((error: unknown) =>
-        this.logger.debug(`job event not counted: ${error instanceof Error ? error.message : String(error)}`),
+        this.logger.debug(`job event not counted: ${errorReason(error)}`),
       );
     });
     await this.subscriber.subscribe(JOB_EVENTS_CHANNEL);

@@ -1,4 +1,4 @@
-import { withTimeout } from '@app/common';
+import { withTimeout, errorReason } from '@app/common';
 import { Controller, Get, Header, Logger, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
@@ -47,7 +47,7 @@ export class MetricsController {
         }
       }
     } catch (error) {
-      this.logger.warn(`queue depths left out of this scrape: ${reason(error)}`);
+      this.logger.warn(`queue depths left out of this scrape: ${errorReason(error)}`);
     }
   }
 
@@ -63,11 +63,7 @@ export class MetricsController {
       }
     } catch (error) {
       this.metrics.liveNodes.reset();
-      this.logger.warn(`live nodes left out of this scrape: ${reason(error)}`);
+      this.logger.warn(`live nodes left out of this scrape: ${errorReason(error)}`);
     }
   }
-}
-
-function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,3 +1,4 @@
+import { errorReason } from '@app/common';
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { RunPodExecutor } from '../executors/runpod.executor';
@@ -29,7 +30,7 @@ export class RunpodController {
       return { status: 'healthy', endpoint: 'RunPod Serverless', configured: true, jobs, workers, timestamp };
     } catch (error) {
       res.status(503);
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorReason(error);
       return { status: 'unhealthy', endpoint: 'RunPod Serverless', configured: true, message, timestamp };
     }
   }

@@ -1,4 +1,4 @@
-import { JobOperation, NodeHeartbeat } from '@app/common';
+import { JobOperation, NodeHeartbeat, errorReason } from '@app/common';
 import { Inject, Injectable } from '@nestjs/common';
 import { RunPodExecutor } from '../executors/runpod.executor';
 import { EXECUTOR_SETTINGS, ExecutorSettings, endpointFor } from '../executors/runpod-settings';
@@ -47,7 +47,7 @@ export class WhisperHealthService {
     try {
       nodes = await this.nodes.liveNodes();
     } catch (error) {
-      return { healthy: false, message: `GPU nodes cannot be listed: Redis is unavailable (${reason(error)})` };
+      return { healthy: false, message: `GPU nodes cannot be listed: Redis is unavailable (${errorReason(error)})` };
     }
     if (nodes.length === 0 && this.settings.mode === 'hybrid') return this.runpodStatus();
     return localStatus(nodes);
@@ -64,7 +64,7 @@ export class WhisperHealthService {
         message: `RunPod Whisper endpoint ${endpoint} is healthy: ${JSON.stringify(health)}`,
       };
     } catch (error) {
-      return { healthy: false, message: `RunPod Whisper endpoint ${endpoint} is unreachable: ${reason(error)}` };
+      return { healthy: false, message: `RunPod Whisper endpoint ${endpoint} is unreachable: ${errorReason(error)}` };
     }
   }
 }
@@ -91,8 +91,4 @@ function localStatus(nodes: NodeHeartbeat[]): WhisperStatus {
       (aliasList.length > 0 ? `; aliases: ${aliasList.join(', ')}` : '') +
       (devices.length > 0 ? `; device: ${devices.join(', ')}` : ''),
   };
-}
-
-function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,4 +1,4 @@
-import { UnresolvableHostError, UnsafeUrlError, assertPublicUrl, guardedLookup } from '@app/common';
+import { UnresolvableHostError, UnsafeUrlError, assertPublicUrl, guardedLookup, errorReason } from '@app/common';
 import { Inject, Injectable } from '@nestjs/common';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -101,6 +101,6 @@ function asDeliveryError(error: unknown): WebhookDeliveryError {
   if (error instanceof UnresolvableHostError) return new WebhookDeliveryError(error.message, true);
   if (error instanceof UnsafeUrlError) return new WebhookDeliveryError(error.message, false);
   const code = (error as NodeJS.ErrnoException).code;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorReason(error);
   return new WebhookDeliveryError(code ? `connection failed (${code})` : `connection failed: ${message}`, true);
 }

@@ -35,6 +35,7 @@ describe('webhookSettingsFrom', () => {
     ['WEBHOOK_RETRY_DELAYS_MS', { WEBHOOK_RETRY_DELAYS_MS: '1s,5s' }],
     ['WEBHOOK_RETRY_DELAYS_MS', { WEBHOOK_RETRY_DELAYS_MS: '100,,200' }],
     ['WEBHOOK_RETRY_DELAYS_MS', { WEBHOOK_RETRY_DELAYS_MS: '-100' }],
+    ['WEBHOOK_RETRY_DELAYS_MS', { WEBHOOK_RETRY_DELAYS_MS: Array.from({ length: 100 }, () => '10').join(',') }],
     ['WEBHOOK_TIMEOUT_MS', { WEBHOOK_TIMEOUT_MS: 'ten' }],
     ['WEBHOOK_TIMEOUT_MS', { WEBHOOK_TIMEOUT_MS: '50' }],
   ])('refuses a bad %s, naming it', (variable, values) => {

@@ -1,11 +1,23 @@
-import { WEBHOOK_RETRY_DELAYS_MS, parseAllowlist, validateEnv } from '@app/common';
-import { IsInt, Matches, Max, Min } from 'class-validator';
+import { WEBHOOK_MAX_ATTEMPTS, WEBHOOK_RETRY_DELAYS_MS, parseAllowlist, validateEnv } from '@app/common';
+import { IsInt, Matches, Max, Min, Validate, ValidationArguments, ValidatorConstraint, ValidatorConstraintInterface } from 'class-validator';
 
 export const WEBHOOK_SETTINGS = Symbol('WEBHOOK_SETTINGS');
 
 const DEFAULT_RETRY_DELAYS_MS = WEBHOOK_RETRY_DELAYS_MS.join(',');
 
+@ValidatorConstraint({ name: 'fewDelays' })
+class FewDelays implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return typeof value === 'string' && value.split(',').length < WEBHOOK_MAX_ATTEMPTS;
+  }
+
+  defaultMessage(args: ValidationArguments): string {
+    return `${args.property} must hold at most ${WEBHOOK_MAX_ATTEMPTS - 1} delays`;
+  }
+}
+
 class WebhookEnv {
+  @Validate(FewDelays)
   @Matches(/^\s*\d+\s*(,\s*\d+\s*)*$/, {
     message: 'WEBHOOK_RETRY_DELAYS_MS must be milliseconds separated by commas, e.g. 1000,5000,30000',
   })
@@ -20,10 +32,7 @@ class WebhookEnv {
 export interface WebhookSettings {
   /** Unset: the API refuses webhook_url at submission, and a delivery found without it fails. */
   secret?: string;
-  /**
-   * Wait before each retry; a delivery is tried once more than there are delays (or as often as
-   * its Bull job allows, if that is fewer).
-   */
+  /** Wait before each retry; a delivery is tried once more than there are delays. */
   retryDelaysMs: number[];
   timeoutMs: number;
   allowlist: string[];

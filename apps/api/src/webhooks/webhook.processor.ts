@@ -37,7 +37,7 @@ export class WebhookProcessor {
       await this.sender.send(record.webhookUrl, finalResponse(record).body);
     } catch (error) {
       const failure = error instanceof WebhookDeliveryError ? error : new WebhookDeliveryError(String(error), true);
-      const lastTry = !failure.retryable || attempts >= this.allowedAttempts(job);
+      const lastTry = !failure.retryable || attempts > this.settings.retryDelaysMs.length;
       if (!lastTry) {
         this.logger.warn(`webhook of job ${jobId}: attempt ${attempts} failed (${failure.message}); will retry`);
         throw failure;
@@ -49,9 +49,5 @@ export class WebhookProcessor {
     }
     await this.jobs.annotate(jobId, { webhook: { status: 'delivered', attempts } });
     this.logger.log(`webhook of job ${jobId}: delivered (attempt ${attempts})`);
-  }
-
-  private allowedAttempts(job: Job<QueuedJobData>): number {
-    return Math.min(job.opts.attempts ?? 1, this.settings.retryDelaysMs.length + 1);
   }
 }

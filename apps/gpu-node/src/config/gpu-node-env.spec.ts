@@ -12,18 +12,14 @@ describe('GpuNodeEnv', () => {
     expect(env.NODE_HEALTH_PORT).toBe(3001);
     expect(env.SHUTDOWN_GRACE_S).toBe(600);
     expect(env.JOB_LOCK_MS).toBe(60000);
-    expect(env.OUTPUT_PROBE).toBe(true);
-  });
-
-  it('reads OUTPUT_PROBE=false as false', () => {
-    expect(validate({ ...secrets, OUTPUT_PROBE: 'false' }).OUTPUT_PROBE).toBe(false);
+    expect(env.JOB_MAX_ATTEMPTS).toBe(3);
   });
 
   it.each([
     ['NODE_HEALTH_PORT', '70000'],
     ['SHUTDOWN_GRACE_S', '-1'],
     ['JOB_LOCK_MS', '10'],
-    ['OUTPUT_PROBE', 'yes'],
+    ['JOB_MAX_ATTEMPTS', '0'],
     ['WORKER_PYTHON', ''],
   ])('names %s when it is %p', (name, value) => {
     let error: unknown;

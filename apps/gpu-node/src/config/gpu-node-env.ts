@@ -1,14 +1,5 @@
 import { CommonEnv } from '@app/common';
-import { Transform } from 'class-transformer';
-import { IsBoolean, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-
-// Reads the raw string: implicit conversion alone would turn "false" into true.
-const booleanFromEnv = () =>
-  Transform(({ obj, key, value }: { obj: Record<string, unknown>; key: string; value: unknown }) => {
-    const raw = obj[key];
-    if (raw === undefined) return value;
-    return raw === 'true' || raw === true ? true : raw === 'false' || raw === false ? false : raw;
-  });
+import { IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 
 export class GpuNodeEnv extends CommonEnv {
   // Defaults to the host name, which is unique per pod in Kubernetes and per box otherwise.
@@ -46,12 +37,6 @@ export class GpuNodeEnv extends CommonEnv {
   @Min(0, { message: 'SHUTDOWN_GRACE_S must be at least 0' })
   SHUTDOWN_GRACE_S: number = 600;
 
-  // Bull's lockDuration: a node that stops renewing its lock (killed, frozen) loses the job to
-  // another node about this long afterwards. Renewals happen every half of it.
-  @IsInt({ message: 'JOB_LOCK_MS must be an integer' })
-  @Min(1000, { message: 'JOB_LOCK_MS must be at least 1000' })
-  JOB_LOCK_MS: number = 60000;
-
   @IsOptional()
   @IsString()
   @IsNotEmpty({ message: 'WORKER_PYTHON must not be empty' })
@@ -66,10 +51,4 @@ export class GpuNodeEnv extends CommonEnv {
   @IsInt({ message: 'WORKER_READY_TIMEOUT_S must be an integer' })
   @Min(1, { message: 'WORKER_READY_TIMEOUT_S must be at least 1' })
   WORKER_READY_TIMEOUT_S: number = 180;
-
-  // The node probes every output video through its public URL before reporting it done; turn
-  // this off only where nodes cannot reach S3_PUBLIC_URL.
-  @booleanFromEnv()
-  @IsBoolean({ message: 'OUTPUT_PROBE must be true or false' })
-  OUTPUT_PROBE: boolean = true;
 }

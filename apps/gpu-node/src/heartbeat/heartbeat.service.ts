@@ -1,4 +1,4 @@
-import { NodeHeartbeat, REDIS_CLIENT, nodeHeartbeatKey } from '@app/common';
+import { NodeHeartbeat, REDIS_CLIENT, nodeHeartbeatKey, errorReason } from '@app/common';
 import {
   BeforeApplicationShutdown,
   Inject,
@@ -88,7 +88,7 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     try {
       await this.redis.set(nodeHeartbeatKey(this.state.nodeId), JSON.stringify(this.current()), 'PX', ttlMs);
     } catch (error) {
-      this.logger.warn(`heartbeat not written: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.warn(`heartbeat not written: ${errorReason(error)}`);
     }
   }
 }

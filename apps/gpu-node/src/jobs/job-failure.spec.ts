@@ -15,7 +15,7 @@ describe('job failures as the client sees them', () => {
     }
   });
 
-  it("keeps the seed's error name for a failed transcription and the service's own failures", () => {
+  it("keeps the replaced service's error name for a failed transcription and the service's own failures", () => {
     const encoder = { code: 'encoder_failed', message: 'h264_nvenc failed', retryable: false };
     expect(failureFromWorker(JobOperation.AddAudio, encoder).error).toBe('Internal Server Error');
     expect(failureFromWorker(JobOperation.Transcribe, { ...encoder, code: 'internal_error' }).error).toBe(

@@ -1,15 +1,4 @@
-import {
-  JobFailure,
-  JobRecord,
-  JobStatus,
-  JobStore,
-  QueuedJobData,
-  TIMED_OUT_CODE,
-  WEBHOOK_QUEUE,
-  isTerminal,
-  webhookJobOptions,
-} from '@app/common';
-import { InjectQueue } from '@nestjs/bull';
+import { JobEnder, JobFailure, JobRecord, JobStatus, JobStore, QueuedJobData, TIMED_OUT_CODE, errorReason, isTerminal } from '@app/common';
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { Job, Queue } from 'bull';
@@ -19,7 +8,6 @@ import { WorkerPool, WorkerSlot } from '../worker/worker-pool.service';
 import { JobOutcome } from '../worker/worker-protocol';
 import { RetryableWorkerError, failureFromInfrastructure, failureFromWorker } from './job-failure';
 import { Backstop, JobDeadlines } from './job-deadlines.service';
-import { OutputCheck } from './output-check.service';
 import { storedError } from './stored-error';
 import { WarmPreference } from './warm-preference.service';
 
@@ -111,7 +99,6 @@ export class JobProcessor implements OnApplicationBootstrap {
   private readonly logger = new Logger(JobProcessor.name);
   private readonly active = new Map<string, ActiveJob>();
   private readonly slots: number;
-  private readonly retentionMs: number;
   private intakeOpen = true;
   private intakeClosedForGood = false;
   private intakeChange: Promise<void> = Promise.resolve();
@@ -119,17 +106,15 @@ export class JobProcessor implements OnApplicationBootstrap {
 
   constructor(
     @Inject(JOB_QUEUE_LIST) private readonly queues: Queue<QueuedJobData>[],
-    @InjectQueue(WEBHOOK_QUEUE) private readonly webhooks: Queue,
     config: ConfigService<GpuNodeEnv, true>,
     private readonly store: JobStore,
+    private readonly ender: JobEnder,
     private readonly pool: WorkerPool,
     private readonly state: NodeState,
-    private readonly outputCheck: OutputCheck,
     private readonly warmPreference: WarmPreference,
     private readonly deadlines: JobDeadlines,
   ) {
     this.slots = config.get('NODE_CONCURRENCY', { infer: true });
-    this.retentionMs = config.get('JOB_RETENTION_HOURS', { infer: true }) * 3_600_000;
   }
 
   get runningJobs(): number {
@@ -233,7 +218,7 @@ export class JobProcessor implements OnApplicationBootstrap {
       await job.update({ ...job.data, warmDeclines: declines + 1 });
       await (job as DelayableJob).moveToDelayed(Date.now() + WARM_DECLINE_DELAY_MS);
     } catch (error) {
-      this.logger.warn(`job ${jobId}: runs here, not left to a warmer node (${error instanceof Error ? error.message : String(error)})`);
+      this.logger.warn(`job ${jobId}: runs here, not left to a warmer node (${errorReason(error)})`);
       return null;
     }
     // Once Bull's move has answered without an error the job is no longer this node's: moved, or
@@ -282,17 +267,13 @@ export class JobProcessor implements OnApplicationBootstrap {
           return this.timeOut(job, record, this.deadlines.failure(entry.deadlineS!, outcome.error.message));
         }
         if (outcome.error.retryable) return this.failInfrastructure(job, record, new RetryableWorkerError(outcome.error));
-        await this.end(record, JobStatus.Failed, { failure: failureFromWorker(record.operation, outcome.error) });
+        await this.ender.end(record, JobStatus.Failed, { failure: failureFromWorker(record.operation, outcome.error) });
         // Failed on its input: Bull records the failure but must not try again.
         await job.discard();
         throw new Error(`${outcome.error.code}: ${outcome.error.message}`);
       case 'result':
-        try {
-          await this.outputCheck.verify(record.operation, outcome.output);
-        } catch (error) {
-          return this.failInfrastructure(job, record, error);
-        }
-        await this.end(record, JobStatus.Completed, { output: outcome.output, progress: 100 });
+        // The worker probed every video on its disk before uploading it.
+        await this.ender.end(record, JobStatus.Completed, { output: outcome.output, progress: 100 });
         return { status: JobStatus.Completed };
     }
   }
@@ -336,7 +317,7 @@ export class JobProcessor implements OnApplicationBootstrap {
 
   /** Past its deadline: TIMED_OUT (answered 504), never tried again. */
   private async timeOut(job: Job<QueuedJobData>, record: JobRecord, failure: JobFailure): Promise<never> {
-    await this.end(record, JobStatus.TimedOut, { failure });
+    await this.ender.end(record, JobStatus.TimedOut, { failure });
     await job.discard();
     throw new Error(`timed out: ${failure.message}`);
   }
@@ -347,25 +328,12 @@ export class JobProcessor implements OnApplicationBootstrap {
     const attempts = job.opts.attempts ?? 1;
     if (job.attemptsMade + 1 >= attempts) {
       this.logger.warn(`job ${record.id} failed on its last attempt: ${cause.message}`);
-      await this.end(record, JobStatus.Failed, { failure: failureFromInfrastructure(record.operation, cause) });
+      await this.ender.end(record, JobStatus.Failed, { failure: failureFromInfrastructure(record.operation, cause) });
     } else {
       this.logger.warn(`job ${record.id} attempt ${job.attemptsMade + 1}/${attempts} failed, will retry: ${cause.message}`);
       await this.store.updateActive(record.id, { status: JobStatus.InQueue, progress: 0 });
     }
     throw cause;
-  }
-
-  private async end(
-    record: JobRecord,
-    status: typeof JobStatus.Completed | typeof JobStatus.Failed | typeof JobStatus.TimedOut,
-    update: Parameters<JobStore['finish']>[2],
-  ): Promise<void> {
-    const outcome = await this.store.finish(record.id, status, update, this.retentionMs);
-    if (outcome !== 'applied') {
-      this.logger.log(`job ${record.id} had already ended (${outcome}); ${status} not recorded`);
-      return;
-    }
-    if (record.webhookUrl) await this.webhooks.add({ jobId: record.id }, webhookJobOptions(record.id));
   }
 
   /** A job Bull failed on its own (stalled too often): its record must end too. */
@@ -374,7 +342,7 @@ export class JobProcessor implements OnApplicationBootstrap {
     const record = await this.store.get(job.data.jobId).catch(() => null);
     if (!record || isTerminal(record.status)) return;
     this.logger.warn(`queue ${queue.name}: job ${record.id} stalled too often; failing it`);
-    await this.end(record, JobStatus.Failed, {
+    await this.ender.end(record, JobStatus.Failed, {
       failure: failureFromInfrastructure(record.operation, new Error('the job was interrupted too many times')),
     }).catch(() => undefined);
   }

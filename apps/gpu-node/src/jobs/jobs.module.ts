@@ -1,4 +1,4 @@
-import { BULL_PREFIX, JOB_QUEUES, JobStore, WEBHOOK_QUEUE } from '@app/common';
+import { BULL_PREFIX, JOB_QUEUES, JobEndingModule } from '@app/common';
 import { BullModule, getQueueToken } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import type { Queue } from 'bull';
@@ -10,11 +10,7 @@ import { CancelListener } from './cancel-listener.service';
 import { Drain } from './drain.service';
 import { JobDeadlines } from './job-deadlines.service';
 import { JOB_QUEUE_LIST, JobProcessor } from './job-processor.service';
-import { OutputCheck } from './output-check.service';
 import { WarmPreference } from './warm-preference.service';
-
-/** A job survives this many losses of the node running it (SIGKILL, hang) before it fails. */
-const MAX_STALLED_COUNT = 2;
 
 @Module({
   imports: [
@@ -31,12 +27,14 @@ const MAX_STALLED_COUNT = 2;
             // A lost lock is noticed at the first check after it expires, and the job moved back
             // to the queue at the next: within about 1.5 lockDuration of the node's death.
             stalledInterval: lockDuration / 2,
-            maxStalledCount: MAX_STALLED_COUNT,
+            // Each loss of the node running a job (SIGKILL, hang) spends one of its JOB_MAX_ATTEMPTS runs.
+            maxStalledCount: config.get('JOB_MAX_ATTEMPTS', { infer: true }) - 1,
           },
         };
       },
     }),
-    BullModule.registerQueue(...[...Object.values(JOB_QUEUES), WEBHOOK_QUEUE].map((name) => ({ name }))),
+    BullModule.registerQueue(...Object.values(JOB_QUEUES).map((name) => ({ name }))),
+    JobEndingModule,
     LifecycleModule,
     WorkerModule,
   ],
@@ -46,7 +44,7 @@ const MAX_STALLED_COUNT = 2;
       inject: Object.values(JOB_QUEUES).map((name) => getQueueToken(name)),
       useFactory: (...queues: Queue[]) => queues,
     },
-    JobStore, JobProcessor, CancelListener, OutputCheck, Drain, WarmPreference, JobDeadlines],
+    JobProcessor, CancelListener, Drain, WarmPreference, JobDeadlines],
   exports: [JobProcessor, Drain],
 })
 export class JobsModule {}

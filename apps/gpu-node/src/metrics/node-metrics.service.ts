@@ -1,4 +1,4 @@
-import { JOB_EVENTS_CHANNEL, JobOperation, JobRecord, JobStore, REDIS_CLIENT, isTerminal } from '@app/common';
+import { JOB_EVENTS_CHANNEL, JobOperation, JobRecord, JobStore, REDIS_CLIENT, isTerminal, errorReason } from '@app/common';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -108,7 +108,7 @@ export class NodeMetrics implements OnModuleInit, OnApplicationShutdown {
     this.subscriber.on('error', () => undefined);
     this.subscriber.on('message', (_channel: string, jobId: string) => {
       this.observe(jobId).catch((error: unknown) =>
-        this.logger.debug(`job event not counted: ${error instanceof Error ? error.message : String(error)}`),
+        this.logger.debug(`job event not counted: ${errorReason(error)}`),
       );
     });
     await this.subscriber.subscribe(JOB_EVENTS_CHANNEL);

@@ -1,5 +1,5 @@
-// First: the bundles evaluate this class before Nest loads reflect-metadata, and without it the
-// fields' design:type is never recorded, so numbers from the environment stay strings.
+// Type conversion of the variables reads design:type metadata, which is only recorded when
+// reflect-metadata is loaded before these classes: a process may import @app/common before Nest.
 import 'reflect-metadata';
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, Min } from 'class-validator';
@@ -48,6 +48,17 @@ export class CommonEnv {
   @IsInt({ message: 'JOB_DEADLINE_FLOOR_S must be an integer' })
   @Min(1, { message: 'JOB_DEADLINE_FLOOR_S must be at least 1' })
   JOB_DEADLINE_FLOOR_S: number = 60;
+  // Bull's lockDuration of a running job, on the GPU nodes and the RunPod dispatcher: a process
+  // that stops renewing its lock (killed, frozen) loses the job to another about this long afterwards.
+  @IsInt({ message: 'JOB_LOCK_MS must be an integer' })
+  @Min(1000, { message: 'JOB_LOCK_MS must be at least 1000' })
+  JOB_LOCK_MS: number = 60000;
+
+  // Runs of a job: a job whose node dies (or whose worker fails in a way worth retrying) runs
+  // again, on another node, until this many runs have been spent.
+  @IsInt({ message: 'JOB_MAX_ATTEMPTS must be an integer' })
+  @Min(1, { message: 'JOB_MAX_ATTEMPTS must be at least 1' })
+  JOB_MAX_ATTEMPTS: number = 3;
 
   @IsUrl(
     { protocols: ['redis', 'rediss'], require_tld: false, require_protocol: true },

@@ -62,7 +62,6 @@ export const VARIABLES_READ_ELSEWHERE: readonly string[] = [
   // apps/gpu-node
   'HEARTBEAT_INTERVAL_MS',
   'JOB_LOCK_MS',
-  'OUTPUT_PROBE',
   'SHUTDOWN_GRACE_S',
   'WORKER_DIR',
   'WORKER_PYTHON',

@@ -4,3 +4,6 @@ export * from './job-status';
 export * from './job-store';
 export * from './queues';
 export * from './webhook-queue';
+export * from './job-ender';
+export * from './job-ending.module';
+export * from './job-failures';

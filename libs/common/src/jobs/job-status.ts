@@ -1,4 +1,4 @@
-/** A job's state, named as RunPod names them, since the seed's clients read RunPod's status body. */
+/** A job's state, named as RunPod names them, since the replaced service's clients read RunPod's status body. */
 export const JobStatus = {
   InQueue: 'IN_QUEUE',
   InProgress: 'IN_PROGRESS',

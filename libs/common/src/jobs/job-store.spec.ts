@@ -55,6 +55,15 @@ describe('JobStore', () => {
     expect(await store.annotate(job.id, { webhook: { status: 'delivered', attempts: 1 } })).toBe('applied');
   });
 
+  it('peeks at some fields of several records in one round trip, null for a missing one', async () => {
+    const job = newJob();
+    await store.create(job);
+    await store.updateActive(job.id, { progress: 42, startedAt: '2026-12-04T10:00:00.000Z' });
+    const [peeked, missing] = await store.peek([job.id, randomUUID()], ['progress', 'startedAt', 'parentId']);
+    expect(peeked).toEqual({ status: JobStatus.InQueue, progress: 42, startedAt: '2026-12-04T10:00:00.000Z' });
+    expect(missing).toBeNull();
+  });
+
   it('reports a missing job instead of creating one', async () => {
     const id = randomUUID();
     expect(await store.updateActive(id, { progress: 10 })).toBe('missing');

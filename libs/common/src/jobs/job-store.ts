@@ -51,6 +51,28 @@ export class JobStore {
     return fields.status ? decode(fields) : null;
   }
 
+  /**
+   * Some fields of several records in one round trip, without reading the rest (an img2vid input
+   * can hold 500 images); null for a record that does not exist.
+   */
+  async peek<K extends keyof JobRecord>(jobIds: string[], fields: K[]): Promise<(Pick<JobRecord, K | 'status'> | null)[]> {
+    if (jobIds.length === 0) return [];
+    const names = [...new Set<string>(['status', ...fields])];
+    const pipeline = this.redis.pipeline();
+    for (const id of jobIds) pipeline.hmget(jobKey(id), ...names);
+    const rows = (await pipeline.exec()) ?? [];
+    return rows.map(([error, values]) => {
+      if (error) throw error;
+      const row = values as (string | null)[];
+      if (row[0] === null) return null;
+      const found: Record<string, string> = {};
+      names.forEach((name, index) => {
+        if (row[index] !== null) found[name] = row[index];
+      });
+      return decode(found);
+    });
+  }
+
   /** Deletes a record, e.g. one whose job could not be queued, so that no one waits on it. */
   async remove(jobId: string): Promise<void> {
     await this.redis.del(jobKey(jobId));

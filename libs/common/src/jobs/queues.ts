@@ -30,3 +30,28 @@ export interface QueuedJobData {
   /** Times nodes without its whisper model loaded left a transcription to a node that had it. */
   warmDeclines?: number;
 }
+
+/**
+ * The RunPod jobs, one queue per kind of work as for the nodes, consumed by the RunPod dispatcher:
+ * Bull's locks and stalled-job recovery keep exactly one dispatcher on each job, and hand it to
+ * another when that one dies.
+ */
+export const RUNPOD_JOB_QUEUES = {
+  [JobOperation.Caption]: 'runpod-caption',
+  [JobOperation.Img2Vid]: 'runpod-img2vid',
+  [JobOperation.AddAudio]: 'runpod-addaudio',
+  [JobOperation.Transcribe]: 'runpod-transcribe',
+  [JobOperation.Concatenate]: 'runpod-concatenate',
+  [JobOperation.ConcatVideoAudio]: 'runpod-concat_video_audio',
+  [JobOperation.TrilhaSonora]: 'runpod-trilhasonora',
+  [JobOperation.AudioTrilhaSonora]: 'runpod-audio_trilhasonora',
+  [JobOperation.AudioConcatenate]: 'runpod-audio_concatenate',
+} as const satisfies Record<JobOperation, string>;
+
+/** A RunPod job's Bull payload. */
+export interface RunPodJobData extends QueuedJobData {
+  /** Whether the local nodes may take the job when RunPod refuses it (the client named no executor). */
+  failover?: boolean;
+  /** Where RunPod runs it, once it took it: so a job whose record is gone can still be cancelled there. */
+  remote?: { endpoint: string; remoteId: string };
+}

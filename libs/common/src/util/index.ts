@@ -1,2 +1,3 @@
 export * from './with-timeout';
 export * from './rotating-log-file';
+export * from './error-reason';

@@ -1,4 +1,4 @@
-import { JOB_EVENTS_CHANNEL, JOB_KEY_PREFIX, JobPart, JobStatus, REDIS_CLIENT, isTerminal } from '@app/common';
+import { JOB_EVENTS_CHANNEL, JOB_KEY_PREFIX, JobPart, JobStatus, REDIS_CLIENT, isTerminal, errorReason } from '@app/common';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type Redis from 'ioredis';
 
@@ -44,7 +44,7 @@ export class SplitRecovery implements OnApplicationBootstrap, OnApplicationShutd
         }
       } while (cursor !== '0');
     } catch (error) {
-      this.logger.warn(`split jobs not looked over: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.warn(`split jobs not looked over: ${errorReason(error)}`);
     } finally {
       this.sweeping = false;
     }

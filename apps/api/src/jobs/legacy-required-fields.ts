@@ -61,7 +61,7 @@ const transcribeCheck: RawBodyCheck = (body) => {
   return undefined;
 };
 
-export const SEED_REQUIRED_FIELD_CHECKS: RawBodyChecks = new Map<abstract new (...args: never[]) => unknown, RawBodyCheck>([
+export const LEGACY_REQUIRED_FIELD_CHECKS: RawBodyChecks = new Map<abstract new (...args: never[]) => unknown, RawBodyCheck>([
   [CaptionRequest, captionCheck],
   [CaptionStyleRequest, captionCheck],
   [AddAudioRequest, addAudioCheck],

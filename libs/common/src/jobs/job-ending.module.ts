@@ -1,0 +1,13 @@
+import { BullModule } from '@nestjs/bull';
+import { Module } from '@nestjs/common';
+import { JobEnder } from './job-ender';
+import { JobStore } from './job-store';
+import { WEBHOOK_QUEUE } from './queues';
+
+/** JobEnder and what it needs; the importing app provides Bull's root configuration and REDIS_CLIENT. */
+@Module({
+  imports: [BullModule.registerQueue({ name: WEBHOOK_QUEUE })],
+  providers: [JobStore, JobEnder],
+  exports: [JobEnder, JobStore],
+})
+export class JobEndingModule {}
