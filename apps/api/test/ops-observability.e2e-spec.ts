@@ -1,3 +1,4 @@
+import { JOB_QUEUES, WEBHOOK_QUEUE } from '@app/common';
 import { randomUUID } from 'node:crypto';
 import { OwnedProcess, TestRedis, freePort, waitFor } from '../../../test/support/processes';
 import { NODE_MAIN, ensureBucket, s3ClientFor, startApi, testS3Env } from './support/api-process';
@@ -223,7 +224,7 @@ describe('operability of the API process', () => {
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('<div id="root">');
       const queues = (await (await get('/admin/queues/api/queues', headers)).json()) as { queues: { name: string }[] };
-      expect(queues.queues.map((q) => q.name).sort()).toEqual(['addaudio', 'caption', 'img2vid', 'transcribe', 'webhooks']);
+      expect(queues.queues.map((q) => q.name).sort()).toEqual([...Object.values(JOB_QUEUES), WEBHOOK_QUEUE].sort());
     });
   });
 

@@ -1,4 +1,4 @@
-import { JobOperation, TranscribeTask } from '@app/common';
+import { JobOperation, TranscribeTask, normalizeLanguage, validateJobInput } from '@app/common';
 import { HttpException, HttpStatus, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -59,11 +59,18 @@ export class OpenAiAudioService {
       audio_url: audioUrl,
       path,
       ...(request.model !== undefined ? { model: request.model } : {}),
-      ...(request.language !== undefined ? { language: request.language } : {}),
+      ...(request.language !== undefined ? { language: normalizeLanguage(request.language) } : {}),
       ...(request.prompt !== undefined ? { prompt: request.prompt } : {}),
       ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
       ...(request.task === 'translate' ? { task: 'translate' } : {}),
     };
+    // The form is not a request DTO, so the validation pipe never saw it: the contract is checked
+    // here, once, and a refusal names the form field as OpenAI does.
+    const checked = validateJobInput(JobOperation.Transcribe, input);
+    if (!checked.ok) {
+      const [first] = checked.errors;
+      throw new OpenAiError(HttpStatus.BAD_REQUEST, first.message, paramOf(first.field), 'invalid_value');
+    }
     const reply = await this.jobs
       .submit({ operation: JobOperation.Transcribe, input, options: { async: false } })
       .catch((error: unknown) => {

@@ -55,7 +55,7 @@ describe('JobProcessor: one job on a node', () => {
     const { run, store, ender, worker, pool } = setUp(queued(), { kind: 'result', output });
     await expect(run()).resolves.toEqual({ status: JobStatus.Completed });
     expect(store.updateActive).toHaveBeenCalledWith('job-1', expect.objectContaining({ status: JobStatus.InProgress, node: 'node-a', progress: 0 }));
-    expect(worker.run).toHaveBeenCalledWith('job-1', { operation: 'addaudio', ...input }, expect.any(Function));
+    expect(worker.run).toHaveBeenCalledWith('job-1', { operation: 'addaudio', ...input }, expect.any(Function), expect.any(Number));
     expect(ender.end).toHaveBeenCalledWith(expect.objectContaining({ id: 'job-1' }), JobStatus.Completed, { output, progress: 100 });
     expect(pool.release).toHaveBeenCalled();
   });
