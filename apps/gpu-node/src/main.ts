@@ -1,8 +1,7 @@
-import { RotatingLogFile, logLevelsFrom } from '@app/common';
+import { logLevelsFrom, rotatingLogFile } from '@app/common';
 import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
-import { join } from 'node:path';
 import { GpuNodeEnv } from './config/gpu-node-env';
 import { GpuNodeModule } from './gpu-node.module';
 import { HeartbeatService } from './heartbeat/heartbeat.service';
@@ -17,7 +16,7 @@ async function bootstrap() {
   const config = app.get<ConfigService<GpuNodeEnv, true>>(ConfigService);
   const levels = logLevelsFrom(config.get('LOG_LEVEL', { infer: true }));
   const logsDir = config.get('LOGS_DIR', { infer: true });
-  app.useLogger(logsDir ? new FileCopyLogger(new RotatingLogFile(join(logsDir, 'gpu-node.log')), levels) : levels);
+  app.useLogger(logsDir ? new FileCopyLogger(rotatingLogFile(logsDir, 'gpu-node.log'), levels) : levels);
   const logger = new Logger('GpuNode');
 
   let stopping = false;

@@ -1,8 +1,7 @@
-import { LogLevel, RotatingLogFile } from '@app/common';
+import { LogLevel, rotatingLogFile } from '@app/common';
 import { ConfigService } from '@nestjs/config';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { LoggerModule, Params } from 'nestjs-pino';
 import pino from 'pino';
 import { SecretScrubber } from './secret-scrubber';
@@ -43,7 +42,7 @@ export function pinoParams(config: ConfigService): Params {
   const scrubber = new SecretScrubber(SecretScrubber.secretsOf(process.env));
   const stdout = pino.destination({ fd: 1, sync: true });
   const logsDir = config.get<string>('LOGS_DIR');
-  const file = logsDir ? new RotatingLogFile(join(logsDir, 'api.log')) : null;
+  const file = logsDir ? rotatingLogFile(logsDir, 'api.log') : null;
   const scrubbed = {
     write: (line: string) => {
       const clean = scrubber.scrub(line);

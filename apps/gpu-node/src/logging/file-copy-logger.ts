@@ -1,5 +1,5 @@
-import { RotatingLogFile } from '@app/common';
 import { ConsoleLogger, LogLevel } from '@nestjs/common';
+import type { Writable } from 'node:stream';
 
 /**
  * The node's console logging, each line also written as JSON to LOGS_DIR/gpu-node.log (rotated by
@@ -7,7 +7,7 @@ import { ConsoleLogger, LogLevel } from '@nestjs/common';
  */
 export class FileCopyLogger extends ConsoleLogger {
   constructor(
-    private readonly file: RotatingLogFile,
+    private readonly file: Writable,
     levels: LogLevel[],
   ) {
     super();

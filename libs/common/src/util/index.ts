@@ -1,3 +1,3 @@
 export * from './with-timeout';
-export * from './rotating-log-file';
+export * from './log-file';
 export * from './error-reason';
