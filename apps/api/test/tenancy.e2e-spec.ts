@@ -60,7 +60,8 @@ describe('clients of one API: isolation, idempotency, concurrency quota (API, Re
     redis = await TestRedis.create();
     await redis.start();
     client = new Redis(redis.url);
-    env = { ...sharedEnv(s3, redis.url), API_KEYS_FILE: keysFile(dir) };
+    // No node runs the jobs: a synchronous request (the OpenAI routes) gives up waiting after 1 s.
+    env = { ...sharedEnv(s3, redis.url), API_KEYS_FILE: keysFile(dir), SYNC_TIMEOUT_S: '1' };
     api = new ApiUnderTest(env);
     await api.start();
   });
@@ -175,6 +176,30 @@ describe('clients of one API: isolation, idempotency, concurrency quota (API, Re
       expect(repeat.status).toBe(409);
       expect(repeat.body).toMatchObject({ error: 'Conflict', message: `Job ${first.body.jobId} was cancelled`, stats: { jobId: first.body.jobId } });
       expect(await queuedCaptions()).toBe(queued);
+    });
+
+    it('gives a repeated OpenAI transcription the same job, although its output folder is named anew', async () => {
+      const transcribe = (language?: string) => {
+        const form = new FormData();
+        form.set('file_url', `${s3.publicUrl}/tenancy/in/fala.wav`);
+        form.set('model', 'whisper-1');
+        if (language) form.set('language', language);
+        return fetch(`${api.url}/v1/audio/transcriptions`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${KEYS.alice}`, 'Idempotency-Key': 'openai-1' },
+          body: form,
+        });
+      };
+      const queued = await client.llen('bull:transcribe:wait');
+      const first = await transcribe();
+      expect(first.status).toBe(504);
+      const jobId = first.headers.get('x-job-id');
+      expect(jobId).toBeTruthy();
+      const repeat = await transcribe();
+      expect(repeat.status).toBe(504);
+      expect(repeat.headers.get('x-job-id')).toBe(jobId);
+      expect(await client.llen('bull:transcribe:wait')).toBe(queued + 1);
+      expect((await transcribe('pt')).status).toBe(422);
     });
 
     it('refuses a malformed key with 400 naming the header', async () => {

@@ -33,6 +33,11 @@ export interface Submission {
   /** The job's input, already validated once, by the route's request DTO (RequestValidationPipe). */
   input: Record<string, unknown>;
   options: ApiOptions;
+  /**
+   * What identifies the request for an Idempotency-Key when its input holds names the service made
+   * up (an upload's object, an output folder); by default the operation, input and options.
+   */
+  fingerprint?: unknown;
 }
 
 /**
@@ -103,7 +108,7 @@ export class JobsService {
     const client = currentClient().name;
     // Sync or async is how the answer is awaited, not part of the request: a timed-out sync call
     // retried as async gets the same job.
-    const request = { operation, input, options: { ...options, async: undefined } };
+    const request = submission.fingerprint ?? { operation, input, options: { ...options, async: undefined } };
     const claimKey = () => this.redisCall(this.idempotency.claim(client, key, request), [HttpException]);
     let claim: IdempotencyClaim = await claimKey();
     for (let forgotten = false; claim.kind === 'existing'; forgotten = true) {
