@@ -91,7 +91,8 @@ export class OpenAiAudioService {
         throw asOpenAiError(error);
       });
     const body = reply.body;
-    const jobId = text(body.job_id);
+    // A transcription's final body names it job_id; the 202 of a job still running, jobId.
+    const jobId = text(body.job_id ?? body.jobId);
     if (reply.status === Number(HttpStatus.ACCEPTED)) {
       throw new OpenAiError(
         HttpStatus.GATEWAY_TIMEOUT,
