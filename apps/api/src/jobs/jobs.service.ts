@@ -226,6 +226,7 @@ function urlsOf(operation: JobOperation, input: Record<string, unknown>): { url:
     trilhasonora: ['url_video', 'trilha_sonora'],
     audio_trilhasonora: ['audio_url', 'trilha_sonora'],
     audio_concatenate: [],
+    compose: ['narration_url'],
   };
   const urls = fields[operation]
     .filter((field) => typeof input[field] === 'string')
@@ -245,12 +246,25 @@ function urlsOf(operation: JobOperation, input: Record<string, unknown>): { url:
       if (typeof url === 'string') urls.push({ url, field: `video_urls[${index}]` });
     });
   }
-  if (operation === JobOperation.Img2Vid && Array.isArray(input.images)) {
+  if (operation === JobOperation.Compose) urls.push(...composeNestedUrls(input));
+  if ((operation === JobOperation.Img2Vid || operation === JobOperation.Compose) && Array.isArray(input.images)) {
     (input.images as { image_url?: unknown }[]).forEach((image, index) => {
       if (typeof image.image_url === 'string') urls.push({ url: image.image_url, field: `images[${index}].image_url` });
     });
   }
   return urls;
+}
+
+/** compose's URLs inside its music and captions objects. */
+function composeNestedUrls(input: Record<string, unknown>): { url: string; field: string }[] {
+  const music = input.music as { url?: unknown } | undefined;
+  const captions = input.captions as { url_srt?: unknown; url_words?: unknown } | undefined;
+  const candidates: [unknown, string][] = [
+    [music?.url, 'music.url'],
+    [captions?.url_srt, 'captions.url_srt'],
+    [captions?.url_words, 'captions.url_words'],
+  ];
+  return candidates.flatMap(([url, field]) => (typeof url === 'string' ? [{ url, field }] : []));
 }
 
 /** Scheme, host and port: what the URL guard's verdict depends on. */
