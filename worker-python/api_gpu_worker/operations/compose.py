@@ -427,7 +427,8 @@ def _encode_with(
     suffix: str,
     ctx: JobContext,
 ) -> None:
-    frames = str(timeline.frames)
+    # The pipe carries exactly the planned frames: no -frames:v, which would end the whole output
+    # at the last frame and cut the narration's copied audio short.
     video_out = ["-map", "0:v"]
     graph: list[str] = []
     if subtitles is not None and silent is not None:
@@ -439,7 +440,7 @@ def _encode_with(
     faststart = [] if suffix == ".mkv" else ["-movflags", "+faststart"]
     second = (
         [
-            "-map", "[s]", *encoder.encode_args(), *kenburns.COLOR_ARGS, "-frames:v", frames,
+            "-map", "[s]", *encoder.encode_args(), *kenburns.COLOR_ARGS,
             "-an", "-movflags", "+faststart", "-f", "mp4", str(silent),
         ]
         if silent is not None
@@ -450,7 +451,7 @@ def _encode_with(
             "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
             *kenburns.raw_input_args(timeline.size), "-i", "pipe:0", "-i", audio.name, *graph,
             *video_out, "-map", "1:a:0", *encoder.encode_args(), *kenburns.COLOR_ARGS,
-            "-frames:v", frames, *audio_args, *faststart, "-f", _MUXERS[suffix], str(output),
+            *audio_args, *faststart, "-f", _MUXERS[suffix], str(output),
             *second,
         ],
         stdin=subprocess.PIPE,
