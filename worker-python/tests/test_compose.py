@@ -6,7 +6,6 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
-import numpy as np
 import pytest
 from test_caption_jobs_styled import frame_at, red_columns
 from test_trilhasonora import RATE, SPEECH, integrated_lufs, music_level_db, pcm
