@@ -142,9 +142,7 @@ def _any_of(
         yield (*path, names[0]), f"is required unless {' or '.join(names[1:])} is given"
         return
     if isinstance(error.instance, Mapping):
-        inside = [
-            sub for sub in error.context if "$ref" in branches[sub.relative_schema_path[0]]
-        ]
+        inside = [sub for sub in error.context if "$ref" in branches[sub.relative_schema_path[0]]]
         if inside:
             for sub in inside:
                 yield from _locate(sub)

@@ -66,6 +66,7 @@ from ..storage import content_type_for, object_key
 from ..subtitle_limits import bound_subtitles
 from ..subtitles import SubtitleError, parse_subtitles, seconds_to_ms
 from ..whisper import DecodingOptions, Transcript
+from ..work_limits import check_transcribe_length
 from .addaudio import audio_codec_args
 from .caption import MAX_SUBTITLE_BYTES, subtitles_filter
 from .concatenate import DEFAULT_TRANSITION_S
@@ -114,6 +115,14 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
 
     inputs = _fetch_inputs(fields, ctx)
     ctx.progress(_FETCHED)
+    if transcription is not None:
+        check_transcribe_length(
+            inputs.narration_info.duration,
+            transcription.resolved.name,
+            transcription.transcriber.device.device,
+            "narration_url",
+            ctx.settings,
+        )
     total_frames = max(1, kenburns.frame_count(inputs.narration_info.duration))
     motions = [
         motion_for(image, index, fields.get("zoom_types", []))
