@@ -6,6 +6,7 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 from test_caption_jobs_styled import frame_at, red_columns
 from test_trilhasonora import RATE, SPEECH, integrated_lufs, music_level_db, pcm
@@ -162,6 +163,16 @@ def test_images_longer_than_the_narration_are_cut_at_its_end(
     assert frames == round(audio_seconds(short_narration) * FPS)
 
 
+def test_a_fade_dips_to_black_at_each_join(compose_job, short_narration, job_context, tmp_path):
+    job = compose_job(short_narration, [1.0, 1.0], transition="fade", transition_duration=0.5)
+    result = run_job(job, job_context())
+
+    assert result["images_duration"] == pytest.approx(2.0)
+    output = download(result["video_url"], tmp_path / "fade.mp4")
+    assert frame_at(output, 0.25, WIDTH, HEIGHT).mean() > 60
+    assert frame_at(output, 1.0, WIDTH, HEIGHT).mean() < 30
+
+
 def test_music_is_ducked_under_the_narration_whose_level_is_untouched(
     compose_job, tone_narration, music, media_server, job_context, tmp_path
 ):
@@ -222,10 +233,16 @@ def test_captions_from_an_srt_with_a_preset(
     job = compose_job(
         short_narration, [3.3],
         captions={"url_srt": media_server.url(srt.name), "style": {"preset": "shorts"}},
+        return_intermediates=True,
     )  # fmt: skip
     result = run_job(job, job_context())
     assert result["word_timing"] == "interpolated"
     assert result["font"]
+    # The captions are on the result's frames and not on the silent video's, encoded alongside.
+    captioned = download(result["video_url"], tmp_path / "legendado.mp4")
+    silent = download(result["intermediates"]["video_url"], tmp_path / "mudo.mp4")
+    changed = np.abs(frame_at(captioned, 1.5, WIDTH, HEIGHT) - frame_at(silent, 1.5, WIDTH, HEIGHT))
+    assert (changed.max(axis=2) > 80).sum() > 500
 
 
 @pytest.mark.parametrize(
