@@ -1,7 +1,9 @@
 """compose on real FFmpeg, libass, faster-whisper and MinIO: one job from images, a narration,
 music and captions to a finished video, as long as the narration to a frame."""
 
+import ast
 import json
+import re
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -9,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from test_caption_jobs_styled import frame_at, red_columns
+from test_rp_handler import run_handler
 from test_trilhasonora import RATE, SPEECH, integrated_lufs, music_level_db, pcm
 
 from api_gpu_worker import kenburns
@@ -283,3 +286,17 @@ def test_an_image_that_is_not_an_image_is_refused_naming_it(
     with pytest.raises(MediaError) as caught:
         run_job(job, job_context())
     assert caught.value.field == "images[1].image_url"
+
+
+def test_the_runpod_handler_runs_a_compose_job(
+    worker_env, compose_job, short_narration, job_path, s3_keys, work_root
+):
+    job_input = compose_job(short_narration, [3.3])
+    completed, output = run_handler(worker_env, job_input)
+    assert completed.returncode == 0, output
+    match = re.search(r"Job result: (\{.*\})", output)
+    assert match, output
+    result = ast.literal_eval(match.group(1))["output"]
+    assert (result["fit"], result["filename"]) == ("exact", "vídeo final.mp4")
+    assert s3_keys(job_path) == [f"{job_path}vídeo final.mp4"]
+    assert list(work_root.iterdir()) == []
