@@ -148,9 +148,10 @@ export class JobsService {
     return record;
   }
 
-  /** The limits the operator may lower below the contract's: MAX_IMAGES and MAX_DURACAO_S. */
+  /** The limits the operator may lower below the contract's: MAX_IMAGES and MAX_DURACAO_S (img2vid and compose). */
   private checkLimits(operation: JobOperation, input: Record<string, unknown>): void {
-    if (operation !== JobOperation.Img2Vid || !Array.isArray(input.images)) return;
+    const hasImages = operation === JobOperation.Img2Vid || operation === JobOperation.Compose;
+    if (!hasImages || !Array.isArray(input.images)) return;
     const images = input.images as { duracao?: unknown }[];
     if (images.length > this.maxImages) {
       throw badRequest(`images must contain no more than ${this.maxImages} elements`);
