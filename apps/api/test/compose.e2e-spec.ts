@@ -131,6 +131,22 @@ describe('POST /video/compose through a GPU node', () => {
     expect(ended.output).toMatchObject({ word_timing: 'measured', transcript: { language: 'en', model: 'tiny.en' } });
   });
 
+  it('sync: a transition longer than half an image, found by the worker, is a 400 naming transition_duration', async () => {
+    const { status, body } = await api.call<Body>('POST', '/video/compose', {
+      body: {
+        images: images(),
+        narration_url: media.urls['speech.wav'],
+        transition: 'fade',
+        transition_duration: 1,
+        path: out,
+        output_filename: 'x.mp4',
+      },
+    });
+    expect(status).toBe(400);
+    expect(body.error).toBe('Bad Request');
+    expect(body.message).toContain('transition_duration');
+  });
+
   it.each([
     [{ narration_url: undefined }, 'narration_url'],
     [{ images: [] }, 'images'],
