@@ -94,7 +94,7 @@ def main() -> None:
         say(f"compose: {compose_s:.1f} s")
         say(
             "compose result: "
-            + json.dumps({k: result[k] for k in ("duration", "narration_duration", "fit")})
+            + json.dumps({k: result[k] for k in ("duration", "narration_duration", "duration_fit")})
         )
     finally:
         server.shutdown()

@@ -62,7 +62,7 @@ class TimelinePlan:
     """What the images would last end to end (transitions included), before the fit."""
 
     @property
-    def fit(self) -> str:
+    def duration_fit(self) -> str:
         if self.images_frames < self.total_frames:
             return "last_image_extended"
         if self.images_frames > self.total_frames:

@@ -104,15 +104,15 @@ def test_plan_fits_the_images_to_the_narration():
     sources = [Path(f"{i}") for i in range(3)]
     moves = [kenburns.Motion.ZOOM_IN] * 3
     exact = plan_shots([24, 24, 24], sources, moves, 72, "none", 0)
-    assert exact.fit == "exact"
+    assert exact.duration_fit == "exact"
     assert [(s.start, s.shown) for s in exact.shots] == [(0, 24), (24, 24), (48, 24)]
 
     held = plan_shots([24, 24, 24], sources, moves, 100, "none", 0)
-    assert held.fit == "last_image_extended"
+    assert held.duration_fit == "last_image_extended"
     assert (held.shots[-1].start, held.shots[-1].shown, held.shots[-1].move_frames) == (48, 52, 52)
 
     cut = plan_shots([24, 24, 24], sources, moves, 30, "none", 0)
-    assert cut.fit == "images_cut"
+    assert cut.duration_fit == "images_cut"
     assert [(s.start, s.shown, s.move_frames) for s in cut.shots] == [(0, 24, 24), (24, 6, 24)]
 
     crossfaded = plan_shots([24, 24, 24], sources, moves, 56, "crossfade", 8)
@@ -132,7 +132,7 @@ def test_narration_alone_sets_the_length_to_a_frame_and_keeps_its_loudness(
     narration_s = audio_seconds(short_narration)
     assert result["filename"] == "vídeo final.mp4"
     assert result["id_roteiro"] == 12
-    assert result["fit"] == "last_image_extended"
+    assert result["duration_fit"] == "last_image_extended"
     assert result["images_duration"] == pytest.approx(2.5)
     assert result["narration_duration"] == pytest.approx(narration_s, abs=1e-3)
     output = download(result["video_url"], tmp_path / "vídeo.mp4")
@@ -158,7 +158,7 @@ def test_images_longer_than_the_narration_are_cut_at_its_end(
     result = run_job(job, job_context())
 
     # Crossfaded, the images start at 0, 1.5, 3 and 4.5 s: the fourth is after the narration.
-    assert result["fit"] == "images_cut"
+    assert result["duration_fit"] == "images_cut"
     assert result["images_duration"] == pytest.approx(8.0 - 3 * 0.5)
     assert result["images_shown"] == 3
     output = download(result["video_url"], tmp_path / "cortado.mp4")
@@ -186,7 +186,7 @@ def test_music_is_ducked_under_the_narration_whose_level_is_untouched(
     )  # fmt: skip
     result = run_job(job, job_context())
 
-    assert result["fit"] == "exact"
+    assert result["duration_fit"] == "exact"
     assert result["mix"]["ducking_db"] == 10
     output = download(result["video_url"], tmp_path / "com trilha.mp4")
     samples = pcm(output)
@@ -297,6 +297,6 @@ def test_the_runpod_handler_runs_a_compose_job(
     match = re.search(r"Job result: (\{.*\})", output)
     assert match, output
     result = ast.literal_eval(match.group(1))["output"]
-    assert (result["fit"], result["filename"]) == ("exact", "vídeo final.mp4")
+    assert (result["duration_fit"], result["filename"]) == ("exact", "vídeo final.mp4")
     assert s3_keys(job_path) == [f"{job_path}vídeo final.mp4"]
     assert list(work_root.iterdir()) == []

@@ -91,7 +91,7 @@ describe('POST /video/compose through a GPU node', () => {
       status: 'COMPLETED',
       node: NODE_ID,
     });
-    expect(['exact', 'last_image_extended', 'images_cut']).toContain(body.fit);
+    expect(['exact', 'last_image_extended', 'images_cut']).toContain(body.duration_fit);
     expect(body.duration).toBeCloseTo(body.narration_duration, 1);
     expect(body.mix.ducking_db).toBe(8);
     expect(decodeURIComponent(body.video_url)).toBe(`${s3.publicUrl}/${out}vídeo composto.mp4`);

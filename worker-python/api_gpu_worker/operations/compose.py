@@ -20,7 +20,7 @@ auto_captions), done here with no intermediate file uploaded, downloaded or enco
 Durations: the narration sets the length and is never cut; the video has
 ``round(narration x 24)`` frames. Images shorter in total extend the last image to the end;
 images longer are cut at the narration's end (see `compose_timeline`). The result says which
-(``fit``) and every duration. A narration more than twice the images' total (plus 10 s) is
+(``duration_fit``) and every duration. A narration more than twice the images' total (plus 10 s) is
 refused: the job's deadline and the admission limits are reckoned from the images' durations.
 
 ``return_intermediates``: the silent video (no captions; encoded by the same FFmpeg as a second
@@ -170,7 +170,7 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         "duration": round(total_frames / kenburns.FPS, 6),
         "narration_duration": round(narration_s, 6),
         "images_duration": round(plan.images_frames / kenburns.FPS, 6),
-        "fit": plan.fit,
+        "duration_fit": plan.duration_fit,
         "images_shown": len(plan.shots),
         **result,
     }

@@ -449,7 +449,7 @@ export class ComposeJobResult {
     example: 'last_image_extended',
     values: ['exact', 'last_image_extended', 'images_cut'] as const,
   })
-  fit: 'exact' | 'last_image_extended' | 'images_cut';
+  duration_fit: 'exact' | 'last_image_extended' | 'images_cut';
 
   @IntegerField({ description: 'Images on screen (fewer than given when the video was cut).', example: 12, minimum: 1 })
   images_shown: number;
