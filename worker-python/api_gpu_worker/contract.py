@@ -124,8 +124,34 @@ def _locate(error: ValidationError) -> Iterator[tuple[tuple[PathSegment, ...], s
             for name in error.instance:
                 if name not in known:
                     yield (*path, name), "is not an allowed property"
+        case "anyOf":
+            yield from _any_of(error, path)
         case _:
             yield path, _describe(error)
+
+
+def _any_of(
+    error: ValidationError, path: tuple[PathSegment, ...]
+) -> Iterator[tuple[tuple[PathSegment, ...], str]]:
+    """compose's ``captions``: one of several properties required (named at the first, as the
+    TypeScript side does), and ``captions.auto``: true or an options object (an object's own
+    mistakes are reported inside it). jsonschema's own message would echo the value."""
+    branches = error.validator_value
+    if all(set(branch) == {"required"} for branch in branches):
+        names = [name for branch in branches for name in branch["required"]]
+        yield (*path, names[0]), f"is required unless {' or '.join(names[1:])} is given"
+        return
+    if isinstance(error.instance, Mapping):
+        inside = [sub for sub in error.context if "$ref" in branches[sub.relative_schema_path[0]]]
+        if inside:
+            for sub in inside:
+                yield from _locate(sub)
+            return
+    kinds = [
+        "an object" if "$ref" in branch else " or ".join(json.dumps(v) for v in branch["enum"])
+        for branch in branches
+    ]
+    yield path, f"must be {' or '.join(kinds)}"
 
 
 def _describe(error: ValidationError) -> str:

@@ -66,7 +66,7 @@ def test_reads_the_schema_the_typescript_side_generates():
     assert set(schema["operations"]) == {
         "caption", "img2vid", "addaudio", "transcribe", "concatenate",
         "concat_video_audio", "trilhasonora", "audio_trilhasonora",
-        "audio_concatenate",
+        "audio_concatenate", "compose",
     }  # fmt: skip
 
 

@@ -126,7 +126,10 @@ describe('OpenAPI at /docs-json', () => {
   it('gives every field of every request body a type and an example', () => {
     for (const [name, schema] of Object.entries(document.components.schemas)) {
       for (const [field, property] of Object.entries(schema.properties ?? {})) {
-        const typed = 'type' in property || '$ref' in property || 'allOf' in property;
+        // A union (compose's captions.auto: true or an object) is typed when each of its branches is.
+        const branches = (property.oneOf ?? []) as Record<string, unknown>[];
+        const typedUnion = branches.length > 0 && branches.every((branch) => 'type' in branch || '$ref' in branch);
+        const typed = 'type' in property || '$ref' in property || 'allOf' in property || typedUnion;
         const exemplified = 'example' in property || '$ref' in property || 'items' in property;
         expect({ field: `${name}.${field}`, typed, exemplified }).toEqual({ field: `${name}.${field}`, typed: true, exemplified: true });
       }

@@ -16,6 +16,7 @@ const ROUTES = [
   ['POST', '/video/trilhasonora', "Music under a video's narration"],
   ['POST', '/audio/trilhasonora', 'Music under a narration (audio)'],
   ['POST', '/audio/concatenate', 'Join audio files into one'],
+  ['POST', '/video/compose', 'A finished video: images, narration, music and captions in one job'],
   ['POST', '/transcribe', 'Transcribe audio into SRT, karaoke ASS and word timings'],
   ['GET', '/transcribe/health', 'Transcription health (no key)'],
   ['GET', '/job/:jobId', 'Job status (also /video/job/:jobId)'],

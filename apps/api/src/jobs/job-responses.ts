@@ -22,6 +22,7 @@ const SUCCESS_MESSAGES: Record<JobOperation, string> = {
   trilhasonora: 'Music laid under the narration and uploaded to S3 successfully',
   audio_trilhasonora: 'Music laid under the narration and uploaded to S3 successfully',
   audio_concatenate: 'Audio files concatenated and uploaded to S3 successfully',
+  compose: 'Video composed and uploaded to S3 successfully',
 };
 
 const ms = (iso: string | undefined) => (iso ? Date.parse(iso) : undefined);

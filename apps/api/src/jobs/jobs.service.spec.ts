@@ -79,6 +79,9 @@ describe('JobsService', () => {
       service.accept({ operation: JobOperation.Img2Vid, input: { images: [{ ...images[0], duracao: 61 }], path: 'p/' }, options: { async: false } }),
     );
     expect(tooLong.body.message).toBe('images[0].duracao must not be greater than 60');
+    const composed = { images, narration_url: 'http://127.0.0.1:9000/canais/n.mp3', path: 'p/', output_filename: 'v.mp4' };
+    const tooManyComposed = await answer(service.accept({ operation: JobOperation.Compose, input: composed, options: { async: false } }));
+    expect(tooManyComposed).toMatchObject({ status: 400, body: { message: 'images must contain no more than 3 elements' } });
     const webhook = await answer(service.accept({ operation: JobOperation.Caption, input: caption, options: { async: false, webhookUrl: 'https://example.com/hook' } }));
     expect(webhook.body.message).toContain('webhook_url');
     const privateUrl = await answer(

@@ -197,9 +197,10 @@ export class JobsService {
     return record;
   }
 
-  /** The limits the operator may lower below the contract's: MAX_IMAGES and MAX_DURACAO_S. */
+  /** The limits the operator may lower below the contract's: MAX_IMAGES and MAX_DURACAO_S (img2vid and compose). */
   private checkLimits(operation: JobOperation, input: Record<string, unknown>): void {
-    if (operation !== JobOperation.Img2Vid || !Array.isArray(input.images)) return;
+    const hasImages = operation === JobOperation.Img2Vid || operation === JobOperation.Compose;
+    if (!hasImages || !Array.isArray(input.images)) return;
     const images = input.images as { duracao?: unknown }[];
     if (images.length > this.maxImages) {
       throw badRequest(`images must contain no more than ${this.maxImages} elements`);
@@ -275,6 +276,7 @@ function urlsOf(operation: JobOperation, input: Record<string, unknown>): { url:
     trilhasonora: ['url_video', 'trilha_sonora'],
     audio_trilhasonora: ['audio_url', 'trilha_sonora'],
     audio_concatenate: [],
+    compose: ['narration_url'],
   };
   const urls = fields[operation]
     .filter((field) => typeof input[field] === 'string')
@@ -294,12 +296,25 @@ function urlsOf(operation: JobOperation, input: Record<string, unknown>): { url:
       if (typeof url === 'string') urls.push({ url, field: `video_urls[${index}]` });
     });
   }
-  if (operation === JobOperation.Img2Vid && Array.isArray(input.images)) {
+  if (operation === JobOperation.Compose) urls.push(...composeNestedUrls(input));
+  if ((operation === JobOperation.Img2Vid || operation === JobOperation.Compose) && Array.isArray(input.images)) {
     (input.images as { image_url?: unknown }[]).forEach((image, index) => {
       if (typeof image.image_url === 'string') urls.push({ url: image.image_url, field: `images[${index}].image_url` });
     });
   }
   return urls;
+}
+
+/** compose's URLs inside its music and captions objects. */
+function composeNestedUrls(input: Record<string, unknown>): { url: string; field: string }[] {
+  const music = input.music as { url?: unknown } | undefined;
+  const captions = input.captions as { url_srt?: unknown; url_words?: unknown } | undefined;
+  const candidates: [unknown, string][] = [
+    [music?.url, 'music.url'],
+    [captions?.url_srt, 'captions.url_srt'],
+    [captions?.url_words, 'captions.url_words'],
+  ];
+  return candidates.flatMap(([url, field]) => (typeof url === 'string' ? [{ url, field }] : []));
 }
 
 /** Scheme, host and port: what the URL guard's verdict depends on. */

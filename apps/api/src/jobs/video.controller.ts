@@ -4,6 +4,7 @@ import {
   CAPTION_PRESET_NAMES,
   CaptionRequest,
   CaptionStyleRequest,
+  ComposeRequest,
   ConcatVideoAudioRequest,
   ConcatenateRequest,
   TrilhaSonoraRequest,
@@ -86,6 +87,12 @@ export class VideoController {
     @Res({ passthrough: true }) res: Response,
   ) {
     return this.run(JobOperation.TrilhaSonora, body, prefer, res);
+  }
+
+  @Post('compose')
+  @JobSubmissionRoute()
+  compose(@Body() body: ComposeRequest, @Headers('prefer') prefer: string | undefined, @Res({ passthrough: true }) res: Response) {
+    return this.run(JobOperation.Compose, body, prefer, res);
   }
 
   // The replaced service's asynchronous routes answered 200, not 202; their clients expect that.

@@ -1,15 +1,18 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, getSchemaPath } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
   IsIn,
+  IsObject,
   IsString,
   Matches,
   MaxLength,
   MinLength,
   ValidateIf,
+  ValidateNested,
 } from 'class-validator';
 import { JSONSchema } from 'class-validator-jsonschema';
 import {
@@ -889,6 +892,191 @@ export class AudioConcatenateJobInput {
   id_roteiro?: number;
 }
 
+/** The most images one compose job may carry. */
+export const MAX_COMPOSE_IMAGES = 200;
+
+@JSONSchema({ additionalProperties: false, description: 'Music under the narration of a composed video.' })
+export class ComposeMusic {
+  @MediaUrlField('The music (MP3, AAC, WAV…): looped with crossfaded seams, faded in and out.', 'https://example.com/trilha.mp3')
+  url: string;
+
+  @NumberField({
+    description: "How far below the narration's loudness the music sits, in LU (EBU R128); 20 when left out.",
+    example: 20,
+    optional: true,
+    minimum: 0,
+    maximum: 40,
+  })
+  volume_reduction_db?: number;
+
+  @DuckingDbField()
+  ducking_db?: number;
+}
+
+const hasComposeSubtitles = (input: { url_words?: unknown; url_srt?: unknown }) =>
+  input.url_words !== undefined || input.url_srt !== undefined;
+
+const AutoCaptionsField = () => {
+  const description =
+    'Transcribe the narration on the worker and burn its words: true (model and language chosen by the worker) ' +
+    'or {model?, language?}. Needed unless url_srt or url_words is given.';
+  const example = { language: 'pt' };
+  return applyDecorators(
+    ApiProperty({
+      description,
+      example,
+      required: false,
+      oneOf: [{ type: 'boolean', enum: [true] }, { $ref: getSchemaPath(CaptionAutoCaptions) }],
+    }),
+    // `true` or the options object; the generated $ref alone would refuse `true`.
+    JSONSchema(() => ({
+      description,
+      examples: [true, example],
+      anyOf: [{ type: 'boolean', enum: [true] }, { $ref: '#/definitions/CaptionAutoCaptions' }],
+    })),
+    ValidateIf((input: { url_words?: unknown; url_srt?: unknown }, value: unknown) =>
+      value === undefined ? !hasComposeSubtitles(input) : value !== true,
+    ),
+    IsObject({ message: '$property must be true or an object {model?, language?}' }),
+    ValidateNested(),
+    Type(() => CaptionAutoCaptions),
+  );
+};
+
+// One source of words is required: auto, url_words or url_srt (draft-07 anyOf, unknown to the typings).
+@JSONSchema((schema) => ({
+  ...schema,
+  additionalProperties: false,
+  description: 'Captions burnt into the composed video, in the same encode as the pictures.',
+  ...{ anyOf: [{ required: ['auto'] }, { required: ['url_words'] }, { required: ['url_srt'] }] },
+}))
+export class ComposeCaptions {
+  @AutoCaptionsField()
+  auto?: true | CaptionAutoCaptions;
+
+  @TextField({
+    description: 'words.json of /transcribe: the words timed as they were spoken (wins over url_srt and auto).',
+    example: 'https://example.com/words.json',
+    optional: true,
+    minLength: 1,
+    maxLength: MAX_URL_LENGTH,
+    pattern: MEDIA_URL,
+  })
+  url_words?: string;
+
+  @TextField({
+    description: 'Subtitles (SRT, ASS or a words.json), laid out in `style` (wins over auto).',
+    example: 'https://example.com/legendas.srt',
+    optional: true,
+    minLength: 1,
+    maxLength: MAX_URL_LENGTH,
+    pattern: MEDIA_URL,
+  })
+  url_srt?: string;
+
+  @NestedField({
+    description: 'Style of the captions, as /video/caption takes it (a preset and overrides); the default look when left out.',
+    example: { preset: 'shorts' },
+    optional: true,
+    type: () => CaptionStyle,
+  })
+  style?: CaptionStyle;
+}
+
+@JSONSchema({
+  additionalProperties: false,
+  description:
+    'A finished video in one job: Ken Burns clips of the images, the narration (with music ducked under it) as ' +
+    'the audio and captions burnt in, encoded once. It lasts exactly as long as the narration, which is never cut: ' +
+    'the last image is held longer when the images are shorter, the video cut at the narration\'s end when longer.',
+})
+export class ComposeJobInput {
+  @NestedArrayField({
+    description: 'The images, in order, each on screen for its `duracao` (fitted to the narration at the end).',
+    example: [
+      { id: 'img-1', image_url: 'https://example.com/photo1.jpg', duracao: 5 },
+      { id: 'img-2', image_url: 'https://example.com/photo2.jpg', duracao: 5, zoom_type: 'panright' },
+    ],
+    minItems: 1,
+    maxItems: MAX_COMPOSE_IMAGES,
+    type: () => Img2VidImage,
+  })
+  images: Img2VidImage[];
+
+  @MediaUrlField('The narration (MP3, AAC, WAV…): the video lasts exactly as long as it.', 'https://example.com/narracao.mp3')
+  narration_url: string;
+
+  @NestedField({
+    description: 'Music under the narration, as /video/trilhasonora lays it.',
+    example: { url: 'https://example.com/trilha.mp3', volume_reduction_db: 20, ducking_db: 6 },
+    optional: true,
+    type: () => ComposeMusic,
+  })
+  music?: ComposeMusic;
+
+  @NestedField({
+    description: 'Captions: auto (the narration transcribed), url_words or url_srt, with a style.',
+    example: { auto: true, style: { preset: 'shorts' } },
+    optional: true,
+    type: () => ComposeCaptions,
+  })
+  captions?: ComposeCaptions;
+
+  @EnumField({
+    description: 'Between images: none (a cut), fade (through black, no overlap) or crossfade (overlapping).',
+    example: 'crossfade',
+    optional: true,
+    values: VIDEO_TRANSITIONS,
+  })
+  transition?: VideoTransition;
+
+  @NumberField({
+    description: 'Length of each fade or crossfade in seconds (0.5 when left out), rounded to whole frames.',
+    example: 0.5,
+    optional: true,
+    positive: true,
+    maximum: 5,
+  })
+  transition_duration?: number;
+
+  @EnumField({
+    description: 'Size of the video, width x height (1920x1080 when left out).',
+    example: '1080x1920',
+    optional: true,
+    values: IMG2VID_RESOLUTIONS,
+  })
+  resolution?: Img2VidResolution;
+
+  @EnumField({
+    description: 'cover (default): crop each image to fill the frame; blur: the whole image over a blurred copy of itself.',
+    example: 'cover',
+    optional: true,
+    values: IMG2VID_FITS,
+  })
+  fit?: Img2VidFit;
+
+  @ZoomTypesField()
+  zoom_types?: ZoomTypeChoice[];
+
+  @S3KeyPrefixField('Project Name/Video Title/videos/')
+  path: string;
+
+  @OutputVideoFilenameField('video_final.mp4')
+  output_filename: string;
+
+  @BooleanField({
+    description:
+      'Also upload what the steps would have made (false when left out): the silent video, the mixed audio (with ' +
+      'music) and the transcript files (with captions.auto), under `path`.',
+    example: false,
+    optional: true,
+  })
+  return_intermediates?: boolean;
+
+  @IdRoteiroField()
+  id_roteiro?: number;
+}
+
 /** The input class of each operation. */
 export const JOB_INPUT_CLASSES = {
   [JobOperation.Caption]: CaptionJobInput,
@@ -900,6 +1088,7 @@ export const JOB_INPUT_CLASSES = {
   [JobOperation.TrilhaSonora]: TrilhaSonoraJobInput,
   [JobOperation.AudioTrilhaSonora]: AudioTrilhaSonoraJobInput,
   [JobOperation.AudioConcatenate]: AudioConcatenateJobInput,
+  [JobOperation.Compose]: ComposeJobInput,
 } as const satisfies Record<JobOperation, new () => object>;
 
 export type JobInputOf<O extends JobOperation> = InstanceType<(typeof JOB_INPUT_CLASSES)[O]>;

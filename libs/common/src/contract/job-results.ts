@@ -386,6 +386,113 @@ export class AudioConcatenateJobResult {
   id_roteiro?: number;
 }
 
+@JSONSchema({ additionalProperties: false, description: 'What the narration of a composed video was transcribed to.' })
+export class ComposeTranscript {
+  @TextField({ description: 'Language spoken, as detected or as asked for.', example: 'pt' })
+  language: string;
+
+  @TextField({ description: 'Model that transcribed.', example: 'base' })
+  model: string;
+}
+
+@JSONSchema({ additionalProperties: false, description: 'The intermediates of a compose job (return_intermediates).' })
+export class ComposeIntermediates {
+  @TextField({
+    description: 'The video without audio and without captions.',
+    example: 'https://s3.example.com/canais/Project/videos/video_sem_audio.mp4',
+  })
+  video_url: string;
+
+  @TextField({
+    description: 'The narration mixed with the music (with music only).',
+    example: 'https://s3.example.com/canais/Project/videos/audio_mixado.m4a',
+    optional: true,
+  })
+  audio_url?: string;
+
+  @NestedField({
+    description: 'The transcript files of the narration (with captions.auto only).',
+    example: { segments: { srt: 'https://s3.example.com/canais/p/segments.srt', vtt: '', json: '' } },
+    optional: true,
+    type: () => TranscriptionFiles,
+  })
+  transcript_files?: TranscriptionFiles;
+}
+
+@JSONSchema({ additionalProperties: false, description: 'Result of a compose job.' })
+export class ComposeJobResult {
+  @VideoUrlField()
+  video_url: string;
+
+  @FilenameField('video_final.mp4')
+  filename?: string;
+
+  @EncoderField()
+  encoder?: string;
+
+  @EncoderFallbackField()
+  encoder_fallback?: string;
+
+  @NumberField({ description: "Duration of the video in seconds: the narration's, in whole frames.", example: 60.0, minimum: 0, maximum: 1e9 })
+  duration: number;
+
+  @NumberField({ description: 'Duration of the narration in seconds (never cut).', example: 60.01, minimum: 0, maximum: 1e9 })
+  narration_duration: number;
+
+  @NumberField({ description: 'What the images would last end to end, transitions included, in seconds.', example: 58, minimum: 0, maximum: 1e9 })
+  images_duration: number;
+
+  @EnumField({
+    description:
+      'How the images were fitted to the narration: exact, last_image_extended (the last image held until the narration ends) ' +
+      'or images_cut (the video cut at the narration\'s end).',
+    example: 'last_image_extended',
+    values: ['exact', 'last_image_extended', 'images_cut'] as const,
+  })
+  duration_fit: 'exact' | 'last_image_extended' | 'images_cut';
+
+  @IntegerField({ description: 'Images on screen (fewer than given when the video was cut).', example: 12, minimum: 1 })
+  images_shown: number;
+
+  @EnumField({
+    description: 'Where the word times of the captions came from (with captions).',
+    example: 'measured',
+    optional: true,
+    values: ['measured', 'interpolated'] as const,
+  })
+  word_timing?: 'measured' | 'interpolated';
+
+  @TextField({ description: 'Font family the captions were drawn in (with captions).', example: 'DejaVu Sans', optional: true })
+  font?: string;
+
+  @NestedField({
+    description: 'captions.auto: what the narration was transcribed to.',
+    example: { language: 'pt', model: 'base' },
+    optional: true,
+    type: () => ComposeTranscript,
+  })
+  transcript?: ComposeTranscript;
+
+  @NestedField({
+    description: 'Levels of the music mix (with music).',
+    example: { narration_lufs: -18.2, music_lufs: -38.2, music_gain_db: -24.5, ducking_db: 6 },
+    optional: true,
+    type: () => MusicMixLevels,
+  })
+  mix?: MusicMixLevels;
+
+  @NestedField({
+    description: 'return_intermediates: the intermediate files, uploaded under `path`.',
+    example: { video_url: 'https://s3.example.com/canais/Project/videos/video_sem_audio.mp4' },
+    optional: true,
+    type: () => ComposeIntermediates,
+  })
+  intermediates?: ComposeIntermediates;
+
+  @IdRoteiroEchoField()
+  id_roteiro?: number;
+}
+
 /** The result class of each operation. */
 export const JOB_RESULT_CLASSES = {
   [JobOperation.Caption]: CaptionJobResult,
@@ -397,6 +504,7 @@ export const JOB_RESULT_CLASSES = {
   [JobOperation.TrilhaSonora]: TrilhaSonoraJobResult,
   [JobOperation.AudioTrilhaSonora]: AudioTrilhaSonoraJobResult,
   [JobOperation.AudioConcatenate]: AudioConcatenateJobResult,
+  [JobOperation.Compose]: ComposeJobResult,
 } as const satisfies Record<JobOperation, new () => object>;
 
 export type JobResultOf<O extends JobOperation> = InstanceType<(typeof JOB_RESULT_CLASSES)[O]>;

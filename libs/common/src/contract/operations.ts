@@ -9,6 +9,7 @@ export const JobOperation = {
   TrilhaSonora: 'trilhasonora',
   AudioTrilhaSonora: 'audio_trilhasonora',
   AudioConcatenate: 'audio_concatenate',
+  Compose: 'compose',
 } as const;
 
 export type JobOperation = (typeof JobOperation)[keyof typeof JobOperation];

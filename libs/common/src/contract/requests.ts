@@ -6,6 +6,7 @@ import {
   CaptionJobInput,
   AudioConcatenateJobInput,
   AudioTrilhaSonoraJobInput,
+  ComposeJobInput,
   ConcatVideoAudioJobInput,
   TrilhaSonoraJobInput,
   ConcatenateJobInput,
@@ -91,6 +92,8 @@ export class AudioTrilhaSonoraRequest extends IntersectionType(AudioTrilhaSonora
 
 export class AudioConcatenateRequest extends IntersectionType(AudioConcatenateJobInput, ApiRequestFields) {}
 
+export class ComposeRequest extends IntersectionType(ComposeJobInput, ApiRequestFields) {}
+
 export type JobRequest =
   | CaptionRequest
   | CaptionStyleRequest
@@ -101,7 +104,8 @@ export type JobRequest =
   | ConcatVideoAudioRequest
   | TrilhaSonoraRequest
   | AudioTrilhaSonoraRequest
-  | AudioConcatenateRequest;
+  | AudioConcatenateRequest
+  | ComposeRequest;
 
 export interface ApiOptions {
   async: boolean;

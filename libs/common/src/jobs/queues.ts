@@ -14,6 +14,7 @@ export const JOB_QUEUES = {
   [JobOperation.TrilhaSonora]: 'trilhasonora',
   [JobOperation.AudioTrilhaSonora]: 'audio_trilhasonora',
   [JobOperation.AudioConcatenate]: 'audio_concatenate',
+  [JobOperation.Compose]: 'compose',
 } as const satisfies Record<JobOperation, string>;
 
 export type JobQueueName = (typeof JOB_QUEUES)[JobOperation];
@@ -46,6 +47,7 @@ export const RUNPOD_JOB_QUEUES = {
   [JobOperation.TrilhaSonora]: 'runpod-trilhasonora',
   [JobOperation.AudioTrilhaSonora]: 'runpod-audio_trilhasonora',
   [JobOperation.AudioConcatenate]: 'runpod-audio_concatenate',
+  [JobOperation.Compose]: 'runpod-compose',
 } as const satisfies Record<JobOperation, string>;
 
 /** A RunPod job's Bull payload. */

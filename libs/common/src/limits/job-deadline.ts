@@ -21,10 +21,27 @@ const IMG2VID_PIXELS = 1920 * 1080;
 const REFERENCE_PIXELS = 1920 * 1080;
 /** Fetching and checking each img2vid image, before any frame is drawn. */
 const SECONDS_PER_IMAGE = 2;
+/**
+ * compose: the Ken Burns frames (img2vid's rate) plus transcribing the narration, mixing the music
+ * and burning captions in the same encode, each at most about one second per output second on the
+ * CPU fallback.
+ */
+const COMPOSE_SECONDS_PER_OUTPUT_SECOND = IMG2VID_SECONDS_PER_OUTPUT_SECOND + 2;
+/**
+ * compose's video lasts as long as its narration, which the worker accepts up to twice the images'
+ * total plus 10 s (the last image held): the deadline is reckoned on that longest video
+ * (worker-python operations/compose.py, _MAX_HOLD_FACTOR and _MAX_HOLD_SLACK_S).
+ */
+const COMPOSE_MAX_HOLD_FACTOR = 2;
+const COMPOSE_MAX_HOLD_SLACK_S = 10;
 
-/** The output media seconds a job's input declares, when it does (img2vid: the sum of `duracao`). */
+/**
+ * The output media seconds a job's input declares, when it does: the sum of `duracao` of
+ * img2vid's images, and of compose's (whose narration then fits the video to itself).
+ */
 export function declaredOutputSeconds(operation: JobOperation, input: Record<string, unknown>): number | undefined {
-  if (operation !== JobOperation.Img2Vid || !Array.isArray(input.images)) return undefined;
+  const declares = operation === JobOperation.Img2Vid || operation === JobOperation.Compose;
+  if (!declares || !Array.isArray(input.images)) return undefined;
   return (input.images as { duracao?: unknown }[]).reduce<number>(
     (total, image) => total + (typeof image.duracao === 'number' && image.duracao > 0 ? image.duracao : 0),
     0,
@@ -45,7 +62,12 @@ export function jobDeadlineSeconds(
   const outputS = declaredOutputSeconds(operation, input);
   if (outputS === undefined) return settings.maxS;
   const images = Array.isArray(input.images) ? input.images.length : 0;
-  const work = outputS * IMG2VID_SECONDS_PER_OUTPUT_SECOND * (IMG2VID_PIXELS / REFERENCE_PIXELS) + images * SECONDS_PER_IMAGE;
+  const pixels = IMG2VID_PIXELS / REFERENCE_PIXELS;
+  const frames =
+    operation === JobOperation.Compose
+      ? (outputS * COMPOSE_MAX_HOLD_FACTOR + COMPOSE_MAX_HOLD_SLACK_S) * COMPOSE_SECONDS_PER_OUTPUT_SECOND * pixels
+      : outputS * IMG2VID_SECONDS_PER_OUTPUT_SECOND * pixels;
+  const work = frames + images * SECONDS_PER_IMAGE;
   return Math.min(settings.maxS, Math.ceil(settings.floorS + work));
 }
 

@@ -27,6 +27,13 @@ describe('jobDeadlineSeconds', () => {
     }
   });
 
+  it('gives compose the time of its longest video (the narration may hold the last image) with its extra steps', () => {
+    const input = { ...images(12, 5), narration_url: 'https://example.com/n.mp3' };
+    const compose = jobDeadlineSeconds(JobOperation.Compose, input, settings);
+    expect(compose).toBeGreaterThan(jobDeadlineSeconds(JobOperation.Img2Vid, images(12, 5), settings));
+    expect(compose).toBe(Math.ceil(settings.floorS + (60 * 2 + 10) * 5 + 12 * 2));
+  });
+
   it('dates the deadline from the start', () => {
     expect(deadlineAt('2026-01-01T00:00:00.000Z', 90)).toBe('2026-01-01T00:01:30.000Z');
   });
@@ -37,6 +44,11 @@ describe('checkWorkLimits', () => {
     const violation = checkWorkLimits(JobOperation.Img2Vid, images(500, 600), { maxTotalOutputS: 7200 });
     expect(violation?.field).toBe('images');
     expect(violation?.message).toContain('MAX_TOTAL_OUTPUT_S');
+  });
+
+  it('refuses a compose whose images add up past MAX_TOTAL_OUTPUT_S, naming images', () => {
+    const violation = checkWorkLimits(JobOperation.Compose, images(100, 100), { maxTotalOutputS: 7200 });
+    expect(violation?.field).toBe('images');
   });
 
   it('lets a batch inside the limit through, and operations that declare no output length', () => {
