@@ -1,5 +1,6 @@
 """Audio decoded by FFmpeg into bounded chunks, cut in the pauses between sentences."""
 
+import itertools
 import os
 import subprocess
 from pathlib import Path
@@ -61,7 +62,7 @@ def test_chunks_are_bounded_contiguous_and_together_the_whole_audio(sentences: P
 def test_each_cut_falls_in_a_pause_between_sentences(sentences: Path) -> None:
     chunks = list(audio_chunks(sentences))
 
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in itertools.pairwise(chunks):
         # A quarter of a second each side of the cut is the silence between two sentences.
         quarter = SAMPLE_RATE // 4
         around = np.concatenate([before.samples[-quarter:], after.samples[:quarter]])
