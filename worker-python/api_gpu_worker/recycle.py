@@ -1,10 +1,10 @@
 """Whether a local worker must be replaced before it takes another job.
 
 Two things a finished job can leave behind that the next job must not inherit: memory the
-process holds on to (an allocator rarely gives a decoded hour of audio back to the system), and
-a whisper thread still decoding a transcription that was cancelled or timed out (CTranslate2
-cannot be interrupted mid-segment). Either way the worker reports its job, then exits, and the
-node starts a fresh one.
+process holds on to (an allocator rarely gives a large job's buffers back to the system), and a
+whisper thread still decoding a transcription that was cancelled or timed out (it stops between
+segments, and CTranslate2 cannot be interrupted within one). Either way the worker reports its
+job, then exits, and the node starts a fresh one.
 """
 
 import os

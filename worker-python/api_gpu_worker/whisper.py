@@ -1,5 +1,10 @@
 """faster-whisper, kept warm: loaded models stay in a small LRU for the life of the process.
 
+Audio reaches the model in chunks of at most two minutes, cut in pauses (audio_chunks), so a
+transcription's memory does not grow with the audio's length and a stop request is seen between
+chunks and between segments; timestamps run on from chunk to chunk, the language detected on the
+first chunk with speech is kept for the rest, and each chunk is conditioned on the text before it.
+
 ``WHISPER_MAX_LOADED_MODELS`` (default 2) bounds how many models stay loaded at once; the least
 recently used one is dropped to make room. Decoding follows the replaced service: word
 timestamps, beam 5, best of 5, temperature with fallback steps of 0.2, compression ratio 2.4,
@@ -18,6 +23,8 @@ from pathlib import Path
 
 from faster_whisper import WhisperModel
 
+from .audio_chunks import AudioChunk, audio_chunks
+from .media import probe
 from .settings import ConfigError
 from .subtitles import Segment, Word
 from .whisper_models import ResolvedModel, WhisperDevice, whisper_device
@@ -26,6 +33,10 @@ MAX_LOADED_ENV = "WHISPER_MAX_LOADED_MODELS"
 _DEFAULT_MAX_LOADED = 2
 _TEMPERATURE_STEP = 0.2
 _STOP_POLL_S = 0.1
+# What Whisper detects in silence: the language of a transcript without speech, none being given.
+_LANGUAGE_OF_SILENCE = "en"
+# The model conditions on its last 223 tokens at most; this much text holds them.
+_PROMPT_CHARS = 1000
 
 
 class TranscriptionStopped(Exception):
@@ -152,11 +163,59 @@ class Transcriber:
         on_progress: Callable[[float], None],
         should_stop: Callable[[], bool],
     ) -> Transcript:
-        segments, info = self._model(resolved).transcribe(
-            str(audio),
-            language=options.language,
+        model = self._model(resolved)
+        expected = _probed_duration(audio)
+        language = options.language
+        prompt = options.initial_prompt
+        collected: list[Segment] = []
+        duration = 0.0
+        chunks = audio_chunks(audio)
+        try:
+            for chunk in chunks:
+                if should_stop():
+                    raise TranscriptionStopped
+                # Without speech faster-whisper's VAD would leave nothing to decode.
+                if chunk.speech or not options.vad:
+                    decoded, language = self._decode_chunk(
+                        model, chunk, language, prompt, options, expected, on_progress, should_stop
+                    )
+                    collected += decoded
+                    prompt = _prompt_after(prompt, decoded)
+                duration = chunk.start + chunk.duration
+                if expected:
+                    on_progress(min(1.0, duration / expected))
+        finally:
+            chunks.close()
+        return Transcript(
+            language=language or _LANGUAGE_OF_SILENCE,
+            duration=duration,
+            segments=tuple(collected),
+            model=resolved.name,
+            device=self.device.device,
+            model_requested=resolved.requested,
+        )
+
+    def _decode_chunk(
+        self,
+        model: WhisperModel,
+        chunk: AudioChunk,
+        language: str | None,
+        prompt: str | None,
+        options: DecodingOptions,
+        expected: float | None,
+        on_progress: Callable[[float], None],
+        should_stop: Callable[[], bool],
+    ) -> tuple[list[Segment], str | None]:
+        """The chunk's segments, timed from the start of the audio, and the language they are in.
+
+        Without a language the model detects it on this chunk; once a chunk has given segments,
+        the next chunks keep its language.
+        """
+        segments, info = model.transcribe(
+            chunk.samples,
+            language=language,
             task=options.task,
-            initial_prompt=options.initial_prompt,
+            initial_prompt=prompt,
             beam_size=options.beam_size,
             best_of=5,
             temperature=fallback_temperatures(options.temperature),
@@ -167,22 +226,14 @@ class Transcriber:
             word_timestamps=True,
             vad_filter=options.vad,
         )
-        duration = float(info.duration)
-        collected: list[Segment] = []
+        decoded: list[Segment] = []
         for segment in segments:
             if should_stop():
                 raise TranscriptionStopped
-            collected.append(_segment(segment, duration))
-            if duration > 0:
-                on_progress(min(1.0, segment.end / duration))
-        return Transcript(
-            language=info.language,
-            duration=duration,
-            segments=tuple(collected),
-            model=resolved.name,
-            device=self.device.device,
-            model_requested=resolved.requested,
-        )
+            decoded.append(_segment(segment, chunk.start, chunk.duration))
+            if expected:
+                on_progress(min(1.0, (chunk.start + segment.end) / expected))
+        return decoded, info.language if decoded else language
 
 
 def fallback_temperatures(first: float) -> tuple[float, ...]:
@@ -190,14 +241,34 @@ def fallback_temperatures(first: float) -> tuple[float, ...]:
     return tuple(round(first + _TEMPERATURE_STEP * step, 6) for step in range(steps + 1))
 
 
-def _segment(segment, duration: float) -> Segment:
+def _segment(segment, offset: float, duration: float) -> Segment:
+    """A segment of a chunk ``duration`` long, timed from ``offset`` seconds into the audio."""
+
     def within(seconds: float) -> float:
-        return min(max(0.0, float(seconds)), duration)
+        return offset + min(max(0.0, float(seconds)), duration)
 
     words = tuple(
         Word(word.word, within(word.start), within(word.end)) for word in segment.words or ()
     )
     return Segment(within(segment.start), within(segment.end), segment.text, words)
+
+
+def _prompt_after(prompt: str | None, decoded: list[Segment]) -> str | None:
+    """The text the next chunk is conditioned on: what came before it, as the model would see it."""
+    if not decoded:
+        return prompt
+    text = "".join([prompt or "", *(segment.text for segment in decoded)])
+    return text[-_PROMPT_CHARS:]
+
+
+def _probed_duration(audio: Path) -> float | None:
+    """The audio's length as ffprobe reads it, for progress only: the samples decide the rest."""
+    info = probe(audio)
+    try:
+        duration = float(info["format"]["duration"]) if info else 0.0
+    except (KeyError, ValueError):
+        return None
+    return duration if duration > 0 else None
 
 
 @cache

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from long_audio import SENTENCE, sentence_every_minute, silence_flac
 
 SRT = "1\n00:00:00,000 --> 00:00:01,000\nOlá, ação!\n"
 
@@ -84,6 +85,11 @@ def run_sampling_memory(worker, job_id: str, job: dict) -> tuple[dict, float]:
     raise AssertionError(f"job {job_id} did not end within 300 s")
 
 
+# Transcribing an hour of silence with tiny.en, the worker and its FFmpeg peak near 350 MB; decoding
+# the whole file first, as faster-whisper does given a path, took them to 1.1 GB.
+TRANSCRIPTION_CEILING_MB = 600
+
+
 def ffmpeg_children(worker) -> list[int]:
     return [
         pid
@@ -137,19 +143,6 @@ def test_a_job_inside_its_deadline_is_unaffected(local_worker, small_caption, jo
     assert result["type"] == "result", result
     assert s3_keys(job_path) == [f"{job_path}quick.mp4"]
     assert worker.close() == 0
-
-
-def silence_flac(root: Path, seconds: int) -> Path:
-    """Hours of silence as FLAC: a few MB that decode to gigabytes of samples."""
-    out = root / f"silence-{seconds}.flac"
-    if not out.exists():
-        subprocess.run(
-            ["ffmpeg", "-v", "error", "-y", "-f", "lavfi",
-             "-i", "anullsrc=sample_rate=16000:channel_layout=mono", "-t", str(seconds),
-             "-c:a", "flac", str(out)],
-            check=True,
-        )  # fmt: skip
-    return out
 
 
 def test_inputs_past_the_work_limits_are_refused_after_probing_naming_the_limit(
@@ -246,3 +239,110 @@ def test_a_worker_over_worker_max_rss_mb_reports_its_job_then_exits_to_be_replac
     assert result["type"] == "result", result
     assert s3_keys(job_path) == [f"{job_path}heavy.mp4"]
     assert worker.close() == 0
+
+
+def test_an_hour_of_silence_is_transcribed_in_bounded_memory(
+    local_worker, media_server, job_path, s3_keys, work_root
+):
+    silence = silence_flac(media_server.root, 3600)
+    worker = local_worker()
+    assert worker.next_message()["type"] == "ready"
+
+    result, peak_mb = run_sampling_memory(
+        worker, "silence", transcription_of(media_server, silence, job_path)
+    )
+
+    assert result["type"] == "result", result
+    assert (result["output"]["segments"], result["output"]["words"]) == (0, 0)
+    assert 0 < peak_mb < TRANSCRIPTION_CEILING_MB, f"peak {peak_mb:.0f} MB"
+    assert list(work_root.iterdir()) == []
+    assert worker.close() == 0
+
+
+def transcription_of(media_server, audio: Path, job_path: str) -> dict:
+    return {
+        "operation": "transcribe",
+        "audio_url": media_server.url(audio.name),
+        "path": job_path,
+        "model": "tiny.en",
+    }
+
+
+def cancel_once_transcribing(worker, job_id: str) -> tuple[dict, list[dict]]:
+    """Cancels ``job_id`` at its first progress past the download, or 10 s after the download.
+
+    Returns the job's outcome and the messages before it.
+    """
+    give_up = time.monotonic() + 120
+    fetched_at = None
+    while time.monotonic() < give_up:
+        if fetched_at is not None and time.monotonic() - fetched_at > 10:
+            break
+        try:
+            message = worker.messages.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        assert message["type"] == "progress", message
+        fetched_at = fetched_at or time.monotonic()
+        if message["percent"] > 3:
+            break
+    assert fetched_at is not None, "the audio was not downloaded within 120 s"
+    worker.send({"type": "cancel", "id": job_id})
+    return worker.until("cancelled", "result", "error", timeout=60)
+
+
+def test_a_cancelled_long_transcription_stops_its_model_thread_and_the_worker_takes_the_next(
+    local_worker, media_server, make_speech, job_path, s3_keys, work_root
+):
+    hour = sentence_every_minute(media_server.root, 60)
+    worker = local_worker()
+    assert worker.next_message()["type"] == "ready"
+    job = transcription_of(media_server, hour, job_path)
+    worker.send({"type": "job", "id": "hour", "input": job})
+
+    outcome, before = cancel_once_transcribing(worker, "hour")
+
+    assert outcome["type"] == "cancelled", outcome
+    # The worker waits STOPPED_TRANSCRIPTION_WAIT_S (2 s) for the model's thread to go idle before
+    # it reports the cancel; a thread still busy then would make it announce its replacement.
+    assert not [message for message in before if "recycling" in message], before
+    assert ffmpeg_children(worker) == []
+    assert list(work_root.iterdir()) == []
+    assert s3_keys(job_path) == []
+
+    speech = make_speech(SENTENCE, "next-after-cancel.wav")
+    result, _ = worker.run("next", transcription_of(media_server, speech, job_path))
+    assert result["type"] == "result", result
+    assert "weekly report" in result["output"]["transcription"].lower()
+    assert worker.process.poll() is None
+    assert worker.close() == 0
+
+
+def test_a_transcription_that_will_not_stop_gets_its_worker_replaced_before_the_next_job(
+    local_worker, media_server, job_path, tmp_path
+):
+    # A model call stuck beyond reach of the stop request (CTranslate2 cannot be interrupted).
+    site = tmp_path / "stuck-whisper"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import threading\n"
+        "import faster_whisper\n"
+        "def never_returns(self, *args, **kwargs):\n"
+        "    threading.Event().wait()\n"
+        "faster_whisper.WhisperModel.transcribe = never_returns\n"
+    )
+    hour = sentence_every_minute(media_server.root, 60)
+    worker = local_worker(PYTHONPATH=str(site))
+    assert worker.next_message()["type"] == "ready"
+    job = transcription_of(media_server, hour, job_path)
+    worker.send({"type": "job", "id": "stuck", "input": job})
+
+    outcome, before = cancel_once_transcribing(worker, "stuck")
+
+    assert outcome["type"] == "cancelled", outcome
+    notices = [message for message in before if "recycling" in message]
+    assert len(notices) == 1, before
+    assert "still running on the model's thread" in notices[0]["recycling"]
+    # It exits on its own after the outcome, taking the stuck thread with it; the node starts
+    # a fresh worker in its slot.
+    assert worker.process.wait(timeout=30) == 0

@@ -5,8 +5,10 @@ import threading
 from pathlib import Path
 
 import pytest
+from long_audio import sentence_every_minute
 
 from api_gpu_worker import whisper
+from api_gpu_worker.recycle import STOPPED_TRANSCRIPTION_WAIT_S
 from api_gpu_worker.settings import ConfigError
 from api_gpu_worker.whisper import (
     DecodingOptions,
@@ -159,6 +161,61 @@ def test_a_stop_request_returns_while_the_model_thread_is_still_busy(
 
     assert stopped_while_busy
     assert len(outcome) == 1 and isinstance(outcome[0], TranscriptionStopped)
+
+
+def test_a_stopped_long_transcription_leaves_the_model_thread_idle_and_the_next_one_runs(
+    speech: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    hour = sentence_every_minute(tmp_path_factory.mktemp("hour"), 60)
+    tiny = resolve_model("tiny.en", None)
+    transcriber = Transcriber(max_loaded=1, device=CPU)
+    transcriber.model(tiny)
+    progressed = threading.Event()
+    stop = threading.Event()
+    outcome: list[BaseException] = []
+
+    def transcribe() -> None:
+        try:
+            transcriber.transcribe(
+                hour,
+                tiny,
+                DecodingOptions(),
+                on_progress=lambda fraction: progressed.set(),
+                should_stop=stop.is_set,
+            )
+        except BaseException as error:
+            outcome.append(error)
+
+    job = threading.Thread(target=transcribe)
+    job.start()
+    # Decoding the whole hour first, the model's thread reported nothing for half a minute.
+    progressed.wait(timeout=10)
+    stop.set()
+    job.join(timeout=60)
+
+    assert len(outcome) == 1 and isinstance(outcome[0], TranscriptionStopped)
+    assert transcriber.wait_idle(STOPPED_TRANSCRIPTION_WAIT_S), "the model thread is still busy"
+    heard = transcriber.transcribe(speech, tiny, DecodingOptions())
+    assert "fox" in " ".join(segment.text for segment in heard.segments).lower()
+
+
+def test_timestamps_run_on_across_chunks_with_the_words_in_their_minute(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    minutes = 5
+    audio = sentence_every_minute(tmp_path_factory.mktemp("minutes"), minutes)
+    transcript = Transcriber(max_loaded=1, device=CPU).transcribe(
+        audio, resolve_model("tiny.en", None), DecodingOptions()
+    )
+
+    assert transcript.duration == pytest.approx(minutes * 60, abs=0.1)
+    words = [word for segment in transcript.segments for word in segment.words]
+    assert [word.start for word in words] == sorted(word.start for word in words)
+    assert all(0 <= word.start <= word.end <= transcript.duration for word in words)
+    # "weekly" is spoken about one second into each minute: the chunks' offsets hold.
+    weekly = [word.start for word in words if word.text.strip().lower() == "weekly"]
+    heard_in = {int(start // 60) for start in weekly if start % 60 <= 3}
+    assert heard_in == set(range(minutes)), weekly
 
 
 @pytest.mark.parametrize("value", ["0", "17", "two", "-1"])
