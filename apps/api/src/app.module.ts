@@ -13,6 +13,7 @@ import { bullRootModule } from './jobs/job-queues';
 import { JobsModule } from './jobs/jobs.module';
 import { RunpodModule } from './runpod/runpod.module';
 import { SecurityModule } from './security/security.module';
+import { TenancyModule } from './tenancy/tenancy.module';
 import { TranscriptionModule } from './transcription/transcription.module';
 import { OpenAiModule } from './openai/openai.module';
 import { UploadsModule } from './uploads/uploads.module';
@@ -22,6 +23,8 @@ import { WebhooksModule } from './webhooks/webhooks.module';
   imports: [
     configModuleFor(ApiEnv),
     RedisModule,
+    // First: every other module's middleware, guards and services may ask who the request is from.
+    TenancyModule,
     ObservabilityModule,
     // Before AuthModule: requests with a wrong key are rate-limited too.
     SecurityModule,

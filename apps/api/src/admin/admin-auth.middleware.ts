@@ -1,16 +1,23 @@
 import type { NextFunction, Request, Response } from 'express';
-import { ApiKeys } from '../security/api-keys';
+import { ApiClients } from '../tenancy/api-clients.service';
+import { presentedKey } from '../tenancy/presented-key';
 
 const REALM = 'Basic realm="api-gpu admin", charset="UTF-8"';
 
 /**
- * The admin pages accept the API key in the X-API-Key header, or as the password of HTTP basic
- * auth (any user name) so a browser can open them; anything else is the contract's 401.
+ * The admin pages accept an admin's API key (X-API-Key, Bearer, or the password of HTTP basic auth
+ * with any user name, so a browser can open them). No key or an unknown one is the contract's 401;
+ * a client's key is a 403: the pages show every client's jobs.
  */
-export function adminAuthMiddleware(keys: ApiKeys) {
+export function adminAuthMiddleware(clients: ApiClients) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (keys.matches(req.headers['x-api-key']) || keys.matches(basicPassword(req.headers.authorization))) {
+    const client = clients.identify(presentedKey(req.headers)) ?? clients.identify(basicPassword(req.headers.authorization));
+    if (client?.role === 'admin') {
       next();
+      return;
+    }
+    if (client) {
+      res.status(403).json({ error: 'Forbidden', message: `The admin pages need an admin API key; client ${client.name} is not one` });
       return;
     }
     res

@@ -2,22 +2,23 @@ import { BullAdapter } from '@bull-board/api/bullAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { BullBoardModule, BullBoardInstance, InjectBullBoard } from '@bull-board/nestjs';
 import { Module, OnModuleInit } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { QueueInspector } from '../observability/queue-inspector';
-import { ApiKeys } from '../security/api-keys';
+import { ApiClients } from '../tenancy/api-clients.service';
+import { TenancyModule } from '../tenancy/tenancy.module';
 import { adminAuthMiddleware } from './admin-auth.middleware';
 
 export const ADMIN_QUEUES_ROUTE = '/admin/queues';
 
-/** Bull Board over every queue of the service, behind the API key. */
+/** Bull Board over every queue of the service, behind an admin's API key. */
 @Module({
   imports: [
     BullBoardModule.forRootAsync({
-      inject: [ConfigService],
-      useFactory: (config: ConfigService) => ({
+      imports: [TenancyModule],
+      inject: [ApiClients],
+      useFactory: (clients: ApiClients) => ({
         route: ADMIN_QUEUES_ROUTE,
         adapter: ExpressAdapter,
-        middleware: adminAuthMiddleware(new ApiKeys(config.getOrThrow<string>('X_API_KEY'))),
+        middleware: adminAuthMiddleware(clients),
         boardOptions: { uiConfig: { boardTitle: 'api-gpu queues' } },
       }),
     }),

@@ -1,15 +1,10 @@
-import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { JobAdmission } from './job-admission.service';
 import { KeyQuota } from './key-quota';
-import { RequestKeyMiddleware } from './request-key';
 
 /** What decides whether a job may be queued: work limits, per-key queue limits, its deadline. */
 @Module({
   providers: [KeyQuota, JobAdmission],
   exports: [JobAdmission],
 })
-export class AdmissionModule implements NestModule {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(RequestKeyMiddleware).forRoutes('*');
-  }
-}
+export class AdmissionModule {}

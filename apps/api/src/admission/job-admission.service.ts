@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { ApiEnv } from '../config/api-env';
 import { RetryLaterError, badRequest } from '../http/error-body';
 import { KeyQuota, KeyQuotaLimits } from './key-quota';
-import { currentKeyId } from './request-key';
+import { currentClient } from '../tenancy/client-identity';
 
 /** A key past its queue limits is asked to come back once some of its jobs have had time to end. */
 export const QUOTA_RETRY_AFTER_S = 30;
@@ -53,7 +53,7 @@ export class JobAdmission {
     if (violation) throw badRequest(violation.message, { field: violation.field });
     const jobId = randomUUID();
     const outputS = declaredOutputSeconds(operation, input) ?? 0;
-    const verdict = await this.keyQuota.admit(currentKeyId(), jobId, outputS, this.quota);
+    const verdict = await this.keyQuota.admit(currentClient().name, jobId, outputS, this.quota);
     if (!verdict.admitted) {
       const figure =
         verdict.limit === 'MAX_QUEUED_JOBS_PER_KEY'

@@ -1,22 +1,26 @@
 import { ExecutionContext, UnauthorizedException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Reflector } from '@nestjs/core';
+import type { NextFunction, Request, Response } from 'express';
+import { ApiClients } from '../tenancy/api-clients.service';
+import { ClientIdentityMiddleware } from '../tenancy/client-identity.middleware';
 import { ApiKeyGuard } from './api-key.guard';
 import { IS_PUBLIC } from './public.decorator';
 
+const config = { get: (name: string) => (name === 'X_API_KEY' ? 'first-key, second-key' : undefined) };
+const identities = new ClientIdentityMiddleware(new ApiClients(config as unknown as ConfigService<never, true>));
+
+/** The request as the guard sees it: after ClientIdentityMiddleware, as in the application. */
 function contextFor(request: { headers: Record<string, string>; query?: Record<string, string> }, isPublic = false) {
   const handler = () => undefined;
   if (isPublic) Reflect.defineMetadata(IS_PUBLIC, true, handler);
+  const identified = { query: {}, ...request } as unknown as Request;
+  identities.use(identified, {} as Response, (() => undefined) as NextFunction);
   return {
     getHandler: () => handler,
     getClass: () => class {},
-    switchToHttp: () => ({ getRequest: () => ({ query: {}, ...request }) }),
+    switchToHttp: () => ({ getRequest: () => identified }),
   } as unknown as ExecutionContext;
-}
-
-function guardWithKeys(keys: string) {
-  const config = { get: () => keys } as unknown as ConfigService<never, true>;
-  return new ApiKeyGuard(new Reflector(), config);
 }
 
 function rejection(fn: () => unknown) {
@@ -29,7 +33,7 @@ function rejection(fn: () => unknown) {
 }
 
 describe('ApiKeyGuard', () => {
-  const guard = guardWithKeys('first-key, second-key');
+  const guard = new ApiKeyGuard(new Reflector());
 
   it('accepts every configured key in the X-API-Key header', () => {
     expect(guard.canActivate(contextFor({ headers: { 'x-api-key': 'first-key' } }))).toBe(true);

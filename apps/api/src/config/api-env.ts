@@ -52,6 +52,12 @@ export class ApiEnv extends CommonEnv {
   })
   X_API_KEY: string;
 
+  // Clients with names, roles and limits (apps/api/src/tenancy/keys-file.ts); read and checked at start.
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
+  @IsString({ message: 'API_KEYS_FILE must be the path of a JSON or YAML file' })
+  API_KEYS_FILE?: string;
+
   @IsString()
   CORS_ALLOW_ORIGINS: string = '*';
 

@@ -184,6 +184,7 @@ export class ExecutorSelector {
       executor: plans[index].executor,
       executorReason: plans[index].reason,
       parentId: parent.id,
+      ...(parent.client ? { client: parent.client } : {}),
       progress: 0,
       createdAt: new Date().toISOString(),
     }));

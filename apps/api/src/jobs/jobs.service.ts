@@ -17,6 +17,7 @@ import { ConfigService } from '@nestjs/config';
 import type Redis from 'ioredis';
 import { JobAdmission } from '../admission/job-admission.service';
 import { ApiEnv } from '../config/api-env';
+import { currentClient } from '../tenancy/client-identity';
 import { apiError, badRequest, serviceUnavailable } from '../http/error-body';
 import { JobEventsService } from './job-events.service';
 import { ExecutorSelector } from '../executors/executor-selector';
@@ -95,6 +96,7 @@ export class JobsService {
       input: JSON.parse(JSON.stringify(input)) as Record<string, unknown>,
       executor: decision.executor,
       executorReason: decision.reason,
+      client: currentClient().name,
       progress: 0,
       deadlineS,
       createdAt: new Date().toISOString(),

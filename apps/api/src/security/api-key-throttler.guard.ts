@@ -1,5 +1,4 @@
 import { ExecutionContext, HttpException, HttpStatus, Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { Reflector } from '@nestjs/core';
 import {
   InjectThrottlerOptions,
@@ -11,26 +10,22 @@ import {
 } from '@nestjs/throttler';
 import type { Request } from 'express';
 import { IS_PUBLIC } from '../auth/public.decorator';
-import { ApiKeys, presentedKey } from './api-keys';
+import { identifiedClientOf } from '../tenancy/client-identity.middleware';
 
 /**
- * One request budget per API key across every route, so a client cannot multiply its budget by
+ * One request budget per client (API key) across every route, so a client cannot multiply its budget by
  * spreading requests over endpoints. Requests without a valid key are counted per client address,
  * which also slows down anyone guessing keys. Routes open without a key (health, docs, metrics)
  * are not counted: probes and scrapers must never be turned away.
  */
 @Injectable()
 export class ApiKeyThrottlerGuard extends ThrottlerGuard {
-  private readonly keys: ApiKeys;
-
   constructor(
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
     @InjectThrottlerStorage() storage: ThrottlerStorage,
     reflector: Reflector,
-    config: ConfigService,
   ) {
     super(options, storage, reflector);
-    this.keys = new ApiKeys(config.getOrThrow<string>('X_API_KEY'));
   }
 
   protected shouldSkip(context: ExecutionContext): Promise<boolean> {
@@ -41,8 +36,8 @@ export class ApiKeyThrottlerGuard extends ThrottlerGuard {
 
   protected getTracker(req: Record<string, unknown>): Promise<string> {
     const request = req as unknown as Request;
-    const keyId = this.keys.idOf(presentedKey(request.headers));
-    return Promise.resolve(keyId ?? `address-${request.ip ?? request.socket.remoteAddress ?? 'unknown'}`);
+    const client = identifiedClientOf(request);
+    return Promise.resolve(client ? `client-${client.name}` : `address-${request.ip ?? request.socket.remoteAddress ?? 'unknown'}`);
   }
 
   protected generateKey(_context: ExecutionContext, tracker: string, throttlerName: string): string {

@@ -45,6 +45,8 @@ export interface JobRecord {
   input: Record<string, unknown>;
   executor: ExecutorName;
   executorReason?: string;
+  /** The name of the client (API_KEYS_FILE, or `key-<n>` of X_API_KEY) that submitted it; parts inherit it. */
+  client?: string;
   node?: string;
   /** Seconds the job may run once started (libs/common/src/limits); past them it ends TIMED_OUT. */
   deadlineS?: number;
