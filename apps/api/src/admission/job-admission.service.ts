@@ -13,6 +13,7 @@ import { ApiEnv } from '../config/api-env';
 import { RetryLaterError, badRequest } from '../http/error-body';
 import { KeyQuota, KeyQuotaLimits } from './key-quota';
 import { currentClient } from '../tenancy/client-identity';
+import { UsageService } from '../usage/usage.service';
 
 /** A key past its queue limits is asked to come back once some of its jobs have had time to end. */
 export const QUOTA_RETRY_AFTER_S = 30;
@@ -24,8 +25,8 @@ export interface Admission {
 
 /**
  * Whether a valid job may be queued, decided before anything is written: the work it asks for
- * (400 naming the field) and what its API key already has queued or running (429 with
- * Retry-After). An admitted job gets its id and its deadline.
+ * (400 naming the field), its client's monthly budget (429 until the next month) and what its API
+ * key already has queued or running (429 with Retry-After). An admitted job gets its id and its deadline.
  */
 @Injectable()
 export class JobAdmission {
@@ -35,6 +36,7 @@ export class JobAdmission {
 
   constructor(
     private readonly keyQuota: KeyQuota,
+    private readonly usage: UsageService,
     config: ConfigService<ApiEnv, true>,
   ) {
     this.workLimits = { maxTotalOutputS: config.get('MAX_TOTAL_OUTPUT_S', { infer: true }) };
@@ -51,6 +53,7 @@ export class JobAdmission {
   async admit(operation: JobOperation, input: Record<string, unknown>): Promise<Admission> {
     const violation = checkWorkLimits(operation, input, this.workLimits);
     if (violation) throw badRequest(violation.message, { field: violation.field });
+    await this.usage.checkBudget(currentClient());
     const jobId = randomUUID();
     const outputS = declaredOutputSeconds(operation, input) ?? 0;
     const verdict = await this.keyQuota.admit(currentClient().name, jobId, outputS, this.quota);
