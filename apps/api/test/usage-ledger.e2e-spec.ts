@@ -75,6 +75,9 @@ describe('usage ledger (API, GPU node, RunPod stand-in, Redis with AOF)', () => 
       RUNPOD_ENDPOINT_ID: 'api-gpu-worker',
       RUNPOD_API_BASE: runpod.base,
       RUNPOD_EXECUTION_TIMEOUT: '120',
+      // A batch of three images runs as two parts (acme's two-image batch is not split).
+      IMG2VID_SPLIT_THRESHOLD: '2',
+      MAX_WORKERS: '2',
     });
     await api.start();
     node = await startGpuNode(env, 'usage-node');
@@ -221,6 +224,30 @@ describe('usage ledger (API, GPU node, RunPod stand-in, Redis with AOF)', () => 
     expect(gpuSeconds).toBeCloseTo(acme.body.totals.gpu_seconds, 5);
     const cost = Number(/^api_gpu_client_cost_total\{client="zeta"\} (\S+)$/m.exec(text)?.[1]);
     expect(cost).toBeGreaterThan(0);
+  });
+
+  it('counts a split batch as its parts, the jobs that ran, and never also as itself', async () => {
+    const { status, body } = await api.call<Body>('POST', '/video/img2vid', {
+      body: {
+        images: ['a', 'b', 'c'].map((id) => ({ id, image_url: media.urls['image.jpg'], duracao: 1 })),
+        path: `${media.prefix}split/`,
+        executor: 'local',
+      },
+    });
+    expect([status, body.status, body.executor]).toEqual([200, 'COMPLETED', 'split']);
+    const parent = await store.get(body.jobId);
+    expect(parent?.parts).toHaveLength(2);
+    const admin = await waitFor('the parts in the ledger', async () => {
+      const answer = await usage(api.key, `&client=${parent?.client}`);
+      return answer.body.totals?.jobs === 2 ? answer.body : undefined;
+    });
+    expect(admin.totals).toMatchObject({ jobs: 2, completed: 2, images: 3 });
+    expect(admin.totals.media_out_s).toBeCloseTo(3, 0);
+    expect(await client.get(`api-gpu:usage:entry:${body.jobId}`)).toBeNull();
+    for (const part of parent?.parts ?? []) {
+      const entry = JSON.parse((await client.get(`api-gpu:usage:entry:${part.id}`)) ?? '{}') as Body;
+      expect(entry).toMatchObject({ client: parent?.client, operation: 'img2vid', images: part.count });
+    }
   });
 
   it('survives a restart of the API and of Redis (AOF)', async () => {
