@@ -58,6 +58,15 @@ export class ApiEnv extends CommonEnv {
   @IsString({ message: 'API_KEYS_FILE must be the path of a JSON or YAML file' })
   API_KEYS_FILE?: string;
 
+  // Hours an Idempotency-Key is remembered (fractions allowed, for tests); a repeat after that is a new job.
+  @IsNumber({}, { message: 'IDEMPOTENCY_TTL_HOURS must be a number of hours' })
+  @Min(0.0001, { message: 'IDEMPOTENCY_TTL_HOURS must be greater than 0' })
+  IDEMPOTENCY_TTL_HOURS: number = 24;
+
+  // Fair share between clients on the local queues (apps/api/src/tenancy/fair-share.ts); false: first come, first served.
+  @IsIn(['true', 'false'], { message: 'FAIR_SHARE must be true or false' })
+  FAIR_SHARE: 'true' | 'false' = 'true';
+
   @IsString()
   CORS_ALLOW_ORIGINS: string = '*';
 

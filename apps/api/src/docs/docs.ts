@@ -22,7 +22,7 @@ export function setupDocs(app: INestApplication): void {
     )
     .setVersion('1.0')
     .addApiKey(
-      { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'One of the keys in X_API_KEY' },
+      { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'One of the keys in X_API_KEY (admins) or API_KEYS_FILE (named clients); also accepted as `Authorization: Bearer <key>`' },
       API_KEY_SCHEME,
     )
     .build();

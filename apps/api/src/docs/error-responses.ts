@@ -8,7 +8,7 @@ type ResponsesObject = OperationObject['responses'];
 export const API_KEY_SCHEME = 'api-key';
 export const ERROR_SCHEMA = 'ErrorResponse';
 
-const ERROR_REF = { $ref: `#/components/schemas/${ERROR_SCHEMA}` };
+export const ERROR_REF = { $ref: `#/components/schemas/${ERROR_SCHEMA}` };
 
 /** The contract's error shape: every 4xx and 5xx of the API has it; some add fields. */
 export const ERROR_RESPONSE_SCHEMA = {
@@ -31,7 +31,7 @@ const ERRORS: Record<string, string> = {
   '404': 'No such job',
   '413': 'Request body larger than MAX_BODY_MB',
   '415': 'Request body not JSON in UTF-8',
-  '429': 'Rate limit of the API key exceeded; `Retry-After` says when to retry',
+  '429': 'Rate limit of the API key, or a queue limit of its client (`limit` names it), exceeded; `Retry-After` says when to retry',
   '500': 'Unexpected error (logged)',
   '503': 'A dependency (Redis, MinIO) is down; `Retry-After` says when to retry',
 };

@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type Redis from 'ioredis';
 import { ApiEnv } from '../config/api-env';
+import { FairShare } from '../tenancy/fair-share';
 import { JOB_QUEUE_BY_OPERATION, JobQueueByOperation } from './local-queues';
 import { Executor, ExecutorRefusedError } from './executor';
 
@@ -10,7 +11,10 @@ import { Executor, ExecutorRefusedError } from './executor';
 const REDIS_TIMEOUT_MS = 5000;
 const BACKOFF_DELAY_MS = 5000;
 
-/** The local GPU nodes: a job is a Bull job `{ jobId }` on its operation's queue, which the nodes consume. */
+/**
+ * The local GPU nodes: a job is a Bull job `{ jobId }` on its operation's queue, which the nodes
+ * consume, with its client's fair-share priority (FairShare).
+ */
 @Injectable()
 export class LocalExecutor implements Executor {
   readonly name = 'local' as const;
@@ -20,6 +24,7 @@ export class LocalExecutor implements Executor {
   constructor(
     @Inject(JOB_QUEUE_BY_OPERATION) private readonly queues: JobQueueByOperation,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    private readonly fairShare: FairShare,
     config: ConfigService<ApiEnv, true>,
   ) {
     this.retentionS = config.get('JOB_RETENTION_HOURS', { infer: true }) * 3600;
@@ -29,10 +34,13 @@ export class LocalExecutor implements Executor {
   async submit(record: JobRecord): Promise<void> {
     const data: QueuedJobData = { jobId: record.id };
     const keepFor = { age: this.retentionS };
+    const queue = this.queues[record.operation];
     try {
+      const priority = await withTimeout(this.fairShare.priorityFor(queue.name, record.client), REDIS_TIMEOUT_MS, 'Redis');
       await withTimeout(
-        this.queues[record.operation].add(data, {
+        queue.add(data, {
           jobId: record.id,
+          ...(priority === undefined ? {} : { priority }),
           attempts: this.attempts,
           backoff: { type: 'exponential', delay: BACKOFF_DELAY_MS },
           removeOnComplete: keepFor,

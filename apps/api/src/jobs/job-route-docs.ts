@@ -1,5 +1,12 @@
 import { HttpCode, HttpStatus, applyDecorators } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiConflictResponse, ApiHeader, ApiOkResponse } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiConflictResponse,
+  ApiHeader,
+  ApiOkResponse,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
+import { ERROR_REF } from '../docs/error-responses';
 
 /**
  * A route that runs a job: 200 with the final body once it has ended, 202 when the client asked not
@@ -9,10 +16,16 @@ export const JobSubmissionRoute = () =>
   applyDecorators(
     HttpCode(HttpStatus.OK),
     ApiHeader({ name: 'Prefer', required: false, description: '`respond-async`: answer 202 at once' }),
+    ApiHeader({
+      name: 'Idempotency-Key',
+      required: false,
+      description: 'A repeat with the same key and request (within IDEMPOTENCY_TTL_HOURS) gets the same job; nothing new is queued',
+    }),
     ApiOkResponse({ description: 'The job ended: its final body (a failed job answers 400 or 500 with its error)' }),
     ApiAcceptedResponse({
       description: 'Queued and not waited for: `{"jobId","status","statusUrl","resultUrl","message"}`',
     }),
+    ApiUnprocessableEntityResponse({ description: 'The Idempotency-Key was already used with a different request', schema: ERROR_REF }),
   );
 
 export const JobCancelRoute = () =>

@@ -6,6 +6,8 @@ import { JobAdmission } from '../admission/job-admission.service';
 import { ApiEnv } from '../config/api-env';
 import { ExecutorRefusedError } from '../executors/executor';
 import { ExecutorSelector } from '../executors/executor-selector';
+import { ClientIdentity, runAsClient } from '../tenancy/client-identity';
+import { IdempotentSubmissions } from '../tenancy/idempotency';
 import { JobEventsService } from './job-events.service';
 import { JobsService } from './jobs.service';
 
@@ -42,6 +44,7 @@ function setUp(stored: JobRecord | null = null) {
     events as unknown as JobEventsService,
     executors as unknown as ExecutorSelector,
     admission as unknown as JobAdmission,
+    { keyOfRequest: () => undefined } as unknown as IdempotentSubmissions,
     { status: 'ready' } as unknown as Redis,
     config,
   );
@@ -93,17 +96,20 @@ describe('JobsService', () => {
     expect(store.remove).toHaveBeenCalledWith((store.create.mock.calls[0][0] as JobRecord).id);
   });
 
-  it('cancels through JobEnder, then has the executor stop the job; 409 once ended, 404 when unknown', async () => {
-    const running: JobRecord = { id: 'j', operation: JobOperation.Caption, status: JobStatus.InProgress, input: caption, executor: 'local', progress: 10, createdAt: '' };
+  it('cancels through JobEnder, then has the executor stop the job; 409 once ended, 404 when unknown or another client\'s', async () => {
+    const owner: ClientIdentity = { name: 'acme', role: 'client', limits: {} };
+    const running: JobRecord = { id: 'j', operation: JobOperation.Caption, status: JobStatus.InProgress, input: caption, executor: 'local', client: 'acme', progress: 10, createdAt: '' };
     const { service, ender, executors, store } = setUp(running);
-    await expect(service.cancel('j')).resolves.toEqual({ message: 'Job cancelled successfully', jobId: 'j' });
+    expect((await answer(runAsClient({ ...owner, name: 'other' }, () => service.cancel('j')))).status).toBe(404);
+    expect(ender.end).not.toHaveBeenCalled();
+    await expect(runAsClient(owner, () => service.cancel('j'))).resolves.toEqual({ message: 'Job cancelled successfully', jobId: 'j' });
     expect(ender.end).toHaveBeenCalledWith(running, JobStatus.Cancelled);
     expect(executors.cancel).toHaveBeenCalledWith(running);
 
     ender.end.mockResolvedValue('refused');
     store.get.mockResolvedValue({ ...running, status: JobStatus.Completed });
-    expect(await answer(service.cancel('j'))).toMatchObject({ status: 409, body: { status: 'COMPLETED' } });
+    expect(await answer(runAsClient(owner, () => service.cancel('j')))).toMatchObject({ status: 409, body: { status: 'COMPLETED' } });
     store.get.mockResolvedValue(null);
-    expect((await answer(service.cancel('x'))).status).toBe(404);
+    expect((await answer(runAsClient(owner, () => service.cancel('x')))).status).toBe(404);
   });
 });

@@ -9,6 +9,7 @@ import {
   UnsafeUrlError,
   assertPublicUrl,
   errorReason,
+  isTerminal,
   parseAllowlist,
   withTimeout,
 } from '@app/common';
@@ -17,7 +18,8 @@ import { ConfigService } from '@nestjs/config';
 import type Redis from 'ioredis';
 import { JobAdmission } from '../admission/job-admission.service';
 import { ApiEnv } from '../config/api-env';
-import { currentClient } from '../tenancy/client-identity';
+import { currentClient, mayAccess } from '../tenancy/client-identity';
+import { IdempotencyClaim, IdempotentSubmissions } from '../tenancy/idempotency';
 import { apiError, badRequest, serviceUnavailable } from '../http/error-body';
 import { JobEventsService } from './job-events.service';
 import { ExecutorSelector } from '../executors/executor-selector';
@@ -31,6 +33,11 @@ export interface Submission {
   /** The job's input, already validated once, by the route's request DTO (RequestValidationPipe). */
   input: Record<string, unknown>;
   options: ApiOptions;
+  /**
+   * What identifies the request for an Idempotency-Key when its input holds names the service made
+   * up (an upload's object, an output folder); by default the operation, input and options.
+   */
+  fingerprint?: unknown;
 }
 
 /**
@@ -54,6 +61,7 @@ export class JobsService {
     private readonly events: JobEventsService,
     private readonly executors: ExecutorSelector,
     private readonly admission: JobAdmission,
+    private readonly idempotency: IdempotentSubmissions,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     config: ConfigService<ApiEnv, true>,
   ) {
@@ -68,9 +76,14 @@ export class JobsService {
     this.bucketUrl = new URL(`${publicUrl.replace(/\/+$/, '')}/`);
   }
 
-  /** Accepts a job; waits for its end unless asked not to (or SYNC_TIMEOUT_S passes first). */
+  /**
+   * Accepts a job; waits for its end unless asked not to (or SYNC_TIMEOUT_S passes first). A repeat
+   * of an Idempotency-Key gets its job's answer as the first request would now: the final one once
+   * it has ended.
+   */
   async submit(submission: Submission): Promise<JobReply> {
     const record = await this.accept(submission);
+    if (isTerminal(record.status)) return finalResponse(record);
     if (submission.options.async) return { status: HttpStatus.ACCEPTED, body: acceptedBody(record) };
     const ended = await this.events.waitForEnd(record.id, this.syncTimeoutMs);
     if (ended) return finalResponse(ended);
@@ -78,12 +91,45 @@ export class JobsService {
     return { status: HttpStatus.ACCEPTED, body: acceptedBody(current ?? record) };
   }
 
-  /** Checks the operator's limits and the URLs, writes the record and queues the job; returns the record as queued. */
-  async accept({ operation, input, options }: Submission): Promise<JobRecord> {
+  /**
+   * Checks the operator's limits and the URLs, writes the record and queues the job; returns the
+   * record as queued. With an Idempotency-Key already used for this request, returns that job's
+   * record as it is now and queues nothing.
+   */
+  async accept(submission: Submission): Promise<JobRecord> {
+    const { operation, input, options } = submission;
     this.checkLimits(operation, input);
     if (options.webhookUrl && !this.webhooksEnabled) {
       throw badRequest('webhook_url cannot be used: this service has no WEBHOOK_SECRET to sign webhooks with');
     }
+    const key = this.idempotency.keyOfRequest();
+    if (!key) return this.queue(submission);
+    this.requireRedis();
+    const client = currentClient().name;
+    // Sync or async is how the answer is awaited, not part of the request: a timed-out sync call
+    // retried as async gets the same job.
+    const request = submission.fingerprint ?? { operation, input, options: { ...options, async: undefined } };
+    const claimKey = () => this.redisCall(this.idempotency.claim(client, key, request), [HttpException]);
+    let claim: IdempotencyClaim = await claimKey();
+    for (let forgotten = false; claim.kind === 'existing'; forgotten = true) {
+      const existing = await this.redisCall(this.store.get(claim.jobId));
+      if (existing) return existing;
+      // Its job's record has expired (JOB_RETENTION_HOURS shorter than the key's TTL): start afresh, once.
+      if (forgotten) throw serviceUnavailable('This Idempotency-Key names a job that no longer exists; retry shortly');
+      await this.redisCall(this.idempotency.forget(client, key));
+      claim = await claimKey();
+    }
+    try {
+      const record = await this.queue(submission);
+      await this.redisCall(claim.accepted(record.id));
+      return record;
+    } catch (error) {
+      await claim.abandoned().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async queue({ operation, input, options }: Submission): Promise<JobRecord> {
     await this.checkUrls(operation, input, options);
     this.requireRedis();
     const decision = await this.redisCall(this.executors.choose(operation, options.executor, input), [HttpException]);
@@ -146,7 +192,8 @@ export class JobsService {
   private async find(jobId: string): Promise<JobRecord> {
     this.requireRedis();
     const record = await this.redisCall(this.store.get(jobId));
-    if (!record) throw notFound(jobId);
+    // Another client's job is answered exactly as a job that does not exist.
+    if (!record || !mayAccess(currentClient(), record)) throw notFound(jobId);
     return record;
   }
 

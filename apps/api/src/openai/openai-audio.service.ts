@@ -1,9 +1,13 @@
 import { JobOperation, TranscribeTask, normalizeLanguage, validateJobInput } from '@app/common';
 import { HttpException, HttpStatus, Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { JobsService } from '../jobs/jobs.service';
 import { StorageService } from '../storage/storage.service';
+import { currentClient } from '../tenancy/client-identity';
+import { currentIdempotencyKey } from '../tenancy/idempotency';
 import { UPLOADS_PREFIX, UploadsService } from '../uploads/uploads.service';
 import { FinishedTranscript, OpenAiAnswer, filesNeeded, openAiAnswer } from './openai-answers';
 import { OpenAiError } from './openai-errors';
@@ -44,17 +48,22 @@ export class OpenAiAudioService {
   async answer(task: TranscribeTask, fields: Record<string, unknown>, file: UploadedAudio | undefined): Promise<OpenAiAnswer & { jobId: string }> {
     try {
       const request = readAudioForm(task, fields, file !== undefined);
+      const fileDigest = file ? await sha256OfFile(file.path) : undefined;
       const audioUrl = file
         ? await this.uploads.store(file.path, file.originalname, file.mimetype || 'application/octet-stream')
         : (request.fileUrl as string);
-      return await this.run(request, audioUrl);
+      return await this.run(request, audioUrl, fileDigest);
     } finally {
       if (file) await rm(file.path, { force: true });
     }
   }
 
-  private async run(request: OpenAiAudioRequest, audioUrl: string): Promise<OpenAiAnswer & { jobId: string }> {
-    const path = `${OUTPUT_PREFIX}${randomUUID()}/`;
+  private async run(request: OpenAiAudioRequest, audioUrl: string, fileDigest: string | undefined): Promise<OpenAiAnswer & { jobId: string }> {
+    // A repeat of an Idempotency-Key gets the first request's job: it must read that job's folder,
+    // and be known as the same request although its upload was stored under a new name.
+    const idempotencyKey = currentIdempotencyKey();
+    const folder = idempotencyKey ? createHash('sha256').update(`${currentClient().name}\n${idempotencyKey}`).digest('hex') : randomUUID();
+    const path = `${OUTPUT_PREFIX}${folder}/`;
     const input: Record<string, unknown> = {
       audio_url: audioUrl,
       path,
@@ -72,7 +81,12 @@ export class OpenAiAudioService {
       throw new OpenAiError(HttpStatus.BAD_REQUEST, first.message, paramOf(first.field), 'invalid_value');
     }
     const reply = await this.jobs
-      .submit({ operation: JobOperation.Transcribe, input, options: { async: false } })
+      .submit({
+        operation: JobOperation.Transcribe,
+        input,
+        options: { async: false },
+        fingerprint: { ...request, file: fileDigest ?? request.fileUrl },
+      })
       .catch((error: unknown) => {
         throw asOpenAiError(error);
       });
@@ -128,4 +142,10 @@ function paramOf(field: string | undefined): string | null {
 
 function text(value: unknown): string {
   return typeof value === 'string' ? value : '';
+}
+
+async function sha256OfFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
 }
