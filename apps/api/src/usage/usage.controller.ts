@@ -1,5 +1,6 @@
 import { Controller, Get, Headers, Query, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ERROR_SCHEMA } from '../docs/error-responses';
 import type { Response } from 'express';
 import { currentClient } from '../tenancy/client-identity';
 import { USAGE_FORMATS, USAGE_GROUPINGS, UsageQueryString, usageBody, usageCsv, usageFormat } from './usage-query';
@@ -35,6 +36,14 @@ export class UsageController {
         groups: [{ operation: 'caption', jobs: 3, completed: 3, gpu_seconds: 41.2, cost: 0.0041 }],
       },
     },
+  })
+  @ApiBadRequestResponse({
+    description: 'A bad `from`, `to`, `group_by` or `format`; `field` names it',
+    schema: { $ref: `#/components/schemas/${ERROR_SCHEMA}` },
+  })
+  @ApiForbiddenResponse({
+    description: "A client key naming another client in `client`: a client sees only its own usage",
+    schema: { $ref: `#/components/schemas/${ERROR_SCHEMA}` },
   })
   async usageReport(@Query() query: UsageQueryString, @Headers('accept') accept: string | undefined, @Res() res: Response): Promise<void> {
     const format = usageFormat(query.format, accept);
