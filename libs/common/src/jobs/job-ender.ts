@@ -13,6 +13,21 @@ import { webhookJobOptions } from './webhook-queue';
 
 export type TerminalStatus = (typeof TERMINAL_JOB_STATUSES)[number];
 
+/** What the ledger reads of an ended record: not its input, which may list hundreds of images. */
+const LEDGER_FIELDS: (keyof JobRecord)[] = [
+  'operation',
+  'executor',
+  'node',
+  'client',
+  'createdAt',
+  'startedAt',
+  'endedAt',
+  'output',
+  'remoteTimings',
+  'parts',
+  'parentId',
+];
+
 /**
  * The one place a job ends, whoever ends it (a GPU node, the RunPod dispatcher, the split
  * coordinator, a client's cancel): the record moves to its final status with the atomic transition
@@ -60,8 +75,8 @@ export class JobEnder {
    */
   private async recordUsage(jobId: string): Promise<void> {
     try {
-      const ended = await this.store.get(jobId);
-      if (ended) await this.ledger.record(ended);
+      const [ended] = await this.store.peek([jobId], LEDGER_FIELDS);
+      if (ended) await this.ledger.record({ ...ended, id: jobId });
     } catch (error) {
       this.logger.error(`job ${jobId} ended but its usage was not recorded: ${errorReason(error)}`);
     }

@@ -57,8 +57,11 @@ export const USAGE_METRICS = [
 export type UsageMetric = (typeof USAGE_METRICS)[number];
 export type UsageFigures = Record<UsageMetric, number>;
 
-/** The client of a job accepted with no named client (X_API_KEY without API_KEYS_FILE). */
-export const UNNAMED_CLIENT = 'default';
+/**
+ * The client of a job with none recorded (accepted before clients had names): not a name a keys
+ * file may give a client, so it is never mistaken for one.
+ */
+export const UNNAMED_CLIENT = '(none)';
 
 interface WorkerUsage {
   run_s?: unknown;

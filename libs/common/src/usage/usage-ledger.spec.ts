@@ -81,7 +81,7 @@ describe('usageEntryOf', () => {
   });
 
   it('costs nothing without prices, records no split batch, and names the unnamed client', () => {
-    expect(usageEntryOf(job({ client: undefined }), {})).toEqual(expect.objectContaining({ client: 'default', gpu_seconds: 10, cost: 0 }));
+    expect(usageEntryOf(job({ client: undefined }), {})).toEqual(expect.objectContaining({ client: '(none)', gpu_seconds: 10, cost: 0 }));
     expect(usageEntryOf(job({ executor: 'split', parts: [] }), PRICES)).toBeNull();
   });
 });
