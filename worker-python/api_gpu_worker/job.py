@@ -42,6 +42,7 @@ from .errors import (
 )
 from .settings import Settings
 from .storage import Storage
+from .usage import gpu_task, metering
 
 log = logging.getLogger(__name__)
 
@@ -341,7 +342,8 @@ def run_encode(
         return EncoderError(f"{encoder.name} failed (exit {returncode}): {stderr[-600:]}")
 
     try:
-        ctx.run(build(encoder), on_error=remember, **run_kw)
+        with gpu_task():
+            ctx.run(build(encoder), on_error=remember, **run_kw)
         return encoder
     except JobError:
         if not captured or not NvencEncoder.is_encoder_failure(captured[-1]):
@@ -365,7 +367,7 @@ def run_job(job: Mapping[str, Any], ctx: JobContext) -> dict[str, Any]:
     except ContractError as error:
         raise InputError(error.message, field=error.field or None) from None
     run = _operation(operation)
-    with ctx:
+    with ctx, metering() as meter:
         try:
             ctx.check_cancelled()
             result = run(fields, ctx)
@@ -378,6 +380,7 @@ def run_job(job: Mapping[str, Any], ctx: JobContext) -> dict[str, Any]:
     reason = ctx.fallback_reason or ctx.encoder_fallback
     if reason and result.get("encoder") == "libx264":
         result["encoder_fallback"] = reason
+    result["usage"] = meter.report()
     ctx.progress(100.0)
     return result
 

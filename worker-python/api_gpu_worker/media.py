@@ -15,6 +15,7 @@ from PIL import Image, UnidentifiedImageError
 
 from .errors import MediaError
 from .settings import Settings
+from .usage import record_image, record_input, record_output
 from .work_limits import check_video_work
 
 # The cap is MAX_IMAGE_PIXELS, applied below to the size Pillow reads from the header; Pillow's own
@@ -110,6 +111,7 @@ def require_video(
             field=field,
         )
     check_video_work(width, height, float(rate), field, settings)
+    record_input(duration)
     frames = int(video.get("nb_frames") or 0) or round(duration * rate)
     audio = _first(info, "audio")
     return VideoInfo(
@@ -128,7 +130,10 @@ def require_video(
     )
 
 
-def require_audio(path: Path, field: str, settings: Settings) -> AudioInfo:
+def require_audio(
+    path: Path, field: str, settings: Settings, *, job_output: bool = False
+) -> AudioInfo:
+    """What the audio is; counted as the job's input media unless it is ``job_output``."""
     info = probe(path)
     audio = _first(info, "audio") if info else None
     if audio is None:
@@ -142,6 +147,10 @@ def require_audio(path: Path, field: str, settings: Settings) -> AudioInfo:
             f"({settings.max_audio_seconds:g} s)",
             field=field,
         )
+    if job_output:
+        record_output(duration)
+    else:
+        record_input(duration)
     return AudioInfo(
         duration=duration,
         codec=audio.get("codec_name", ""),
@@ -172,6 +181,7 @@ def require_image(path: Path, field: str, settings: Settings) -> ImageInfo:
         )
     if not _decodes(path):
         raise MediaError(f"{field}: the {kind} image cannot be decoded", field=field)
+    record_image()
     return ImageInfo(width=width, height=height, format=kind)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .errors import ProcessingError
 from .media import probe
+from .usage import record_output
 
 
 def require_playable_video(path: Path, field: str) -> None:
@@ -24,3 +25,4 @@ def require_playable_video(path: Path, field: str) -> None:
         duration = 0.0
     if not duration > 0:
         raise ProcessingError(f"{field}: the output has no duration", retryable=True)
+    record_output(duration)

@@ -17,6 +17,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -27,6 +28,7 @@ from .audio_chunks import AudioChunk, audio_chunks
 from .media import probe
 from .settings import ConfigError
 from .subtitles import Segment, Word
+from .usage import gpu_task
 from .whisper_models import ResolvedModel, WhisperDevice, whisper_device
 
 MAX_LOADED_ENV = "WHISPER_MAX_LOADED_MODELS"
@@ -156,6 +158,17 @@ class Transcriber:
         return model
 
     def _transcribe(
+        self,
+        audio: Path,
+        resolved: ResolvedModel,
+        options: DecodingOptions,
+        on_progress: Callable[[float], None],
+        should_stop: Callable[[], bool],
+    ) -> Transcript:
+        with gpu_task() if self.device.device == "cuda" else nullcontext():
+            return self._transcribe_on_device(audio, resolved, options, on_progress, should_stop)
+
+    def _transcribe_on_device(
         self,
         audio: Path,
         resolved: ResolvedModel,

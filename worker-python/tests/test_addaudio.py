@@ -75,6 +75,12 @@ def test_copies_the_video_and_cuts_it_exactly_at_the_shorter_audio(
     )
 
     key = f"{job_path}vídeo com áudio.mp4"
+    # Read: the 4 s clip and the 2.5 s narration; written: 2.5 s, cut at the shorter.
+    used = result.pop("usage")
+    assert (used["media_in_s"], used["media_out_s"]) == (
+        pytest.approx(6.5, abs=0.1),
+        pytest.approx(2.5, abs=0.1),
+    )
     assert result == {
         "video_url": f"{settings.s3_public_url}/{urllib.parse.quote(key)}",
         "filename": "vídeo com áudio.mp4",

@@ -88,7 +88,10 @@ def test_english_speech_gives_six_files_and_the_seed_result(
         "model_requested",
         "device",
         "device_fallback",
+        "usage",
     }
+    # Whisper ran on the CPU: no GPU time.
+    assert result["usage"]["gpu_s"] == 0 and result["usage"]["media_in_s"] > 0
     # No GPU here: WHISPER_DEVICE=auto ran on the CPU, and the result says why.
     assert result["device_fallback"].startswith("CPU int8 instead of CUDA: ")
     assert result["model_requested"] == "tiny.en"

@@ -17,6 +17,7 @@ import { TenancyModule } from './tenancy/tenancy.module';
 import { TranscriptionModule } from './transcription/transcription.module';
 import { OpenAiModule } from './openai/openai.module';
 import { UploadsModule } from './uploads/uploads.module';
+import { UsageModule } from './usage/usage.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({
@@ -38,6 +39,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
     OpenAiModule,
     UploadsModule,
     RunpodModule,
+    UsageModule,
     AboutModule,
     DocsModule,
     AdminModule,

@@ -7,3 +7,4 @@ export * from './redis';
 export * from './util';
 export * from './transcripts';
 export * from './limits';
+export * from './usage';

@@ -49,7 +49,7 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         span=(30.0, 92.0),
     )  # fmt: skip
     # What the file holds, not the sum of the inputs' durations (an MP3's is an estimate).
-    duration = require_audio(output, "output_filename", ctx.settings).duration
+    duration = require_audio(output, "output_filename", ctx.settings, job_output=True).duration
     url = ctx.storage.upload(output, object_key(fields["path"], filename))
     result: dict[str, Any] = {
         "audio_url": url,

@@ -10,6 +10,7 @@ from ..fetch import fetch
 from ..job import JobContext
 from ..media import require_audio
 from ..storage import object_key
+from ..usage import record_output
 
 DEFAULT_GAP_LU = 30.0
 DEFAULT_DUCKING_DB = 6.0
@@ -60,6 +61,8 @@ def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         duration_s=voice.duration,
         span=(40.0, 92.0),
     )  # fmt: skip
+    # The mix lasts as long as the narration.
+    record_output(voice.duration)
     url = ctx.storage.upload(output, object_key(fields["path"], filename))
     result: dict[str, Any] = {"audio_url": url, "filename": filename, "mix": levels.to_dict()}
     if "id_roteiro" in fields:

@@ -35,6 +35,7 @@ from ..fetch import fetch
 from ..media import require_image
 from ..output_check import require_playable_video
 from ..storage import object_key
+from ..usage import gpu_task
 
 if TYPE_CHECKING:
     from ..job import JobContext
@@ -207,7 +208,8 @@ def _encode(
     """Encodes with the job's encoder; an NVENC failure of NVENC's own is retried on the CPU."""
     encoder = ctx.encoder
     try:
-        _encode_with(encoder, renderer, clip, output, ctx, progress, halt)
+        with gpu_task() if encoder.hardware else contextlib.nullcontext():
+            _encode_with(encoder, renderer, clip, output, ctx, progress, halt)
         return encoder
     except _EncodeFailed as failed:
         if not (encoder.hardware and NvencEncoder.is_encoder_failure(failed.stderr)):

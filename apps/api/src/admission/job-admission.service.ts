@@ -13,6 +13,7 @@ import { ApiEnv } from '../config/api-env';
 import { RetryLaterError, badRequest } from '../http/error-body';
 import { KeyQuota, KeyQuotaLimits } from './key-quota';
 import { currentClient } from '../tenancy/client-identity';
+import { UsageService } from '../usage/usage.service';
 
 /** A key past its queue limits is asked to come back once some of its jobs have had time to end. */
 export const QUOTA_RETRY_AFTER_S = 30;
@@ -24,8 +25,9 @@ export interface Admission {
 
 /**
  * Whether a valid job may be queued, decided before anything is written: the work it asks for
- * (400 naming the field) and what its client (API key) already has queued or running, against
- * MAX_QUEUED_*_PER_KEY and the client's max_concurrent_jobs (429 with Retry-After). An admitted job gets its id and its deadline.
+ * (400 naming the field), its client's monthly budget (429 until the next month), and what its
+ * client (API key) already has queued or running, against MAX_QUEUED_*_PER_KEY and the client's
+ * max_concurrent_jobs (429 with Retry-After). An admitted job gets its id and its deadline.
  */
 @Injectable()
 export class JobAdmission {
@@ -35,6 +37,7 @@ export class JobAdmission {
 
   constructor(
     private readonly keyQuota: KeyQuota,
+    private readonly usage: UsageService,
     config: ConfigService<ApiEnv, true>,
   ) {
     this.workLimits = { maxTotalOutputS: config.get('MAX_TOTAL_OUTPUT_S', { infer: true }) };
@@ -51,9 +54,10 @@ export class JobAdmission {
   async admit(operation: JobOperation, input: Record<string, unknown>): Promise<Admission> {
     const violation = checkWorkLimits(operation, input, this.workLimits);
     if (violation) throw badRequest(violation.message, { field: violation.field });
+    const client = currentClient();
+    await this.usage.checkBudget(client);
     const jobId = randomUUID();
     const outputS = declaredOutputSeconds(operation, input) ?? 0;
-    const client = currentClient();
     // The client's own max_concurrent_jobs (API_KEYS_FILE) and the operator's per-key limit are one
     // count of queued and running jobs: the lower of the two applies, and is the one named.
     const clientMax = client.limits.max_concurrent_jobs;

@@ -24,6 +24,13 @@ const stats = { jobId: ID, delayTime: 500, executionTime: 89500 };
 const provenance = { jobId: ID, status: 'COMPLETED', executor: 'local', executor_reason: null, node: 'gpu-1' };
 
 describe('final response bodies', () => {
+  it("leaves the worker's usage report to the ledger, out of the answer", () => {
+    const usage = { run_s: 3, gpu_s: 0, cpu_s: 3, media_in_s: 5, media_out_s: 5, images: 0 };
+    const reply = finalResponse(record({ output: { video_url: 'https://s3/canais/p/v.mp4', usage } }));
+    expect(reply.body).not.toHaveProperty('usage');
+    expect(reply.body).toEqual(expect.objectContaining({ video_url: 'https://s3/canais/p/v.mp4' }));
+  });
+
   it('caption: the documented body with its figures, and the added fields', () => {
     const reply = finalResponse(
       record({ output: { video_url: 'https://s3/canais/p/v.mp4', filename: 'v.mp4', encoder: 'libx264' } }),

@@ -66,7 +66,7 @@ export function finalResponse(record: JobRecord): JobReply {
 }
 
 function completedResponse(record: JobRecord): JobReply {
-  const output = record.output ?? {};
+  const output = answeredOutput(record.output ?? {});
   const execution = executionOf(record);
   const stats = { jobId: record.id, ...timingsOf(record) };
   const code = HttpStatus.OK;
@@ -108,6 +108,13 @@ function completedResponse(record: JobRecord): JobReply {
       };
     }
   }
+}
+
+/** The worker's result as the client gets it: its `usage` is the ledger's (GET /usage), not the answer's. */
+function answeredOutput(output: Record<string, unknown>): Record<string, unknown> {
+  const answered = { ...output };
+  delete answered.usage;
+  return answered;
 }
 
 /**

@@ -37,6 +37,29 @@ export class ApiMetrics {
     registers: [this.registry],
   });
 
+  // Cluster-wide totals from the usage ledger, set at scrape time: every API process reports the
+  // same figures (aggregate with max, not sum). Labelled only by configured clients.
+  readonly clientJobs = new Counter({
+    name: 'api_gpu_client_jobs_total',
+    help: 'Ended jobs in the usage ledger, by client (a split batch counts as its parts)',
+    labelNames: ['client'] as const,
+    registers: [this.registry],
+  });
+
+  readonly clientGpuSeconds = new Counter({
+    name: 'api_gpu_client_gpu_seconds_total',
+    help: "GPU seconds billed to each client: RunPod's executionTime, or the node's run time",
+    labelNames: ['client'] as const,
+    registers: [this.registry],
+  });
+
+  readonly clientCost = new Counter({
+    name: 'api_gpu_client_cost_total',
+    help: 'Cost of the GPU seconds of each client, from RUNPOD_PRICE_PER_S and LOCAL_GPU_PRICE_PER_S',
+    labelNames: ['client'] as const,
+    registers: [this.registry],
+  });
+
   readonly queueDepth = new Gauge({
     name: 'api_gpu_queue_jobs',
     help: 'Jobs in each Bull queue, by state (waiting, active, delayed, paused, failed, completed)',

@@ -1,9 +1,10 @@
-import { withTimeout, errorReason } from '@app/common';
+import { UsageLedger, withTimeout, errorReason } from '@app/common';
 import { Controller, Get, Header, Logger, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Public } from '../auth/public.decorator';
 import { NodeRegistryService } from '../nodes/node-registry.service';
+import { ApiClients } from '../tenancy/api-clients.service';
 import { ApiMetrics } from './api-metrics';
 import { QueueInspector } from './queue-inspector';
 
@@ -19,6 +20,8 @@ export class MetricsController {
     private readonly metrics: ApiMetrics,
     private readonly queues: QueueInspector,
     private readonly nodes: NodeRegistryService,
+    private readonly ledger: UsageLedger,
+    private readonly clients: ApiClients,
   ) {}
 
   @Public()
@@ -28,7 +31,7 @@ export class MetricsController {
   @ApiProduces('text/plain')
   @ApiOkResponse({ description: 'Metrics in the Prometheus text format', schema: { type: 'string' } })
   async scrape(@Res() res: Response): Promise<void> {
-    await Promise.all([this.readQueueDepths(), this.readNodes()]);
+    await Promise.all([this.readQueueDepths(), this.readNodes(), this.readClientUsage()]);
     res.setHeader('Content-Type', this.metrics.registry.contentType);
     res.send(await this.metrics.registry.metrics());
   }
@@ -48,6 +51,23 @@ export class MetricsController {
       }
     } catch (error) {
       this.logger.warn(`queue depths left out of this scrape: ${errorReason(error)}`);
+    }
+  }
+
+  /** Only configured clients are labels, so their number is bounded by the keys file. */
+  private async readClientUsage(): Promise<void> {
+    const counters = [this.metrics.clientJobs, this.metrics.clientGpuSeconds, this.metrics.clientCost];
+    for (const counter of counters) counter.reset();
+    try {
+      const totals = await withTimeout(this.ledger.clientTotals(), SCRAPE_READ_TIMEOUT_MS, 'client usage');
+      for (const { name } of this.clients.list()) {
+        const figures = totals.get(name) ?? { jobs: 0, gpu_seconds: 0, cost: 0 };
+        this.metrics.clientJobs.inc({ client: name }, figures.jobs);
+        this.metrics.clientGpuSeconds.inc({ client: name }, figures.gpu_seconds);
+        this.metrics.clientCost.inc({ client: name }, figures.cost);
+      }
+    } catch (error) {
+      this.logger.warn(`client usage left out of this scrape: ${errorReason(error)}`);
     }
   }
 

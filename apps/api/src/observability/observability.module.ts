@@ -3,6 +3,7 @@ import { Global, INestApplication, Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { NodesModule } from '../nodes/nodes.module';
+import { UsageModule } from '../usage/usage.module';
 import { ApiMetrics } from './api-metrics';
 import { httpMetricsMiddleware } from './http-metrics.middleware';
 import { JobIdLoggingInterceptor } from './job-id-logging.interceptor';
@@ -14,7 +15,7 @@ import { QueueInspector } from './queue-inspector';
 /** JSON logs (nestjs-pino), Prometheus metrics at /metrics, and the queue handles both read. */
 @Global()
 @Module({
-  imports: [LoggingModule, NodesModule],
+  imports: [LoggingModule, NodesModule, UsageModule],
   controllers: [MetricsController],
   providers: [
     ApiMetrics,

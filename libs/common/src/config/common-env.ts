@@ -2,7 +2,7 @@
 // reflect-metadata is loaded before these classes: a process may import @app/common before Nest.
 import 'reflect-metadata';
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, Min } from 'class-validator';
+import { IsIn, IsInt, IsNotEmpty, IsNumber, IsOptional, IsString, IsUrl, Matches, Min } from 'class-validator';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'verbose'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -59,6 +59,24 @@ export class CommonEnv {
   @IsInt({ message: 'JOB_MAX_ATTEMPTS must be an integer' })
   @Min(1, { message: 'JOB_MAX_ATTEMPTS must be at least 1' })
   JOB_MAX_ATTEMPTS: number = 3;
+
+  // Whoever ends a job writes its usage ledger entry (libs/common/src/usage), with its cost from
+  // these prices per second on each executor (unset: that executor costs nothing), kept this long.
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
+  @IsNumber({ allowNaN: false, allowInfinity: false }, { message: 'RUNPOD_PRICE_PER_S must be a number (price of one second on RunPod)' })
+  @Min(0, { message: 'RUNPOD_PRICE_PER_S must be 0 or more' })
+  RUNPOD_PRICE_PER_S?: number;
+
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
+  @IsNumber({ allowNaN: false, allowInfinity: false }, { message: 'LOCAL_GPU_PRICE_PER_S must be a number (price of one second on a GPU node)' })
+  @Min(0, { message: 'LOCAL_GPU_PRICE_PER_S must be 0 or more' })
+  LOCAL_GPU_PRICE_PER_S?: number;
+
+  @IsInt({ message: 'USAGE_RETENTION_DAYS must be an integer' })
+  @Min(1, { message: 'USAGE_RETENTION_DAYS must be at least 1' })
+  USAGE_RETENTION_DAYS: number = 90;
 
   @IsUrl(
     { protocols: ['redis', 'rediss'], require_tld: false, require_protocol: true },

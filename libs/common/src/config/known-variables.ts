@@ -26,6 +26,8 @@ export const SERVICE_VARIABLE_PREFIXES = [
   'FFMPEG_',
   'DOWNLOAD_',
   'OUTPUT_',
+  'USAGE_',
+  'LOCAL_GPU_',
 ] as const;
 
 /**

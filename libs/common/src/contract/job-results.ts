@@ -31,8 +31,46 @@ const EncoderFallbackField = () =>
     optional: true,
   });
 
+/** What the worker reports a job used; the API's usage ledger records it (apps/api/src/usage). */
+@JSONSchema({ additionalProperties: false, description: 'What the job used on the worker.' })
+export class JobUsage {
+  @NumberField({ description: 'Seconds the worker ran the job.', example: 12.4, minimum: 0, maximum: 1e9 })
+  run_s: number;
+
+  @NumberField({
+    description: 'Seconds of the run during which the GPU worked for the job (NVENC encodes, whisper on CUDA).',
+    example: 9.8,
+    minimum: 0,
+    maximum: 1e9,
+  })
+  gpu_s: number;
+
+  @NumberField({ description: 'The rest of the run: downloads, probes, uploads, CPU encodes and transcriptions.', example: 2.6, minimum: 0, maximum: 1e9 })
+  cpu_s: number;
+
+  @NumberField({ description: 'Seconds of video and audio the job read.', example: 60, minimum: 0, maximum: 1e12 })
+  media_in_s: number;
+
+  @NumberField({ description: 'Seconds of video and audio the job produced.', example: 60, minimum: 0, maximum: 1e12 })
+  media_out_s: number;
+
+  @IntegerField({ description: 'Images the job read.', example: 0, minimum: 0 })
+  images: number;
+}
+
+const UsageField = () =>
+  NestedField({
+    description: 'What the job used on the worker, for the usage ledger.',
+    example: { run_s: 12.4, gpu_s: 9.8, cpu_s: 2.6, media_in_s: 60, media_out_s: 60, images: 0 },
+    optional: true,
+    type: () => JobUsage,
+  });
+
 @JSONSchema({ additionalProperties: false, description: 'Result of a caption job.' })
 export class CaptionJobResult {
+
+  @UsageField()
+  usage?: JobUsage;
   @VideoUrlField()
   video_url: string;
 
@@ -77,6 +115,9 @@ export class CaptionJobResult {
 
 @JSONSchema({ additionalProperties: false, description: 'Result of an addaudio job.' })
 export class AddAudioJobResult {
+
+  @UsageField()
+  usage?: JobUsage;
   @VideoUrlField()
   video_url: string;
 
@@ -112,6 +153,9 @@ export class Img2VidVideo {
 
 @JSONSchema({ additionalProperties: false, description: 'Result of an img2vid job.' })
 export class Img2VidJobResult {
+
+  @UsageField()
+  usage?: JobUsage;
   @NestedArrayField({
     description: 'One clip per image, in the order of the images.',
     example: [
@@ -213,6 +257,9 @@ export class CaptionTranscript {
 
 @JSONSchema({ additionalProperties: false, description: 'Result of a transcribe job.' })
 export class TranscribeJobResult {
+
+  @UsageField()
+  usage?: JobUsage;
   @TextField({ description: 'Language spoken, as detected or as asked for.', example: 'pt' })
   language: string;
 
@@ -264,6 +311,9 @@ const IdRoteiroEchoField = () =>
 
 @JSONSchema({ additionalProperties: false, description: 'Result of a concatenate job.' })
 export class ConcatenateJobResult {
+
+  @UsageField()
+  usage?: JobUsage;
   @VideoUrlField()
   video_url: string;
 
@@ -296,6 +346,9 @@ export class ConcatenateJobResult {
 
 @JSONSchema({ additionalProperties: false, description: 'Result of a concat_video_audio job.' })
 export class ConcatVideoAudioJobResult {
+
+  @UsageField()
+  usage?: JobUsage;
   @VideoUrlField()
   video_url: string;
 
@@ -340,6 +393,9 @@ const MixField = () =>
 
 @JSONSchema({ additionalProperties: false, description: 'Result of a trilhasonora job.' })
 export class TrilhaSonoraJobResult {
+
+  @UsageField()
+  usage?: JobUsage;
   @VideoUrlField()
   video_url: string;
 
@@ -358,6 +414,9 @@ export class TrilhaSonoraJobResult {
 
 @JSONSchema({ additionalProperties: false, description: 'Result of an audio_trilhasonora job.' })
 export class AudioTrilhaSonoraJobResult {
+
+  @UsageField()
+  usage?: JobUsage;
   @TextField({ description: 'Public URL of the uploaded audio.', example: 'https://s3.example.com/canais/p/audio_with_trilha.mp3' })
   audio_url: string;
 
@@ -373,6 +432,9 @@ export class AudioTrilhaSonoraJobResult {
 
 @JSONSchema({ additionalProperties: false, description: 'Result of an audio_concatenate job.' })
 export class AudioConcatenateJobResult {
+
+  @UsageField()
+  usage?: JobUsage;
   @TextField({ description: 'Public URL of the uploaded audio.', example: 'https://s3.example.com/canais/p/audio_concatenated.mp3' })
   audio_url: string;
 

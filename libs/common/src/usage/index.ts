@@ -1,0 +1,2 @@
+export * from './usage-entry';
+export * from './usage-ledger';
