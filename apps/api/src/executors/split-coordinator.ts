@@ -13,7 +13,7 @@ import {
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { ExecutorSelector } from './executor-selector';
-import { ResultStorage } from './result-storage';
+import { StorageService } from '../storage/storage.service';
 
 /**
  * Keeps each split img2vid job in step with its parts. Every change of a part is announced on
@@ -32,7 +32,7 @@ export class SplitCoordinator implements OnModuleInit, OnApplicationShutdown {
     private readonly store: JobStore,
     private readonly ender: JobEnder,
     private readonly executors: ExecutorSelector,
-    private readonly storage: ResultStorage,
+    private readonly storage: StorageService,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
   ) {}
 
@@ -118,7 +118,7 @@ export class SplitCoordinator implements OnModuleInit, OnApplicationShutdown {
   /** Every clip the batch may have written: a failed or cancelled batch, like one job, leaves none. */
   private removeClips(parent: JobRecord): Promise<void> {
     const total = (parent.input.images as unknown[]).length;
-    return this.storage.remove(
+    return this.storage.removeResults(
       String(parent.input.path),
       Array.from({ length: total }, (_, index) => `video_${index + 1}.mp4`),
     );
