@@ -66,10 +66,12 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
 
     it('runs a job: the record gets the output, the node and the times, and a webhook is queued', async () => {
       const folder = `done-${randomUUID()}`;
+      const heard = await harness.listenToJobEvents();
       const jobId = await harness.seedAddAudio(addAudioInput(folder), {
         webhookUrl: 'https://hooks.example.com/done',
       });
       const record = await harness.waitForStatus(jobId, [JobStatus.Completed, JobStatus.Failed]);
+      heard.stop();
 
       expect(record.failure).toBeUndefined();
       expect(record.status).toBe(JobStatus.Completed);
@@ -86,11 +88,14 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
       expect(probed.streams).toEqual(expect.arrayContaining(['video', 'audio']));
       expect(probed.duration).toBeGreaterThan(1.5);
 
+      // The worker's own progress reached the record, announced with each tick; 100 is set on
+      // completion. It is written there alone: the Bull job's progress stays untouched.
+      const ticks = heard.events.filter((event) => event.id === jobId && event.status === JobStatus.InProgress && event.progress! > 0);
+      expect(ticks.length).toBeGreaterThan(0);
+      expect(ticks.every((event) => event.progress! < 100)).toBe(true);
       const bull = await harness.bullState(jobId);
       expect(bull.state).toBe('completed');
-      // The worker's own progress reached the Bull job; 100 is the record's, set on completion.
-      expect(bull.progress).toBeGreaterThan(0);
-      expect(bull.progress).toBeLessThan(100);
+      expect(bull.progress).toBe(0);
       const webhook = await harness.queue(WEBHOOK_QUEUE).getJob(jobId);
       expect(webhook?.data).toEqual({ jobId });
     });

@@ -1,5 +1,17 @@
 import { CreateBucketCommand, ListObjectsV2Command, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
-import { BULL_PREFIX, JOB_QUEUES, JobOperation, JobRecord, JobStatus, JobStore, NodeHeartbeat, nodeHeartbeatKey } from '@app/common';
+import {
+  BULL_PREFIX,
+  JOB_EVENTS_CHANNEL,
+  JOB_QUEUES,
+  JobEvent,
+  JobOperation,
+  JobRecord,
+  JobStatus,
+  JobStore,
+  NodeHeartbeat,
+  nodeHeartbeatKey,
+  parseJobEvent,
+} from '@app/common';
 import Queue from 'bull';
 import Redis from 'ioredis';
 import { execFileSync } from 'node:child_process';
@@ -207,6 +219,18 @@ export class Harness {
       this.queues.set(name, queue);
     }
     return queue;
+  }
+
+  /** Every job event announced from now on, in the order heard, until `stop`. */
+  async listenToJobEvents(): Promise<{ events: JobEvent[]; stop: () => void }> {
+    const subscriber = this.client.duplicate();
+    const events: JobEvent[] = [];
+    subscriber.on('message', (_channel: string, message: string) => {
+      const event = parseJobEvent(message);
+      if (event) events.push(event);
+    });
+    await subscriber.subscribe(JOB_EVENTS_CHANNEL);
+    return { events, stop: () => subscriber.disconnect() };
   }
 
   seedAddAudio(input: Record<string, unknown>, options: SeedOptions = {}): Promise<string> {
