@@ -45,7 +45,7 @@ def make_clips(workdir: Path, encoder) -> list[Path]:
         process = subprocess.Popen(
             [
                 "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-                *kenburns.RAW_INPUT_ARGS, "-i", "pipe:0", *encoder.encode_args(),
+                *kenburns.raw_input_args(), "-i", "pipe:0", *encoder.encode_args(),
                 *kenburns.COLOR_ARGS, "-frames:v", str(frames), "-an",
                 "-movflags", "+faststart", str(path),
             ],

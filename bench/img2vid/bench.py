@@ -69,7 +69,7 @@ def ours(image: Path, output: list[str]) -> None:
     """The worker's path for one clip: decode, prepare, render every frame into FFmpeg's stdin."""
     clip = KenBurns(kenburns.load_image(image), Motion.ZOOM_IN, FRAMES)
     process = subprocess.Popen(
-        [*FFMPEG, *kenburns.RAW_INPUT_ARGS, "-i", "pipe:0", *output], stdin=subprocess.PIPE
+        [*FFMPEG, *kenburns.raw_input_args(), "-i", "pipe:0", *output], stdin=subprocess.PIPE
     )
     kenburns.write_frames(clip, process.stdin)
     process.stdin.close()
@@ -203,7 +203,7 @@ def main() -> None:
     seed_e2e = timed(lambda: run_ffmpeg([*seed_chain(image), *encode, str(seed_mp4)]))
     ours_raw = work / "ours-frames.yuv"
     ours(image, ["-f", "rawvideo", str(ours_raw)])
-    floor_args = [*kenburns.RAW_INPUT_ARGS, "-i", str(ours_raw), *encode, str(floor_mp4)]
+    floor_args = [*kenburns.raw_input_args(), "-i", str(ours_raw), *encode, str(floor_mp4)]
     ours_runs, floor_runs = [], []
     for _ in range(RUNS):
         ours_runs.append(timed(lambda: ours(image, [*encode, str(ours_mp4)])))
@@ -219,7 +219,7 @@ def main() -> None:
         reference_frames(kenburns.load_image(image)),
         raw_frames(["-i", str(ours_mp4)]),
         raw_frames(["-i", str(seed_mp4)]),
-        raw_frames([*kenburns.RAW_INPUT_ARGS, "-i", str(ours_raw)]),
+        raw_frames([*kenburns.raw_input_args(), "-i", str(ours_raw)]),
         raw_frames(seed_chain(image)),
         strict=True,
     )
