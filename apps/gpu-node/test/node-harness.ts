@@ -127,12 +127,12 @@ export class MediaServer {
   }
 }
 
-export interface SeedOptions {
+export interface QueueOptions {
   attempts?: number;
   webhookUrl?: string;
 }
 
-/** Redis, MinIO, the media server, and helpers to seed jobs the way the API does. */
+/** Redis, MinIO, the media server, and helpers to queue jobs the way the API does. */
 export class Harness {
   redis!: TestRedis;
   minio!: TestMinio;
@@ -233,12 +233,12 @@ export class Harness {
     return { events, stop: () => subscriber.disconnect() };
   }
 
-  seedAddAudio(input: Record<string, unknown>, options: SeedOptions = {}): Promise<string> {
-    return this.seed(JobOperation.AddAudio, input, options);
+  queueAddAudio(input: Record<string, unknown>, options: QueueOptions = {}): Promise<string> {
+    return this.queueJob(JobOperation.AddAudio, input, options);
   }
 
   /** Creates the record and queues the Bull job, as the API's submission does. */
-  async seed(operation: JobOperation, input: Record<string, unknown>, options: SeedOptions = {}): Promise<string> {
+  async queueJob(operation: JobOperation, input: Record<string, unknown>, options: QueueOptions = {}): Promise<string> {
     const record: JobRecord = {
       id: randomUUID(),
       operation,
