@@ -1,5 +1,6 @@
 """Creates S3_BUCKET_NAME if it is missing and, when S3_PUBLIC_READ is true, lets anyone GET its
-objects, so the URLs the API returns download without credentials (as the seed's uploads did)."""
+objects, so the URLs the API returns download without credentials (as the replaced service's
+uploads did)."""
 
 import json
 import os

@@ -1,6 +1,7 @@
-"""The seed's addaudio against ours, both as whole jobs (download, FFmpeg, upload) in one run.
+"""The legacy addaudio (the replaced service's) against ours, both as whole jobs (download, FFmpeg,
+upload) in one run.
 
-Seed: ``-i video -i audio -c:v <encoder> -c:a aac -shortest`` (its worker's command, with libx264
+Legacy: ``-i video -i audio -c:v <encoder> -c:a aac -shortest`` (its worker's command, with libx264
 at the service's quality standing in for NVENC on a box without a GPU, and the two -map options
 it meant). Ours: ``run_job`` of an addaudio job, which copies the video stream. Inputs: a 60 s
 1920x1080 24 fps H.264 (with B-frames)/AAC clip and a 45 s MP3, served over HTTP on loopback.
@@ -55,8 +56,8 @@ def main() -> None:
         "path": prefix,
     }
     try:
-        seed_s = timed(lambda: seed_job({**job, "output_filename": "seed.mp4"}, settings))
-        say(f"seed (re-encode, -shortest): {seed_s:.2f} s")
+        legacy_s = timed(lambda: legacy_job({**job, "output_filename": "legacy.mp4"}, settings))
+        say(f"legacy (re-encode, -shortest): {legacy_s:.2f} s")
         ours = []
         for run in range(OUR_RUNS):
             ours.append(timed(functools.partial(ours_job, job, settings, run)))
@@ -66,8 +67,9 @@ def main() -> None:
     finally:
         server.shutdown()
         storage_cleanup(settings, prefix)
-    speedup = seed_s / ours_s
-    say(f"speedup {speedup:.1f}x (seed {seed_s:.2f} s, ours median {ours_s:.3f} s of {OUR_RUNS})")
+    speedup = legacy_s / ours_s
+    median = f"ours median {ours_s:.3f} s of {OUR_RUNS}"
+    say(f"speedup {speedup:.1f}x (legacy {legacy_s:.2f} s, {median})")
     for name, value in checks.items():
         say(f"{name}: {value}")
     print(
@@ -126,8 +128,8 @@ class QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-def seed_job(job: dict, settings: Settings) -> None:
-    with JobContext("seed", settings) as ctx:
+def legacy_job(job: dict, settings: Settings) -> None:
+    with JobContext("legacy", settings) as ctx:
         video = fetch(job["url_video"], ctx.workdir / "video.mp4", ctx, field="url_video")
         audio = fetch(job["url_audio"], ctx.workdir / "audio.mp3", ctx, field="url_audio")
         output = ctx.workdir / "output.mp4"
@@ -190,7 +192,7 @@ def packet_hashes(path: Path) -> list[str]:
 def inspect_outputs(settings: Settings, prefix: str, source: Path, bench_dir: Path) -> dict:
     client = s3_client(settings)
     results = {}
-    for name in ("seed", "ours"):
+    for name in ("legacy", "ours"):
         local = bench_dir / f"{name}-output.mp4"
         client.download_file(settings.s3_bucket, f"{prefix}{name}.mp4", str(local))
         streams = probe(local)

@@ -1,7 +1,7 @@
 """concatenate: the replaced service's join (concat demuxer, full re-encode) against ours.
 
 Twenty clips made as img2vid makes them (Ken Burns frames from a photo-like image, the worker's
-encoder and colour tags, 1920x1080 at 24 fps, no audio), CLIP_SECONDS each. The seed's way: the
+encoder and colour tags, 1920x1080 at 24 fps, no audio), CLIP_SECONDS each. The legacy way: the
 concat demuxer into the same encoder, audio to AAC 192k as it did. Ours: the concatenate
 operation's own probes (four at a time, as in the operation) and stream-copy join; download and
 upload are left out of both. Each side is the median of RUNS runs, alternating. Our output is
@@ -60,8 +60,8 @@ def make_clips(workdir: Path, encoder) -> list[Path]:
     return clips
 
 
-def seed_join(ctx: JobContext, clips: list[Path], output: Path) -> float:
-    listing = ctx.workdir / "seed.txt"
+def legacy_join(ctx: JobContext, clips: list[Path], output: Path) -> float:
+    listing = ctx.workdir / "legacy.txt"
     listing.write_text("".join(f"file '{clip}'\n" for clip in clips), encoding="utf-8")
     started = time.perf_counter()
     ctx.run(
@@ -95,9 +95,9 @@ def main() -> None:
     root.mkdir(parents=True, exist_ok=True)
     with JobContext("bench-concatenate", settings) as ctx:
         clips = make_clips(ctx.workdir, ctx.encoder)
-        seed_times, our_times = [], []
+        legacy_times, our_times = [], []
         for _ in range(RUNS):
-            seed_times.append(seed_join(ctx, clips, ctx.workdir / "seed.mp4"))
+            legacy_times.append(legacy_join(ctx, clips, ctx.workdir / "legacy.mp4"))
             our_times.append(our_join(ctx, clips, ctx.workdir / "ours.mp4"))
         listing = subprocess.run(
             ["ffprobe", "-v", "error", "-count_packets", "-of", "json", "-show_entries",
@@ -107,12 +107,12 @@ def main() -> None:
         joined = int(json.loads(listing)["streams"][0]["nb_read_packets"])
         if joined != CLIPS * kenburns.frame_count(CLIP_SECONDS):
             raise SystemExit(f"our join has {joined} frames, not every input frame")
-        seed_s, ours_s = statistics.median(seed_times), statistics.median(our_times)
+        legacy_s, ours_s = statistics.median(legacy_times), statistics.median(our_times)
         print(
             json.dumps(
                 {
-                    "concat_speedup": round(seed_s / ours_s, 1),
-                    "seed_s": round(seed_s, 3),
+                    "concat_speedup": round(legacy_s / ours_s, 1),
+                    "legacy_s": round(legacy_s, 3),
                     "ours_s": round(ours_s, 3),
                     "clips": CLIPS,
                     "seconds_per_clip": CLIP_SECONDS,

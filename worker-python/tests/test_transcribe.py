@@ -61,7 +61,7 @@ def model_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     whisper.shared_transcriber.cache_clear()
 
 
-def test_english_speech_gives_six_files_and_the_seed_result(
+def test_english_speech_gives_six_files_and_the_legacy_result(
     make_speech, media_server, job_context, job_path, s3, s3_keys, work_root, model_loads, tmp_path
 ) -> None:
     speech = make_speech(ENGLISH, "report.wav")

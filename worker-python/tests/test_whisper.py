@@ -1,4 +1,4 @@
-"""The warm transcriber: a bounded LRU of loaded models, the seed's decoding, progress, stopping."""
+"""The warm transcriber: a bounded LRU of loaded models, the legacy decoding, progress, stopping."""
 
 import subprocess
 import threading

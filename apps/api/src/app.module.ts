@@ -11,6 +11,7 @@ import { ObservabilityModule } from './observability/observability.module';
 import { ApiHttpModule } from './http/api-http.module';
 import { bullRootModule } from './jobs/job-queues';
 import { JobsModule } from './jobs/jobs.module';
+import { LEGACY_REQUIRED_FIELD_CHECKS } from './jobs/legacy-required-fields';
 import { RunpodModule } from './runpod/runpod.module';
 import { SecurityModule } from './security/security.module';
 import { TenancyModule } from './tenancy/tenancy.module';
@@ -31,7 +32,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
     SecurityModule,
     AuthModule,
     HealthModule,
-    ApiHttpModule,
+    ApiHttpModule.withRawBodyChecks(LEGACY_REQUIRED_FIELD_CHECKS),
     bullRootModule(),
     JobsModule,
     WebhooksModule,

@@ -66,10 +66,12 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
 
     it('runs a job: the record gets the output, the node and the times, and a webhook is queued', async () => {
       const folder = `done-${randomUUID()}`;
-      const jobId = await harness.seedAddAudio(addAudioInput(folder), {
+      const heard = await harness.listenToJobEvents();
+      const jobId = await harness.queueAddAudio(addAudioInput(folder), {
         webhookUrl: 'https://hooks.example.com/done',
       });
       const record = await harness.waitForStatus(jobId, [JobStatus.Completed, JobStatus.Failed]);
+      heard.stop();
 
       expect(record.failure).toBeUndefined();
       expect(record.status).toBe(JobStatus.Completed);
@@ -86,11 +88,14 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
       expect(probed.streams).toEqual(expect.arrayContaining(['video', 'audio']));
       expect(probed.duration).toBeGreaterThan(1.5);
 
+      // The worker's own progress reached the record, announced with each tick; 100 is set on
+      // completion. It is written there alone: the Bull job's progress stays untouched.
+      const ticks = heard.events.filter((event) => event.id === jobId && event.status === JobStatus.InProgress && event.progress! > 0);
+      expect(ticks.length).toBeGreaterThan(0);
+      expect(ticks.every((event) => event.progress! < 100)).toBe(true);
       const bull = await harness.bullState(jobId);
       expect(bull.state).toBe('completed');
-      // The worker's own progress reached the Bull job; 100 is the record's, set on completion.
-      expect(bull.progress).toBeGreaterThan(0);
-      expect(bull.progress).toBeLessThan(100);
+      expect(bull.progress).toBe(0);
       const webhook = await harness.queue(WEBHOOK_QUEUE).getJob(jobId);
       expect(webhook?.data).toEqual({ jobId });
     });
@@ -101,7 +106,7 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
         return current?.encoder ? current : undefined;
       });
       expect(before.warmModels).not.toContain('tiny.en');
-      const jobId = await harness.seed(JobOperation.Transcribe, {
+      const jobId = await harness.queueJob(JobOperation.Transcribe, {
         audio_url: harness.media.url('/speech.wav'),
         path: `warm-${randomUUID()}/`,
         model: 'tiny.en',
@@ -119,7 +124,7 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
     });
 
     it('fails a job whose input is not a video, without retrying it', async () => {
-      const jobId = await harness.seedAddAudio(addAudioInput(`bad-${randomUUID()}`, '/not-a-video.mp4'), {
+      const jobId = await harness.queueAddAudio(addAudioInput(`bad-${randomUUID()}`, '/not-a-video.mp4'), {
         attempts: 3,
       });
       const record = await harness.waitForStatus(jobId, [JobStatus.Completed, JobStatus.Failed]);
@@ -141,7 +146,7 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
       const folder = `crash-${randomUUID()}`;
       const held = '/held/crash/video.mp4';
       harness.media.hold(held);
-      const jobId = await harness.seedAddAudio(addAudioInput(folder, held));
+      const jobId = await harness.queueAddAudio(addAudioInput(folder, held));
       await harness.waitForStatus(jobId, [JobStatus.InProgress]);
       await harness.media.requested(held);
       const [workerPid] = node.workerPids().slice(-1);
@@ -162,7 +167,7 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
     it('fails a job whose worker dies on its last attempt, as an internal error', async () => {
       const held = '/held/last-attempt/video.mp4';
       harness.media.hold(held);
-      const jobId = await harness.seedAddAudio(addAudioInput(`last-${randomUUID()}`, held), { attempts: 1 });
+      const jobId = await harness.queueAddAudio(addAudioInput(`last-${randomUUID()}`, held), { attempts: 1 });
       await harness.waitForStatus(jobId, [JobStatus.InProgress]);
       await harness.media.requested(held);
 
@@ -185,7 +190,7 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
       const folder = `cancel-${randomUUID()}`;
       const held = '/held/cancel/video.mp4';
       harness.media.hold(held);
-      const jobId = await harness.seedAddAudio(addAudioInput(folder, held));
+      const jobId = await harness.queueAddAudio(addAudioInput(folder, held));
       await harness.waitForStatus(jobId, [JobStatus.InProgress]);
       await harness.media.requested(held);
       expect((await node.health()).body.freeSlots).toBe(0);
@@ -217,7 +222,7 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
 
     it('lets the job that follows a cancel run on the same worker, past the cancel-confirm deadline', async () => {
       harness.media.hold('/held/first/video.mp4');
-      const cancelled = await harness.seedAddAudio(addAudioInput(`cancel-${randomUUID()}`, '/held/first/video.mp4'));
+      const cancelled = await harness.queueAddAudio(addAudioInput(`cancel-${randomUUID()}`, '/held/first/video.mp4'));
       await harness.waitForStatus(cancelled, [JobStatus.InProgress]);
       await harness.store.finish(cancelled, JobStatus.Cancelled, {}, 3_600_000);
       await harness.client.publish(JOB_CANCEL_CHANNEL, cancelled);
@@ -225,7 +230,7 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
 
       const next = '/held/next/video.mp4';
       harness.media.hold(next);
-      const jobId = await harness.seedAddAudio(addAudioInput(`next-${randomUUID()}`, next));
+      const jobId = await harness.queueAddAudio(addAudioInput(`next-${randomUUID()}`, next));
       await harness.media.requested(next);
       // Hold the next job past the moment the node checks whether the cancelled one was confirmed.
       await new Promise((resolve) => setTimeout(resolve, 5_000));
@@ -243,7 +248,7 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
     const running: string[] = [];
     for (const path of held) {
       harness.media.hold(path);
-      running.push(await harness.seedAddAudio(addAudioInput(`slots-${randomUUID()}`, path)));
+      running.push(await harness.queueAddAudio(addAudioInput(`slots-${randomUUID()}`, path)));
     }
     for (const [index, jobId] of running.entries()) {
       expect((await harness.waitForStatus(jobId, [JobStatus.InProgress])).node).toBe('node-two-slots');
@@ -262,7 +267,7 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
     const settled = await afterBusy(2, busy.lastSeenAt);
 
     // Another queue: its Bull loops are idle, so only the local pause keeps them from fetching.
-    const caption = await harness.seed(JobOperation.Caption, {
+    const caption = await harness.queueJob(JobOperation.Caption, {
       url_video: harness.media.url('/video.mp4'),
       url_srt: harness.media.url('/legenda.srt'),
       path: `slots-${randomUUID()}/legendas/`,
@@ -290,7 +295,7 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
       WORKER_PYTHON: '/bin/false',
     }).start();
     try {
-      const jobId = await harness.seedAddAudio(addAudioInput(`broken-${randomUUID()}`));
+      const jobId = await harness.queueAddAudio(addAudioInput(`broken-${randomUUID()}`));
       await waitFor('two failed worker starts', () =>
         Promise.resolve((broken.output.match(/worker 0 .*exited/g) ?? []).length >= 2 || undefined),
       );
@@ -312,7 +317,7 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
     const doomed = await harness.startNode('node-doomed');
     const held = '/held/killed/video.mp4';
     harness.media.hold(held);
-    const jobId = await harness.seedAddAudio(addAudioInput(folder, held));
+    const jobId = await harness.queueAddAudio(addAudioInput(folder, held));
     const running = await harness.waitForStatus(jobId, [JobStatus.InProgress]);
     expect(running.node).toBe('node-doomed');
     await harness.media.requested(held);
@@ -337,7 +342,7 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
     const folder = `killed-twice-${randomUUID()}`;
     const held = '/held/killed-twice/video.mp4';
     harness.media.hold(held);
-    const jobId = await harness.seedAddAudio(addAudioInput(folder, held));
+    const jobId = await harness.queueAddAudio(addAudioInput(folder, held));
     for (const [round, nodeId] of ['node-doomed-1', 'node-doomed-2'].entries()) {
       const doomed = await harness.startNode(nodeId);
       const running = await harness.waitForStatus(jobId, [JobStatus.InProgress], 90_000);
@@ -366,7 +371,7 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
     const node = await harness.startNode('node-draining');
     const held = '/held/drain/video.mp4';
     harness.media.hold(held);
-    const running = await harness.seedAddAudio(addAudioInput(`drain-${randomUUID()}`, held));
+    const running = await harness.queueAddAudio(addAudioInput(`drain-${randomUUID()}`, held));
     await harness.waitForStatus(running, [JobStatus.InProgress]);
     await harness.media.requested(held);
     const beat = await harness.heartbeat('node-draining');
@@ -382,7 +387,7 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
       return current?.draining ? current : undefined;
     });
     expect(drainingBeat.freeSlots).toBe(0);
-    const queuedWhileDraining = await harness.seedAddAudio(addAudioInput(`late-${randomUUID()}`));
+    const queuedWhileDraining = await harness.queueAddAudio(addAudioInput(`late-${randomUUID()}`));
     expect(node.running).toBe(true);
 
     harness.media.release(held);
@@ -400,7 +405,7 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
     const node = await harness.startNode('node-impatient', { SHUTDOWN_GRACE_S: '1' });
     const held = '/held/grace/video.mp4';
     harness.media.hold(held);
-    const jobId = await harness.seedAddAudio(addAudioInput(folder, held));
+    const jobId = await harness.queueAddAudio(addAudioInput(folder, held));
     await harness.waitForStatus(jobId, [JobStatus.InProgress]);
     await harness.media.requested(held);
     const beat = await harness.heartbeat('node-impatient');
@@ -423,7 +428,7 @@ describe('GPU node (real Redis, MinIO, Python worker and FFmpeg)', () => {
 
   it('runs a transcription on the node that has its model loaded; the other takes it when that node is busy', async () => {
     const transcription = (tag: string, audio = '/speech.wav') =>
-      harness.seed(JobOperation.Transcribe, { audio_url: harness.media.url(audio), path: `${tag}-${randomUUID()}/`, model: 'tiny.en' });
+      harness.queueJob(JobOperation.Transcribe, { audio_url: harness.media.url(audio), path: `${tag}-${randomUUID()}/`, model: 'tiny.en' });
     const ranOn = async (jobId: string) => {
       const record = await harness.waitForStatus(jobId, [JobStatus.Completed, JobStatus.Failed]);
       expect(record.failure).toBeUndefined();

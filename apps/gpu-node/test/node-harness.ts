@@ -1,5 +1,17 @@
 import { CreateBucketCommand, ListObjectsV2Command, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
-import { BULL_PREFIX, JOB_QUEUES, JobOperation, JobRecord, JobStatus, JobStore, NodeHeartbeat, nodeHeartbeatKey } from '@app/common';
+import {
+  BULL_PREFIX,
+  JOB_EVENTS_CHANNEL,
+  JOB_QUEUES,
+  JobEvent,
+  JobOperation,
+  JobRecord,
+  JobStatus,
+  JobStore,
+  NodeHeartbeat,
+  nodeHeartbeatKey,
+  parseJobEvent,
+} from '@app/common';
 import Queue from 'bull';
 import Redis from 'ioredis';
 import { execFileSync } from 'node:child_process';
@@ -115,12 +127,12 @@ export class MediaServer {
   }
 }
 
-export interface SeedOptions {
+export interface QueueOptions {
   attempts?: number;
   webhookUrl?: string;
 }
 
-/** Redis, MinIO, the media server, and helpers to seed jobs the way the API does. */
+/** Redis, MinIO, the media server, and helpers to queue jobs the way the API does. */
 export class Harness {
   redis!: TestRedis;
   minio!: TestMinio;
@@ -209,12 +221,24 @@ export class Harness {
     return queue;
   }
 
-  seedAddAudio(input: Record<string, unknown>, options: SeedOptions = {}): Promise<string> {
-    return this.seed(JobOperation.AddAudio, input, options);
+  /** Every job event announced from now on, in the order heard, until `stop`. */
+  async listenToJobEvents(): Promise<{ events: JobEvent[]; stop: () => void }> {
+    const subscriber = this.client.duplicate();
+    const events: JobEvent[] = [];
+    subscriber.on('message', (_channel: string, message: string) => {
+      const event = parseJobEvent(message);
+      if (event) events.push(event);
+    });
+    await subscriber.subscribe(JOB_EVENTS_CHANNEL);
+    return { events, stop: () => subscriber.disconnect() };
+  }
+
+  queueAddAudio(input: Record<string, unknown>, options: QueueOptions = {}): Promise<string> {
+    return this.queueJob(JobOperation.AddAudio, input, options);
   }
 
   /** Creates the record and queues the Bull job, as the API's submission does. */
-  async seed(operation: JobOperation, input: Record<string, unknown>, options: SeedOptions = {}): Promise<string> {
+  async queueJob(operation: JobOperation, input: Record<string, unknown>, options: QueueOptions = {}): Promise<string> {
     const record: JobRecord = {
       id: randomUUID(),
       operation,

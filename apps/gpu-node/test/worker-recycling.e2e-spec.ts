@@ -23,8 +23,8 @@ describe('GPU node with a worker that must be replaced after each job (real Redi
       path: `${tag}-${randomUUID()}/`,
       output_filename: 'out.mp4',
     });
-    const first = await harness.seedAddAudio(addAudio('first'));
-    const second = await harness.seedAddAudio(addAudio('second'));
+    const first = await harness.queueAddAudio(addAudio('first'));
+    const second = await harness.queueAddAudio(addAudio('second'));
 
     for (const jobId of [first, second]) {
       const record = await harness.waitForStatus(jobId, [JobStatus.Completed, JobStatus.Failed], 120_000);

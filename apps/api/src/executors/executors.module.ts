@@ -4,13 +4,13 @@ import { ConfigService } from '@nestjs/config';
 import { ApiEnv } from '../config/api-env';
 import { jobQueueByOperationProvider, jobQueueModules } from './local-queues';
 import { NodesModule } from '../nodes/nodes.module';
+import { StorageModule } from '../storage/storage.module';
 import { ExecutorSelector } from './executor-selector';
 import { LocalExecutor } from './local.executor';
 import { RunPodDispatcher } from './runpod-dispatcher';
 import { RunPodExecutor } from './runpod.executor';
 import { runPodQueueByOperationProvider, runPodQueueModules } from './runpod-queues';
 import { EXECUTOR_SETTINGS, executorSettingsFrom } from './runpod-settings';
-import { ResultStorage } from './result-storage';
 import { SplitCoordinator } from './split-coordinator';
 import { SplitRecovery } from './split/split-recovery';
 
@@ -19,14 +19,13 @@ import { SplitRecovery } from './split/split-recovery';
  * dispatcher, which consumes the RunPod queues in every API process where RunPod is configured.
  */
 @Module({
-  imports: [jobQueueModules, runPodQueueModules, JobEndingModule, NodesModule],
+  imports: [jobQueueModules, runPodQueueModules, JobEndingModule, NodesModule, StorageModule],
   providers: [
     {
       provide: EXECUTOR_SETTINGS,
       inject: [ConfigService],
       useFactory: (config: ConfigService<ApiEnv, true>) => executorSettingsFrom(config),
     },
-    ResultStorage,
     LocalExecutor,
     RunPodExecutor,
     RunPodDispatcher,

@@ -5,7 +5,7 @@ import { RunPodCallError, RunPodClient } from './runpod-client';
 import { RunPodDispatcher, failureOf } from './runpod-dispatcher';
 import { RunPodQueueByOperation } from './runpod-queues';
 import { ExecutorSettings } from './runpod-settings';
-import { ResultStorage } from './result-storage';
+import { StorageService } from '../storage/storage.service';
 
 const settings: ExecutorSettings = {
   mode: 'runpod',
@@ -58,7 +58,7 @@ function setUp(stored: JobRecord | null, data: Partial<RunPodJobData> = {}) {
     settings,
     store as unknown as JobStore,
     ender as unknown as JobEnder,
-    {} as ResultStorage,
+    {} as StorageService,
     local as unknown as LocalExecutor,
     client as unknown as RunPodClient,
   );

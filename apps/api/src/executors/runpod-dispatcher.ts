@@ -21,7 +21,7 @@ import { RUNPOD_CLIENT, RunPodCallError, RunPodClient, RunPodStatus } from './ru
 import { RUNPOD_QUEUE_BY_OPERATION, RunPodQueueByOperation } from './runpod-queues';
 import { EXECUTOR_SETTINGS, ExecutorSettings, RunPodSettings, endpointFor, usesStockWhisper } from './runpod-settings';
 import { readStockOutput, stockWhisperInput, transcribeResult, transcriptUploads } from './stock-whisper';
-import { ResultStorage } from './result-storage';
+import { StorageService } from '../storage/storage.service';
 
 /** RunPod jobs one process follows at once per queue: each is mostly waiting between two polls. */
 const DISPATCH_CONCURRENCY = 50;
@@ -62,7 +62,7 @@ export class RunPodDispatcher implements OnApplicationBootstrap, BeforeApplicati
     @Inject(EXECUTOR_SETTINGS) executorSettings: ExecutorSettings,
     private readonly store: JobStore,
     private readonly ender: JobEnder,
-    private readonly storage: ResultStorage,
+    private readonly storage: StorageService,
     private readonly local: LocalExecutor,
     @Optional() @Inject(RUNPOD_CLIENT) client?: RunPodClient,
   ) {
@@ -271,7 +271,7 @@ export class RunPodDispatcher implements OnApplicationBootstrap, BeforeApplicati
   private async resultOf(record: JobRecord, output: unknown): Promise<Record<string, unknown>> {
     if (usesStockWhisper(this.require().settings, record.operation)) {
       const transcript = readStockOutput(output);
-      const urls = await this.storage.upload(String(record.input.path), transcriptUploads(transcript));
+      const urls = await this.storage.putResults(String(record.input.path), transcriptUploads(transcript));
       return transcribeResult(transcript, urls);
     }
     if (typeof output !== 'object' || output === null || Array.isArray(output)) {

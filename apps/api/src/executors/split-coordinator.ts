@@ -7,21 +7,25 @@ import {
   JobStatus,
   JobStore,
   REDIS_CLIENT,
+  JobEvent,
   errorReason,
   isTerminal,
+  parseJobEvent,
 } from '@app/common';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { ExecutorSelector } from './executor-selector';
-import { ResultStorage } from './result-storage';
+import { StorageService } from '../storage/storage.service';
 
 /**
- * Keeps each split img2vid job in step with its parts. Every change of a part is announced on
- * JOB_EVENTS_CHANNEL; the coordinator then reads the parent and all its parts and: sums progress;
- * once every part has completed, ends the parent with their videos merged in input order; once
- * one has failed, ends the parent as failed naming the images of that part, cancels the other
- * parts and removes every clip the batch had written. Every API process does this; the atomic
- * `finish` lets exactly one of them end the parent, and what follows it is safe to repeat.
+ * Ends each split img2vid job with its parts. The end of a part is announced on JOB_EVENTS_CHANNEL;
+ * the coordinator then reads the parent and its parts' status and: once every part has completed,
+ * ends the parent with their videos merged in input order; once one has failed, ends the parent as
+ * failed naming the images of that part, cancels the other parts and removes every clip the batch
+ * had written. Every API process does this; the atomic `finish` lets exactly one of them end the
+ * parent, and what follows it is safe to repeat. The parent's progress and start are not kept
+ * here: the job store brings them up to date with each change of a part (JobStore.updateActive),
+ * so a progress tick costs no API process a read.
  */
 @Injectable()
 export class SplitCoordinator implements OnModuleInit, OnApplicationShutdown {
@@ -32,16 +36,18 @@ export class SplitCoordinator implements OnModuleInit, OnApplicationShutdown {
     private readonly store: JobStore,
     private readonly ender: JobEnder,
     private readonly executors: ExecutorSelector,
-    private readonly storage: ResultStorage,
+    private readonly storage: StorageService,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
   ) {}
 
   async onModuleInit(): Promise<void> {
     this.subscriber = this.redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
     this.subscriber.on('error', () => undefined);
-    this.subscriber.on('message', (_channel: string, jobId: string) => {
-      this.partChanged(jobId).catch((error: unknown) => {
-        this.logger.warn(`split job not brought up to date after ${jobId} changed: ${errorReason(error)}`);
+    this.subscriber.on('message', (_channel: string, message: string) => {
+      const event = parseJobEvent(message);
+      if (!event) return;
+      this.partChanged(event).catch((error: unknown) => {
+        this.logger.warn(`split job not brought up to date after ${event.id} changed: ${errorReason(error)}`);
       });
     });
     await this.subscriber.subscribe(JOB_EVENTS_CHANNEL);
@@ -51,42 +57,38 @@ export class SplitCoordinator implements OnModuleInit, OnApplicationShutdown {
     this.subscriber?.disconnect();
   }
 
-  private async partChanged(jobId: string): Promise<void> {
-    const [part] = await this.store.peek([jobId], ['parentId']);
-    if (part?.parentId) await this.reconcile(part.parentId);
+  /** Only a part's end matters here; a nudge (the recovery's, which says nothing of the record) is looked up. */
+  private async partChanged(event: JobEvent): Promise<void> {
+    if (event.status === undefined) {
+      const [part] = await this.store.peek([event.id], ['parentId']);
+      if (part?.parentId) await this.reconcile(part.parentId);
+    } else if (event.parentId && isTerminal(event.status)) {
+      await this.reconcile(event.parentId);
+    }
   }
 
   /**
-   * Every part's change reaches every API process, so what is read on each is kept small: the
-   * parent's and parts' status, progress and start; whole records only once the batch ends.
+   * A part's end reaches every API process, so what is read on each is kept small: the parent's
+   * and parts' status; whole records only once the batch ends.
    */
   private async reconcile(parentId: string): Promise<void> {
-    const [head] = await this.store.peek([parentId], ['parts', 'progress', 'startedAt']);
+    const [head] = await this.store.peek([parentId], ['parts']);
     if (!head?.parts) return;
     // Announced when the cancel reaches each part: by then a completed part's clips are all written.
     if (head.status === JobStatus.Cancelled) return this.withParent(parentId, (parent) => this.removeClips(parent));
     if (isTerminal(head.status)) return;
     const partIds = head.parts.map((part) => part.id);
-    const parts = await this.store.peek(partIds, ['progress', 'startedAt']);
+    const parts = await this.store.peek(partIds, []);
     const failedAt = parts.findIndex((part) => !part || (isTerminal(part.status) && part.status !== JobStatus.Completed));
     if (failedAt >= 0) {
       const record = await this.store.get(partIds[failedAt]);
       return this.withParent(parentId, (parent) => this.fail(parent, head.parts![failedAt], record));
     }
-    const done = parts as Pick<JobRecord, 'status' | 'progress' | 'startedAt'>[];
-    if (done.every((part) => part.status === JobStatus.Completed)) {
+    if (parts.every((part) => part?.status === JobStatus.Completed)) {
       const records = await Promise.all(partIds.map((id) => this.store.get(id)));
       if (records.some((record) => !record)) return;
       return this.withParent(parentId, (parent) => this.complete(parent, records as JobRecord[]));
     }
-    const total = head.parts.reduce((sum, part) => sum + part.count, 0);
-    const progress = Math.floor(done.reduce((sum, part, index) => sum + part.progress * head.parts![index].count, 0) / total);
-    const started = done.filter((part) => part.startedAt).map((part) => part.startedAt as string).sort()[0];
-    if (progress === head.progress && (!started || head.startedAt)) return;
-    await this.store.updateActive(parentId, {
-      progress,
-      ...(started ? { status: JobStatus.InProgress, startedAt: head.startedAt ?? started } : {}),
-    });
   }
 
   private async withParent(parentId: string, then: (parent: JobRecord) => Promise<void>): Promise<void> {
@@ -118,12 +120,11 @@ export class SplitCoordinator implements OnModuleInit, OnApplicationShutdown {
   /** Every clip the batch may have written: a failed or cancelled batch, like one job, leaves none. */
   private removeClips(parent: JobRecord): Promise<void> {
     const total = (parent.input.images as unknown[]).length;
-    return this.storage.remove(
+    return this.storage.removeResults(
       String(parent.input.path),
       Array.from({ length: total }, (_, index) => `video_${index + 1}.mp4`),
     );
   }
-
 }
 
 /** A part's `images[i]` is `images[start + i]` of the whole batch. */

@@ -1,4 +1,4 @@
-import { NodeHeartbeat, REDIS_CLIENT, withTimeout } from '@app/common';
+import { NodeHeartbeat, REDIS_CLIENT, errorReason, withTimeout } from '@app/common';
 import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import {
@@ -89,7 +89,7 @@ export class HealthService {
       await withTimeout(this.redis.ping(), PING_TIMEOUT_MS, 'ping');
       return indicator.up();
     } catch (error) {
-      return indicator.down({ message: reason(error) });
+      return indicator.down({ message: errorReason(error) });
     }
   }
 
@@ -99,15 +99,7 @@ export class HealthService {
       await this.storage.ping();
       return indicator.up({ bucket: this.storage.bucket });
     } catch (error) {
-      return indicator.down({ bucket: this.storage.bucket, message: reason(error) });
+      return indicator.down({ bucket: this.storage.bucket, message: errorReason(error) });
     }
   }
-}
-
-function reason(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return error.message || code || error.name;
-  }
-  return String(error);
 }

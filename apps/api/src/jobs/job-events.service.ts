@@ -1,4 +1,4 @@
-import { JOB_EVENTS_CHANNEL, JobRecord, JobStore, isTerminal } from '@app/common';
+import { JOB_EVENTS_CHANNEL, JobRecord, JobStore, isTerminal, mayHaveEnded, parseJobEvent } from '@app/common';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import Redis from 'ioredis';
@@ -21,8 +21,8 @@ interface Waiter {
 
 /**
  * Lets a request wait for its job to end. One subscriber connection per process listens on
- * JOB_EVENTS_CHANNEL (every change of a record is announced there with the job's id); a waiter
- * re-reads the record when its job is announced, when the connection comes back after an outage
+ * JOB_EVENTS_CHANNEL (every change of a record is announced there with the job's id and status); a
+ * waiter re-reads the record when its job's end is announced, when the connection comes back after an outage
  * (announcements made meanwhile are lost), and every few seconds as a last resort.
  */
 @Injectable()
@@ -47,7 +47,11 @@ export class JobEventsService implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
-    this.subscriber.on('message', (_channel: string, message: string) => this.announced(jobIdOf(message)));
+    this.subscriber.on('message', (_channel: string, message: string) => {
+      // A change that leaves the job running (a progress tick) is not read: only its end is awaited.
+      const event = parseJobEvent(message);
+      if (event && mayHaveEnded(event)) this.announced(event.id);
+    });
     this.subscriber.on('ready', () => this.recheckAll());
     this.subscriber.subscribe(JOB_EVENTS_CHANNEL).catch((error: Error) => {
       this.logger.warn(`not subscribed to job events yet: ${error.message}`);
@@ -102,8 +106,8 @@ export class JobEventsService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  private announced(jobId: string | undefined): void {
-    if (!jobId || !this.waiters.has(jobId)) return;
+  private announced(jobId: string): void {
+    if (!this.waiters.has(jobId)) return;
     this.store
       .get(jobId)
       .then((record) => {
@@ -125,16 +129,5 @@ export class JobEventsService implements OnModuleInit, OnApplicationShutdown {
     const set = this.waiters.get(jobId);
     set?.delete(waiter);
     if (set?.size === 0) this.waiters.delete(jobId);
-  }
-}
-
-/** The announcement is the job id; a JSON object with an `id` is read too. */
-function jobIdOf(message: string): string | undefined {
-  if (!message.startsWith('{')) return message;
-  try {
-    const parsed = JSON.parse(message) as { id?: unknown };
-    return typeof parsed.id === 'string' ? parsed.id : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -6,6 +6,7 @@ import { JobAdmission } from '../admission/job-admission.service';
 import { ApiEnv } from '../config/api-env';
 import { ExecutorRefusedError } from '../executors/executor';
 import { ExecutorSelector } from '../executors/executor-selector';
+import { StorageService } from '../storage/storage.service';
 import { ClientIdentity, runAsClient } from '../tenancy/client-identity';
 import { IdempotentSubmissions } from '../tenancy/idempotency';
 import { JobEventsService } from './job-events.service';
@@ -19,6 +20,9 @@ const env: Partial<ApiEnv> = {
   WEBHOOK_SECRET: undefined,
   S3_ENDPOINT_URL: 'http://127.0.0.1:9000',
   S3_BUCKET_NAME: 'canais',
+  S3_REGION: 'us-east-1',
+  S3_ACCESS_KEY: 'access',
+  S3_SECRET_KEY: 'secret',
 };
 
 /** The service over stand-ins for Redis, the job store, JobEnder, the job events and the executor choice. */
@@ -45,6 +49,7 @@ function setUp(stored: JobRecord | null = null) {
     executors as unknown as ExecutorSelector,
     admission as unknown as JobAdmission,
     { keyOfRequest: () => undefined } as unknown as IdempotentSubmissions,
+    new StorageService(config),
     { status: 'ready' } as unknown as Redis,
     config,
   );

@@ -23,6 +23,7 @@ import { IdempotencyClaim, IdempotentSubmissions } from '../tenancy/idempotency'
 import { apiError, badRequest, serviceUnavailable } from '../http/error-body';
 import { JobEventsService } from './job-events.service';
 import { ExecutorSelector } from '../executors/executor-selector';
+import { StorageService } from '../storage/storage.service';
 import { JobReply, acceptedBody, finalResponse, resultReply, statusBody } from './job-responses';
 
 /** A Redis round trip that has not answered by then is treated as Redis being down. */
@@ -53,7 +54,6 @@ export class JobsService {
   private readonly maxImages: number;
   private readonly maxDuracaoS: number;
   private readonly webhooksEnabled: boolean;
-  private readonly bucketUrl: URL;
 
   constructor(
     private readonly store: JobStore,
@@ -62,6 +62,7 @@ export class JobsService {
     private readonly executors: ExecutorSelector,
     private readonly admission: JobAdmission,
     private readonly idempotency: IdempotentSubmissions,
+    private readonly storage: StorageService,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     config: ConfigService<ApiEnv, true>,
   ) {
@@ -70,10 +71,6 @@ export class JobsService {
     this.maxImages = config.get('MAX_IMAGES', { infer: true });
     this.maxDuracaoS = config.get('MAX_DURACAO_S', { infer: true });
     this.webhooksEnabled = Boolean(config.get('WEBHOOK_SECRET', { infer: true }));
-    const publicUrl =
-      config.get('S3_PUBLIC_URL', { infer: true }) ??
-      `${config.get('S3_ENDPOINT_URL', { infer: true })}/${config.get('S3_BUCKET_NAME', { infer: true })}`;
-    this.bucketUrl = new URL(`${publicUrl.replace(/\/+$/, '')}/`);
   }
 
   /**
@@ -218,7 +215,9 @@ export class JobsService {
    */
   private async checkUrls(operation: JobOperation, input: Record<string, unknown>, options: ApiOptions): Promise<void> {
     const byHost = new Map<string, { url: string; field: string }>();
-    const media = urlsOf(operation, input).filter(({ url }) => !this.isInBucket(url));
+    // Results fed back as inputs (a transcription's SRT into a caption) name the service's own bucket,
+    // which the worker reads through S3: allowed even though the local MinIO's address is private.
+    const media = urlsOf(operation, input).filter(({ url }) => !this.storage.isPublicUrl(url));
     for (const { url, field } of [...media, ...(options.webhookUrl ? [{ url: options.webhookUrl, field: 'webhook_url' }] : [])]) {
       const key = hostKeyOf(url);
       if (!byHost.has(key)) byHost.set(key, { url, field });
@@ -230,20 +229,6 @@ export class JobsService {
     } catch (error) {
       if (error instanceof UnsafeUrlError) throw badRequest(error.message, { field: error.field });
       throw error;
-    }
-  }
-
-  /**
-   * A media URL under S3_PUBLIC_URL names an object of the service's own bucket, which the worker
-   * reads through S3 rather than over HTTP: results fed back as inputs (a transcription's SRT into a
-   * caption) are allowed even though the local MinIO's address is private.
-   */
-  private isInBucket(url: string): boolean {
-    try {
-      const parsed = new URL(url);
-      return parsed.origin === this.bucketUrl.origin && parsed.pathname.startsWith(this.bucketUrl.pathname);
-    } catch {
-      return false;
     }
   }
 

@@ -1,4 +1,4 @@
-import { JOB_EVENTS_CHANNEL, JobRecord, JobStore, REDIS_CLIENT, isTerminal, errorReason } from '@app/common';
+import { JOB_EVENTS_CHANNEL, JobRecord, JobStore, REDIS_CLIENT, errorReason, isTerminal, mayHaveEnded, parseJobEvent } from '@app/common';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { ApiMetrics } from './api-metrics';
@@ -10,7 +10,8 @@ const COUNTED_PREFIX = 'api-gpu:metrics:counted:';
 /**
  * Job and webhook metrics from the job records themselves. Every change to a record is announced
  * on JOB_EVENTS_CHANNEL, whichever process made it (an API, a GPU node, the webhook sender); this
- * service reads the record on each announcement and counts its final status and webhook outcome.
+ * service reads the record on each announcement of an ended job and counts its final status and
+ * webhook outcome.
  * With several API processes each one hears every announcement, so each count is first claimed
  * in Redis (SET NX): exactly one process counts a job, and `sum()` across them is right.
  */
@@ -30,9 +31,10 @@ export class JobMetrics implements OnModuleInit, OnApplicationShutdown {
     this.subscriber = this.redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
     this.subscriber.on('error', () => undefined);
     this.subscriber.on('message', (_channel: string, message: string) => {
-      this.observe(jobIdOf(message)).catch((error: unknown) =>
-        this.logger.debug(`job event not counted: ${errorReason(error)}`),
-      );
+      // Only an ended job has something to count (its webhook outcome comes after its end).
+      const event = parseJobEvent(message);
+      if (!event || !mayHaveEnded(event)) return;
+      this.observe(event.id).catch((error: unknown) => this.logger.debug(`job event not counted: ${errorReason(error)}`));
     });
     await this.subscriber.subscribe(JOB_EVENTS_CHANNEL);
   }
@@ -72,11 +74,4 @@ export class JobMetrics implements OnModuleInit, OnApplicationShutdown {
   private async claim(what: string): Promise<boolean> {
     return (await this.redis.set(`${COUNTED_PREFIX}${what}`, '1', 'EX', COUNTED_MARK_TTL_S, 'NX')) === 'OK';
   }
-}
-
-/** The channel carries the job id; a JSON event `{ id, ... }` is read as well. */
-function jobIdOf(message: string): string {
-  if (!message.startsWith('{')) return message;
-  const parsed = JSON.parse(message) as { id?: unknown };
-  return typeof parsed.id === 'string' ? parsed.id : '';
 }

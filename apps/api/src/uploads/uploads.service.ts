@@ -1,3 +1,4 @@
+import { errorReason } from '@app/common';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { randomUUID } from 'node:crypto';
@@ -41,7 +42,7 @@ export class UploadsService implements OnApplicationBootstrap {
     const days = Math.ceil(this.retentionHours / 24);
     await this.storage.expireUnder(LIFECYCLE_RULE_ID, UPLOADS_PREFIX, days).catch((error: unknown) => {
       this.logger.warn(
-        `uploads/ expiry not set (${error instanceof Error ? error.message : String(error)}); uploaded files are kept until removed`,
+        `uploads/ expiry not set (${errorReason(error)}); uploaded files are kept until removed`,
       );
     });
   }

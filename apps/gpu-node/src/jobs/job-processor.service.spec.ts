@@ -43,10 +43,13 @@ function setUp(stored: JobRecord | null, outcome: JobOutcome, attemptsMade = 0) 
     new JobDeadlines(config),
   );
   const discard = jest.fn().mockResolvedValue(undefined);
-  const job = { data: { jobId: 'job-1' }, opts: { attempts: 3 }, attemptsMade, discard, progress: jest.fn().mockResolvedValue(undefined) } as unknown as Job<QueuedJobData>;
+  const job = { data: { jobId: 'job-1' }, opts: { attempts: 3 }, attemptsMade, discard, progress: jest.fn().mockResolvedValue(undefined) };
   const run = () =>
-    (processor as unknown as { process(queue: Queue, job: Job<QueuedJobData>): Promise<ProcessedJob> }).process({ name: 'addaudio' } as Queue, job);
-  return { run, store, ender, worker, pool, discard };
+    (processor as unknown as { process(queue: Queue, job: Job<QueuedJobData>): Promise<ProcessedJob> }).process(
+      { name: 'addaudio' } as Queue,
+      job as unknown as Job<QueuedJobData>,
+    );
+  return { run, store, ender, worker, pool, discard, job };
 }
 
 describe('JobProcessor: one job on a node', () => {
@@ -58,6 +61,18 @@ describe('JobProcessor: one job on a node', () => {
     expect(worker.run).toHaveBeenCalledWith('job-1', { operation: 'addaudio', ...input }, expect.any(Function), expect.any(Number));
     expect(ender.end).toHaveBeenCalledWith(expect.objectContaining({ id: 'job-1' }), JobStatus.Completed, { output, progress: 100 });
     expect(pool.release).toHaveBeenCalled();
+  });
+
+  it("writes the worker's progress once per tick, to the record alone, rising and below 100", async () => {
+    const { run, store, worker, job } = setUp(queued(), { kind: 'result', output: {} });
+    worker.run.mockImplementation((_id: string, _input: unknown, onProgress: (percent: number) => void) => {
+      onProgress(12.34);
+      return Promise.resolve({ kind: 'result', output: {} });
+    });
+    await run();
+    const progressWrites = store.updateActive.mock.calls.filter(([, update]) => 'progress' in update && !('status' in update));
+    expect(progressWrites).toEqual([['job-1', { progress: 12.3 }]]);
+    expect(job.progress).not.toHaveBeenCalled();
   });
 
   it('skips a job whose record is gone or already ended, without running it', async () => {

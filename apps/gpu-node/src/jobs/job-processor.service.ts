@@ -14,7 +14,7 @@ import { WarmPreference } from './warm-preference.service';
 /** The four job queues this node consumes. */
 export const JOB_QUEUE_LIST = Symbol('JOB_QUEUE_LIST');
 
-/** Progress reaches the record and the Bull job at most this often. */
+/** Progress reaches the record at most this often. */
 const PROGRESS_INTERVAL_MS = 500;
 /** A worker that has not confirmed a cancel by then is killed (the promise is 5 s end to end). */
 const CANCEL_CONFIRM_MS = 4_000;
@@ -279,8 +279,9 @@ export class JobProcessor implements OnApplicationBootstrap {
   }
 
   private runOnWorker(entry: ActiveJob, slot: WorkerSlot, record: JobRecord): Promise<JobOutcome> {
+    // One write per tick, to the record, which every reader of progress reads (the Bull job's own
+    // progress field had no reader); on a split part it also moves the parent's (JobStore).
     const progress = new ProgressForwarder((percent) => {
-      void entry.job.progress(percent).catch(() => undefined);
       void this.store.updateActive(entry.id, { progress: percent }).catch(() => undefined);
     });
     entry.progress = progress;

@@ -1,4 +1,4 @@
-import { JOB_EVENTS_CHANNEL, JobOperation, JobRecord, JobStore, REDIS_CLIENT, isTerminal, errorReason } from '@app/common';
+import { JOB_EVENTS_CHANNEL, JobOperation, JobRecord, JobStore, REDIS_CLIENT, errorReason, isTerminal, mayHaveEnded, parseJobEvent } from '@app/common';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -106,10 +106,11 @@ export class NodeMetrics implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     this.subscriber = this.redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
     this.subscriber.on('error', () => undefined);
-    this.subscriber.on('message', (_channel: string, jobId: string) => {
-      this.observe(jobId).catch((error: unknown) =>
-        this.logger.debug(`job event not counted: ${errorReason(error)}`),
-      );
+    this.subscriber.on('message', (_channel: string, message: string) => {
+      // Only an ended job has something to count: a running one's ticks are not read.
+      const event = parseJobEvent(message);
+      if (!event || !mayHaveEnded(event)) return;
+      this.observe(event.id).catch((error: unknown) => this.logger.debug(`job event not counted: ${errorReason(error)}`));
     });
     await this.subscriber.subscribe(JOB_EVENTS_CHANNEL);
   }

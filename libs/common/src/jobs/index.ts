@@ -1,3 +1,4 @@
+export * from './job-event';
 export * from './job-keys';
 export * from './job-record';
 export * from './job-status';

@@ -4,7 +4,7 @@ export function jobKey(jobId: string): string {
   return `${JOB_KEY_PREFIX}${jobId}`;
 }
 
-/** Pub/sub channel on which every change of a job record is announced as `{ id, status, progress }`. */
+/** Pub/sub channel on which every change of a job record is announced, as a JobEvent (job-event.ts) in JSON. */
 export const JOB_EVENTS_CHANNEL = 'api-gpu:job-events';
 
 /** Pub/sub channel on which the API asks nodes to stop a running job: the message is the job id. */

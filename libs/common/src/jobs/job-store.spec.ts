@@ -1,6 +1,7 @@
 import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { TestRedis, waitFor } from '../../../../test/support/processes';
+import { parseJobEvent } from './job-event';
 import { JOB_EVENTS_CHANNEL, jobKey } from './job-keys';
 import type { JobRecord } from './job-record';
 import { JobStatus } from './job-status';
@@ -81,20 +82,50 @@ describe('JobStore', () => {
     expect(ttl).toBeLessThanOrEqual(60_000);
   });
 
-  it('announces every applied change on the events channel, and no refused one', async () => {
+  it('announces every applied change on the events channel with its status, progress and parent, and no refused one', async () => {
     const subscriber = new Redis(server.url);
     const heard: string[] = [];
     subscriber.on('message', (_channel: string, message: string) => heard.push(message));
     await subscriber.subscribe(JOB_EVENTS_CHANNEL);
     const job = newJob();
-    await store.create(job);
-    await store.updateActive(job.id, { progress: 20 });
-    await store.finish(job.id, JobStatus.Completed, {}, 0);
+    await store.create({ ...job, parentId: 'parent-of-nothing' });
+    await store.updateActive(job.id, { progress: 20.5 });
+    await store.finish(job.id, JobStatus.Completed, { progress: 100 }, 0);
     await store.updateActive(job.id, { progress: 90 });
     // Messages from one connection arrive in order: once the marker is heard, so is all before it.
     await redis.publish(JOB_EVENTS_CHANNEL, 'marker');
     await waitFor('the marker message', () => Promise.resolve(heard.includes('marker') || undefined));
     subscriber.disconnect();
-    expect(heard).toEqual([job.id, job.id, 'marker']);
+    expect(heard.map(parseJobEvent)).toEqual([
+      { id: job.id, status: JobStatus.InQueue, progress: 20.5, parentId: 'parent-of-nothing' },
+      { id: job.id, status: JobStatus.Completed, progress: 100, parentId: 'parent-of-nothing' },
+      { id: 'marker' },
+    ]);
+  });
+
+  it("brings a split parent's progress (weighted by images) and start up to date with each change of a part, in the same step", async () => {
+    const parent = { ...newJob(), executor: 'split' as const };
+    const parts = [
+      { ...newJob(), parentId: parent.id },
+      { ...newJob(), parentId: parent.id },
+    ];
+    await store.create({ ...parent, parts: [{ id: parts[0].id, start: 0, count: 1, executor: 'local' }, { id: parts[1].id, start: 1, count: 3, executor: 'local' }] });
+    for (const part of parts) await store.create(part);
+    const head = async () => (await store.peek([parent.id], ['progress', 'startedAt']))[0];
+
+    expect(await store.updateActive(parts[1].id, { status: JobStatus.InProgress, startedAt: '2026-12-05T10:00:02.000Z', progress: 0 })).toBe('applied');
+    expect(await head()).toEqual({ status: JobStatus.InProgress, progress: 0, startedAt: '2026-12-05T10:00:02.000Z' });
+    await store.updateActive(parts[1].id, { progress: 50 });
+    expect(await head()).toMatchObject({ progress: 37 });
+    await store.updateActive(parts[0].id, { status: JobStatus.InProgress, startedAt: '2026-12-05T10:00:01.000Z', progress: 10 });
+    // The first start stands once the parent has one; progress is floor((10 x 1 + 50 x 3) / 4).
+    expect(await head()).toEqual({ status: JobStatus.InProgress, progress: 40, startedAt: '2026-12-05T10:00:02.000Z' });
+    await store.finish(parts[0].id, JobStatus.Completed, { progress: 100 }, 0);
+    expect(await head()).toMatchObject({ progress: 62 });
+
+    // An ended parent is left as it ended.
+    await store.finish(parent.id, JobStatus.Cancelled, {}, 0);
+    await store.updateActive(parts[1].id, { progress: 80 });
+    expect(await head()).toMatchObject({ status: JobStatus.Cancelled, progress: 62 });
   });
 });

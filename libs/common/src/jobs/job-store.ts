@@ -1,32 +1,73 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { REDIS_CLIENT } from '../redis/redis.module';
-import { JOB_EVENTS_CHANNEL, jobKey } from './job-keys';
+import { JOB_EVENTS_CHANNEL, JOB_KEY_PREFIX, jobKey } from './job-keys';
 import type { JobRecord, JobUpdate } from './job-record';
 import { JobStatus, TERMINAL_JOB_STATUSES, isTerminal } from './job-status';
 
 /**
  * Sets fields of a job record only if the job exists and its status is one of the allowed ones,
- * atomically, then announces the change. A cancel and a completion that race each other thus
- * resolve to exactly one winner, whichever process they come from.
+ * atomically, then announces the change as a job event (job-events.ts): the record's id, status,
+ * progress and parent, so that listeners skip what does not concern them without reading the
+ * record. A cancel and a completion that race each other thus resolve to exactly one winner,
+ * whichever process they come from.
+ *
+ * A change of a part of a split batch, when asked to (ARGV[5] = 1), also brings its parent, if still
+ * allowed to change, up to date in the same step: the parts' progress weighted by their images, and
+ * IN_PROGRESS from the first part's start. Progress is thus written once per tick, by whoever writes
+ * the part's, and no other process reads anything for it. The parent's and the other parts' keys are
+ * derived here, from the records, which a single Redis (this project's, as Bull's) allows.
  *
  * KEYS[1] the record; ARGV[1] allowed statuses, comma-separated, or "*"; ARGV[2] TTL in ms, or 0
- * to keep; ARGV[3] events channel; ARGV[4] job id; ARGV[5..] field, value pairs.
+ * to keep; ARGV[3] events channel; ARGV[4] job id; ARGV[5] 1 to bring a parent up to date, else 0;
+ * ARGV[6] the key prefix of records; ARGV[7..] field, value pairs.
  * Returns 1 when applied, 0 when there is no such job, -1 when its status forbids the change.
  */
 const TRANSITION_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if ARGV[1] ~= '*' then
-  local status = redis.call('HGET', KEYS[1], 'status')
-  local allowed = false
+local function allowed(status)
+  if ARGV[1] == '*' then return true end
   for candidate in string.gmatch(ARGV[1], '[^,]+') do
-    if candidate == status then allowed = true end
+    if candidate == status then return true end
   end
-  if not allowed then return -1 end
+  return false
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+local function announce(key, id)
+  local now = redis.call('HMGET', key, 'status', 'progress', 'parentId')
+  local event = '{"id":' .. cjson.encode(id) .. ',"status":' .. cjson.encode(now[1])
+  if now[2] then event = event .. ',"progress":' .. now[2] end
+  if now[3] then event = event .. ',"parentId":' .. now[3] end
+  redis.call('PUBLISH', ARGV[3], event .. '}')
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if not allowed(redis.call('HGET', KEYS[1], 'status')) then return -1 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 7))
 if tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-redis.call('PUBLISH', ARGV[3], ARGV[4])
+announce(KEYS[1], ARGV[4])
+if ARGV[5] ~= '1' then return 1 end
+local parentId = redis.call('HGET', KEYS[1], 'parentId')
+if not parentId then return 1 end
+parentId = cjson.decode(parentId)
+local parentKey = ARGV[6] .. parentId
+local head = redis.call('HMGET', parentKey, 'status', 'parts', 'progress', 'startedAt')
+if not head[1] or not head[2] or not allowed(head[1]) then return 1 end
+local total, weighted, started = 0, 0, false
+for _, part in ipairs(cjson.decode(head[2])) do
+  local row = redis.call('HMGET', ARGV[6] .. part.id, 'progress', 'startedAt')
+  total = total + part.count
+  weighted = weighted + (tonumber(row[1]) or 0) * part.count
+  if row[2] and (not started or row[2] < started) then started = row[2] end
+end
+if total == 0 then return 1 end
+local changes = {}
+local progress = math.floor(weighted / total)
+if progress ~= tonumber(head[3]) then table.insert(changes, 'progress'); table.insert(changes, progress) end
+if started and not head[4] then
+  table.insert(changes, 'status'); table.insert(changes, '${JobStatus.InProgress}')
+  table.insert(changes, 'startedAt'); table.insert(changes, started)
+end
+if #changes == 0 then return 1 end
+redis.call('HSET', parentKey, unpack(changes))
+announce(parentKey, parentId)
 return 1
 `;
 
@@ -78,9 +119,12 @@ export class JobStore {
     await this.redis.del(jobKey(jobId));
   }
 
-  /** Applies `update` if the job is still active (neither ended nor cancelled). */
+  /**
+   * Applies `update` if the job is still active (neither ended nor cancelled); on a part of a split
+   * batch, brings the parent's progress and start up to date in the same step.
+   */
   updateActive(jobId: string, update: JobUpdate): Promise<TransitionOutcome> {
-    return this.transition(jobId, ACTIVE_STATUSES, update);
+    return this.transition(jobId, ACTIVE_STATUSES, update, { rollUp: true });
   }
 
   /**
@@ -93,12 +137,7 @@ export class JobStore {
     update: JobUpdate,
     retentionMs: number,
   ): Promise<TransitionOutcome> {
-    return this.transition(
-      jobId,
-      ACTIVE_STATUSES,
-      { endedAt: new Date().toISOString(), ...update, status },
-      retentionMs,
-    );
+    return this.transition(jobId, ACTIVE_STATUSES, { endedAt: new Date().toISOString(), ...update, status }, { rollUp: true, ttlMs: retentionMs });
   }
 
   /** Applies `update` whatever the status, e.g. the webhook outcome of an ended job. */
@@ -110,7 +149,7 @@ export class JobStore {
     jobId: string,
     allowedFrom: readonly JobStatus[] | '*',
     update: JobUpdate,
-    ttlMs = 0,
+    { rollUp = false, ttlMs = 0 }: { rollUp?: boolean; ttlMs?: number } = {},
   ): Promise<TransitionOutcome> {
     const fields = Object.entries(encode(update)).flat();
     if (fields.length === 0) return 'applied';
@@ -123,6 +162,8 @@ export class JobStore {
       String(ttlMs),
       JOB_EVENTS_CHANNEL,
       jobId,
+      rollUp ? '1' : '0',
+      JOB_KEY_PREFIX,
       ...fields,
     )) as number;
     return result === 1 ? 'applied' : result === 0 ? 'missing' : 'refused';
