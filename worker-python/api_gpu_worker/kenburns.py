@@ -41,6 +41,10 @@ ZOOM_END = 1.324
 OVERSAMPLING = 2
 FRAME_BYTES = WIDTH * HEIGHT * 3 // 2
 _MARGIN = 4
+# An image at most this much finer than the most zoomed frame shows is kept at its resolution:
+# blur's canvas, sized to that detail, lands a rounding below it, and bringing it down by a
+# hundredth of a pixel would only soften it and cost a resize.
+_DETAIL_SLACK = 0.01
 
 # Matrix, primaries and transfer of what is rendered: BT.601 matrix over sRGB/BT.709 primaries.
 COLOR_ARGS = (
@@ -140,6 +144,14 @@ def load_image(path: Path) -> np.ndarray | None:
 def blur_canvas(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """The whole image, at its own resolution, centred on a blurred and darkened copy of itself
     that fills the smallest rectangle of the frame's shape around it (the contract's fit "blur").
+    """
+    return _blur_layout(image, size)[0]
+
+
+def _blur_layout(
+    image: np.ndarray, size: tuple[int, int]
+) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """`blur_canvas` and where the image lies on it: (left, top, width, height).
 
     The backdrop is made at 1/8 scale, where the blur is cheap and its detail is not missed. An
     image finer than the most zoomed frame can show is first brought down to that detail, which
@@ -169,7 +181,7 @@ def blur_canvas(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     canvas = cv2.resize(backdrop, (canvas_w, canvas_h), interpolation=cv2.INTER_LINEAR)
     left, top = (canvas_w - width) // 2, (canvas_h - height) // 2
     canvas[top : top + height, left : left + width] = image
-    return canvas
+    return canvas, (left, top, width, height)
 
 
 class KenBurns:
@@ -183,8 +195,10 @@ class KenBurns:
         size: tuple[int, int] = (WIDTH, HEIGHT),
         fit: str = "cover",
     ) -> None:
+        # fit "blur": only the image needs the sharp (Lanczos) oversampling, not its backdrop.
+        sharp = None
         if fit == "blur":
-            image = blur_canvas(image, size)
+            image, sharp = _blur_layout(image, size)
         self.size = size
         src_height, src_width = image.shape[:2]
         self.views = camera_path(motion, src_width, src_height, frames, size)
@@ -201,7 +215,9 @@ class KenBurns:
 
         # Detail the most zoomed frame can show, never more than the image has, then oversampled
         # so the per-frame bilinear resample works on an already smooth, band-limited image.
-        detail = min(1.0, size[0] / min(v.width for v in self.views))
+        detail = size[0] / min(v.width for v in self.views)
+        if detail > 1.0 - _DETAIL_SLACK:
+            detail = 1.0
         detailed_size = (
             max(1, round((x1 - self.x0) * detail)),
             max(1, round((y1 - self.y0) * detail)),
@@ -209,7 +225,10 @@ class KenBurns:
         if detail < 1.0:
             region = cv2.resize(region, detailed_size, interpolation=cv2.INTER_AREA)
         working_size = (detailed_size[0] * OVERSAMPLING, detailed_size[1] * OVERSAMPLING)
-        working = cv2.resize(region, working_size, interpolation=cv2.INTER_LANCZOS4)
+        if sharp is not None and detail == 1.0:
+            working = _oversample_around(region, working_size, sharp, (self.x0, self.y0))
+        else:
+            working = cv2.resize(region, working_size, interpolation=cv2.INTER_LANCZOS4)
         self.scale_x = working_size[0] / (x1 - self.x0)
         self.scale_y = working_size[1] / (y1 - self.y0)
 
@@ -302,6 +321,30 @@ def write_frames(
     if failure:
         raise failure[0]
     return written
+
+
+def _oversample_around(
+    region: np.ndarray,
+    working_size: tuple[int, int],
+    sharp: tuple[int, int, int, int],
+    origin: tuple[int, int],
+) -> np.ndarray:
+    """``region`` resized OVERSAMPLING times (``working_size``): Lanczos where the ``sharp``
+    rectangle (left, top, width, height, in the coordinates ``region`` starts at ``origin`` of)
+    lies, bilinear elsewhere. A blurred backdrop has no detail for Lanczos to keep, and on a frame
+    of another shape it is most of the canvas: this makes a vertical clip's set-up several times
+    cheaper. Each sharp pixel maps onto whole working pixels, so the two parts meet exactly."""
+    working = cv2.resize(region, working_size, interpolation=cv2.INTER_LINEAR)
+    left, top, width, height = sharp
+    x0, y0 = max(0, left - origin[0]), max(0, top - origin[1])
+    x1 = min(region.shape[1], left + width - origin[0])
+    y1 = min(region.shape[0], top + height - origin[1])
+    if x1 > x0 and y1 > y0:
+        o = OVERSAMPLING
+        working[y0 * o : y1 * o, x0 * o : x1 * o] = cv2.resize(
+            region[y0:y1, x0:x1], ((x1 - x0) * o, (y1 - y0) * o), interpolation=cv2.INTER_LANCZOS4
+        )
+    return working
 
 
 def _i420_planes(
