@@ -5,9 +5,10 @@ by a fraction of a pixel from frame to frame (the replaced service upscaled to 1
 to hide it, which made it slow without curing it). Here each frame is one affine resample of the
 image at the camera's exact position, computed in floating point:
 
-* The image is decoded, cropped to the region the camera ever sees and resized ONCE into a
-  working copy twice as fine as the most zoomed frame needs (Lanczos up, area down), then
-  converted ONCE to planar YUV 4:2:0.
+* The image is decoded, cropped to the region the camera ever sees, brought down (area) to the
+  detail the most zoomed frame needs if it has more, converted ONCE to planar YUV, and its luma
+  resized ONCE (Lanczos) into a working copy twice as fine; the chroma planes, at half the
+  working resolution, are that detailed image's own: planar YUV 4:2:0 of the working copy.
 * Each frame is three ``cv2.warpAffine`` calls, Y at full resolution and U, V at half, written
   straight into one I420 buffer that goes to FFmpeg's stdin as raw video: no colour conversion,
   no scaling filter and no copy per frame. OpenCV resolves positions to 1/32 of a working pixel,
@@ -41,6 +42,17 @@ ZOOM_END = 1.324
 OVERSAMPLING = 2
 FRAME_BYTES = WIDTH * HEIGHT * 3 // 2
 _MARGIN = 4
+# BT.601 limited range from 8-bit BGR, as (B, G, R, offset) rows for Y, U and V: OpenCV's
+# I420 conversion's own coefficients (fixed point, 20 bits).
+_BGR_TO_YUV = np.array(
+    [
+        [102760, 528482, 269484, 16 << 20],
+        [460324, -305135, -155188, 128 << 20],
+        [-74448, -385875, 460324, 128 << 20],
+    ],
+    dtype=np.float64,
+) / (1 << 20)
+_LUMA_RANGE = (16, 235)
 # An image at most this much finer than the most zoomed frame shows is kept at its resolution:
 # blur's canvas, sized to that detail, lands a rounding below it, and bringing it down by a
 # hundredth of a pixel would only soften it and cost a resize.
@@ -224,18 +236,20 @@ class KenBurns:
         )
         if detail < 1.0:
             region = cv2.resize(region, detailed_size, interpolation=cv2.INTER_AREA)
+        # Converted to YUV before oversampling: chroma, at half the working resolution, is then
+        # the detailed image's own, and only luma pays for the (costly) Lanczos upscale.
+        luma, chroma_u, chroma_v = cv2.split(cv2.transform(region, _BGR_TO_YUV))
         working_size = (detailed_size[0] * OVERSAMPLING, detailed_size[1] * OVERSAMPLING)
         if sharp is not None and detail == 1.0:
-            working = _oversample_around(region, working_size, sharp, (self.x0, self.y0))
+            luma = _oversample_around(luma, working_size, sharp, (self.x0, self.y0))
         else:
-            working = cv2.resize(region, working_size, interpolation=cv2.INTER_LANCZOS4)
+            luma = cv2.resize(luma, working_size, interpolation=cv2.INTER_LANCZOS4)
+        # Lanczos rings past sharp edges; the luma of any 8-bit colour lies in the limited range,
+        # so ringing beyond it (a halo around black or white) is cut off as it was in RGB.
+        np.clip(luma, _LUMA_RANGE[0], _LUMA_RANGE[1], out=luma)
         self.scale_x = working_size[0] / (x1 - self.x0)
         self.scale_y = working_size[1] / (y1 - self.y0)
-
-        planes = cv2.cvtColor(working, cv2.COLOR_BGR2YUV_I420)
-        w, h = working_size
-        chroma = planes[h:].reshape(2, h // 2, w // 2)
-        self._source_planes = (planes[:h], chroma[0], chroma[1])
+        self._source_planes = (luma, chroma_u, chroma_v)
 
     @property
     def frames(self) -> int:
