@@ -83,11 +83,12 @@ def run_ffmpeg(args: list[str]) -> None:
 def ours(
     image: Path, output: list[str], size: tuple[int, int] = (WIDTH, HEIGHT), fit: str = "cover"
 ) -> None:
-    """The worker's path for one clip: decode, prepare, render every frame into FFmpeg's stdin."""
-    clip = KenBurns(kenburns.load_image(image), Motion.ZOOM_IN, FRAMES, size, fit)
+    """The worker's path for one clip: start FFmpeg, decode and prepare while it starts, render
+    every frame into its stdin."""
     process = subprocess.Popen(
         [*FFMPEG, *kenburns.raw_input_args(size), "-i", "pipe:0", *output], stdin=subprocess.PIPE
     )
+    clip = KenBurns(kenburns.load_image(image), Motion.ZOOM_IN, FRAMES, size, fit)
     kenburns.write_frames(clip, process.stdin)
     process.stdin.close()
     if process.wait() != 0:
