@@ -5,9 +5,10 @@ by a fraction of a pixel from frame to frame (the replaced service upscaled to 1
 to hide it, which made it slow without curing it). Here each frame is one affine resample of the
 image at the camera's exact position, computed in floating point:
 
-* The image is decoded, cropped to the region the camera ever sees and resized ONCE into a
-  working copy twice as fine as the most zoomed frame needs (Lanczos up, area down), then
-  converted ONCE to planar YUV 4:2:0.
+* The image is decoded, cropped to the region the camera ever sees, brought down (area) to the
+  detail the most zoomed frame needs if it has more, converted ONCE to planar YUV, and its luma
+  resized ONCE (Lanczos) into a working copy twice as fine; the chroma planes, at half the
+  working resolution, are that detailed image's own: planar YUV 4:2:0 of the working copy.
 * Each frame is three ``cv2.warpAffine`` calls, Y at full resolution and U, V at half, written
   straight into one I420 buffer that goes to FFmpeg's stdin as raw video: no colour conversion,
   no scaling filter and no copy per frame. OpenCV resolves positions to 1/32 of a working pixel,
@@ -41,6 +42,21 @@ ZOOM_END = 1.324
 OVERSAMPLING = 2
 FRAME_BYTES = WIDTH * HEIGHT * 3 // 2
 _MARGIN = 4
+# BT.601 limited range from 8-bit BGR, as (B, G, R, offset) rows for Y, U and V: OpenCV's
+# I420 conversion's own coefficients (fixed point, 20 bits).
+_BGR_TO_YUV = np.array(
+    [
+        [102760, 528482, 269484, 16 << 20],
+        [460324, -305135, -155188, 128 << 20],
+        [-74448, -385875, 460324, 128 << 20],
+    ],
+    dtype=np.float64,
+) / (1 << 20)
+_LUMA_RANGE = (16, 235)
+# An image at most this much finer than the most zoomed frame shows is kept at its resolution:
+# blur's canvas, sized to that detail, lands a rounding below it, and bringing it down by a
+# hundredth of a pixel would only soften it and cost a resize.
+_DETAIL_SLACK = 0.01
 
 # Matrix, primaries and transfer of what is rendered: BT.601 matrix over sRGB/BT.709 primaries.
 COLOR_ARGS = (
@@ -140,6 +156,14 @@ def load_image(path: Path) -> np.ndarray | None:
 def blur_canvas(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """The whole image, at its own resolution, centred on a blurred and darkened copy of itself
     that fills the smallest rectangle of the frame's shape around it (the contract's fit "blur").
+    """
+    return _blur_layout(image, size)[0]
+
+
+def _blur_layout(
+    image: np.ndarray, size: tuple[int, int]
+) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """`blur_canvas` and where the image lies on it: (left, top, width, height).
 
     The backdrop is made at 1/8 scale, where the blur is cheap and its detail is not missed. An
     image finer than the most zoomed frame can show is first brought down to that detail, which
@@ -169,7 +193,7 @@ def blur_canvas(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     canvas = cv2.resize(backdrop, (canvas_w, canvas_h), interpolation=cv2.INTER_LINEAR)
     left, top = (canvas_w - width) // 2, (canvas_h - height) // 2
     canvas[top : top + height, left : left + width] = image
-    return canvas
+    return canvas, (left, top, width, height)
 
 
 class KenBurns:
@@ -183,8 +207,10 @@ class KenBurns:
         size: tuple[int, int] = (WIDTH, HEIGHT),
         fit: str = "cover",
     ) -> None:
+        # fit "blur": only the image needs the sharp (Lanczos) oversampling, not its backdrop.
+        sharp = None
         if fit == "blur":
-            image = blur_canvas(image, size)
+            image, sharp = _blur_layout(image, size)
         self.size = size
         src_height, src_width = image.shape[:2]
         self.views = camera_path(motion, src_width, src_height, frames, size)
@@ -201,22 +227,29 @@ class KenBurns:
 
         # Detail the most zoomed frame can show, never more than the image has, then oversampled
         # so the per-frame bilinear resample works on an already smooth, band-limited image.
-        detail = min(1.0, size[0] / min(v.width for v in self.views))
+        detail = size[0] / min(v.width for v in self.views)
+        if detail > 1.0 - _DETAIL_SLACK:
+            detail = 1.0
         detailed_size = (
             max(1, round((x1 - self.x0) * detail)),
             max(1, round((y1 - self.y0) * detail)),
         )
         if detail < 1.0:
             region = cv2.resize(region, detailed_size, interpolation=cv2.INTER_AREA)
+        # Converted to YUV before oversampling: chroma, at half the working resolution, is then
+        # the detailed image's own, and only luma pays for the (costly) Lanczos upscale.
+        luma, chroma_u, chroma_v = cv2.split(cv2.transform(region, _BGR_TO_YUV))
         working_size = (detailed_size[0] * OVERSAMPLING, detailed_size[1] * OVERSAMPLING)
-        working = cv2.resize(region, working_size, interpolation=cv2.INTER_LANCZOS4)
+        if sharp is not None and detail == 1.0:
+            luma = _oversample_around(luma, working_size, sharp, (self.x0, self.y0))
+        else:
+            luma = cv2.resize(luma, working_size, interpolation=cv2.INTER_LANCZOS4)
+        # Lanczos rings past sharp edges; the luma of any 8-bit colour lies in the limited range,
+        # so ringing beyond it (a halo around black or white) is cut off as it was in RGB.
+        np.clip(luma, _LUMA_RANGE[0], _LUMA_RANGE[1], out=luma)
         self.scale_x = working_size[0] / (x1 - self.x0)
         self.scale_y = working_size[1] / (y1 - self.y0)
-
-        planes = cv2.cvtColor(working, cv2.COLOR_BGR2YUV_I420)
-        w, h = working_size
-        chroma = planes[h:].reshape(2, h // 2, w // 2)
-        self._source_planes = (planes[:h], chroma[0], chroma[1])
+        self._source_planes = (luma, chroma_u, chroma_v)
 
     @property
     def frames(self) -> int:
@@ -302,6 +335,30 @@ def write_frames(
     if failure:
         raise failure[0]
     return written
+
+
+def _oversample_around(
+    region: np.ndarray,
+    working_size: tuple[int, int],
+    sharp: tuple[int, int, int, int],
+    origin: tuple[int, int],
+) -> np.ndarray:
+    """``region`` resized OVERSAMPLING times (``working_size``): Lanczos where the ``sharp``
+    rectangle (left, top, width, height, in the coordinates ``region`` starts at ``origin`` of)
+    lies, bilinear elsewhere. A blurred backdrop has no detail for Lanczos to keep, and on a frame
+    of another shape it is most of the canvas: this makes a vertical clip's set-up several times
+    cheaper. Each sharp pixel maps onto whole working pixels, so the two parts meet exactly."""
+    working = cv2.resize(region, working_size, interpolation=cv2.INTER_LINEAR)
+    left, top, width, height = sharp
+    x0, y0 = max(0, left - origin[0]), max(0, top - origin[1])
+    x1 = min(region.shape[1], left + width - origin[0])
+    y1 = min(region.shape[0], top + height - origin[1])
+    if x1 > x0 and y1 > y0:
+        o = OVERSAMPLING
+        working[y0 * o : y1 * o, x0 * o : x1 * o] = cv2.resize(
+            region[y0:y1, x0:x1], ((x1 - x0) * o, (y1 - y0) * o), interpolation=cv2.INTER_LANCZOS4
+        )
+    return working
 
 
 def _i420_planes(

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from test_kenburns import disc_image, disc_shape, dot_centroids, dot_image, expected_position
 
+from api_gpu_worker import kenburns
 from api_gpu_worker.encoders import NvencEncoder
 from api_gpu_worker.errors import InputError, JobCancelled, MediaError
 from api_gpu_worker.job import run_job
@@ -284,6 +285,25 @@ def test_a_file_that_is_not_an_image_fails_naming_it_and_rolls_back_the_other_cl
         run_job(job, job_context())
 
     assert caught.value.field == "images[1].image_url"
+    assert s3_keys(job_path) == []
+    assert list(work_root.iterdir()) == []
+
+
+def test_an_image_opencv_cannot_decode_fails_naming_it_and_leaves_nothing_behind(
+    media_server, job_context, job_path, s3_keys, work_root, monkeypatch
+):
+    # FFmpeg starts before the image is decoded (the two overlap); OpenCV decodes whatever
+    # FFmpeg's trial decode accepts, so its refusal is made here.
+    url = serve_image(media_server, dot_image(640, 360, [(320.5, 180.5)]))
+    job = img2vid_job(job_path, {"id": "a", "image_url": url, "duracao": 0.5})
+    monkeypatch.setattr(kenburns, "load_image", lambda _path: None)
+
+    with pytest.raises(MediaError) as caught:
+        run_job(job, job_context())
+
+    assert caught.value.field == "images[0].image_url"
+    assert "cannot be decoded" in caught.value.message
+    assert ffmpeg_children() == []
     assert s3_keys(job_path) == []
     assert list(work_root.iterdir()) == []
 

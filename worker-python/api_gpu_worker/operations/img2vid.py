@@ -20,9 +20,11 @@ Progress is the share of all frames written so far (95%) and of clips uploaded (
 from __future__ import annotations
 
 import contextlib
+import functools
 import subprocess
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,14 +184,17 @@ def _make_clip(
     output = ctx.outdir / clip.filename
     fetch(clip.image_url, source, ctx, field=field)
     require_image(source, field, ctx.settings)
-    image = kenburns.load_image(source)
-    source.unlink()
-    if image is None:
-        raise MediaError(f"{field}: the image cannot be decoded", field=field)
-    renderer = kenburns.KenBurns(image, clip.motion, clip.frames, clip.size, clip.fit)
-    del image
     ctx.check_cancelled()
-    encoder = _encode(renderer, clip, output, ctx, progress, halt)
+
+    @functools.cache
+    def prepare() -> kenburns.KenBurns:
+        image = kenburns.load_image(source)
+        source.unlink()
+        if image is None:
+            raise MediaError(f"{field}: the image cannot be decoded", field=field)
+        return kenburns.KenBurns(image, clip.motion, clip.frames, clip.size, clip.fit)
+
+    encoder = _encode(prepare, clip, output, ctx, progress, halt)
     require_playable_video(output, f"{clip.field}: its video")
     url = ctx.storage.upload(output, object_key(path, clip.filename), "video/mp4")
     output.unlink()
@@ -198,14 +203,15 @@ def _make_clip(
 
 
 def _encode(
-    renderer: kenburns.KenBurns,
+    renderer: Callable[[], kenburns.KenBurns],
     clip: _Clip,
     output: Path,
     ctx: JobContext,
     progress: _Progress,
     halt: threading.Event,
 ) -> EncoderConfig:
-    """Encodes with the job's encoder; an NVENC failure of NVENC's own is retried on the CPU."""
+    """Encodes with the job's encoder; an NVENC failure of NVENC's own is retried on the CPU.
+    ``renderer`` decodes and prepares the image, once, when the first encoder has started."""
     encoder = ctx.encoder
     try:
         with gpu_task() if encoder.hardware else contextlib.nullcontext():
@@ -234,7 +240,7 @@ def _encode(
 
 def _encode_with(
     encoder: EncoderConfig,
-    renderer: kenburns.KenBurns,
+    renderer: Callable[[], kenburns.KenBurns],
     clip: _Clip,
     output: Path,
     ctx: JobContext,
@@ -244,7 +250,7 @@ def _encode_with(
     process = ctx.popen(
         [
             "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-            *kenburns.raw_input_args(renderer.size), "-i", "pipe:0",
+            *kenburns.raw_input_args(clip.size), "-i", "pipe:0",
             *encoder.encode_args(), *kenburns.COLOR_ARGS,
             "-frames:v", str(clip.frames), "-an", "-movflags", "+faststart", str(output),
         ],
@@ -257,8 +263,9 @@ def _encode_with(
     reader.start()
     written = 0
     try:
+        # Prepared while FFmpeg starts: the two overlap instead of adding up.
         written = kenburns.write_frames(
-            renderer,
+            renderer(),
             process.stdin,
             on_frame=lambda count: progress.frames_written(clip, count),
             stop=halt,
