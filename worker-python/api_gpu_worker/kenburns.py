@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import cv2
 import numpy as np
@@ -291,8 +291,14 @@ class KenBurns:
             yield memoryview(buffer)
 
 
+class FrameSource(Protocol):
+    """What write_frames reads: a clip's renderer, or compose's timeline of them."""
+
+    def iter_frames(self, buffers: int = 2) -> Iterator[memoryview]: ...
+
+
 def write_frames(
-    clip: KenBurns,
+    clip: FrameSource,
     sink: BinaryIO,
     *,
     on_frame: Callable[[int], None] | None = None,

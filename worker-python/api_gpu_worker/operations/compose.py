@@ -34,10 +34,6 @@ to 100%.
 
 from __future__ import annotations
 
-import contextlib
-import subprocess
-import threading
-from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -55,10 +51,11 @@ from ..caption_words import (
 )
 from ..compose_timeline import Timeline, TimelinePlan, plan_shots
 from ..contract import caption_presets
-from ..encoders import EncoderConfig, NvencEncoder, SoftwareEncoder
-from ..errors import EncoderError, InputError, JobCancelled, MediaError
+from ..encoders import EncoderConfig
+from ..errors import InputError, MediaError
 from ..fetch import fetch
 from ..fonts import resolve_font
+from ..frame_encode import encode_with_fallback, pipe_frames
 from ..job import JobContext
 from ..media import AudioInfo, require_audio, require_image
 from ..output_check import require_playable_video
@@ -76,7 +73,6 @@ from .trilhasonora import DEFAULT_DUCKING_DB, DEFAULT_GAP_LU
 
 _MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
 _AAC = ["-c:a", "aac", "-b:a", "192k"]
-_STDERR_LINES_KEPT = 20
 _FETCHED = 5.0
 _TRANSCRIBED = 35.0
 _AUDIO_READY = 40.0
@@ -96,13 +92,6 @@ class _Inputs:
     music: Path | None
     music_duration: float | None
     subtitles: tuple[str, bytes] | None
-
-
-class _EncodeFailed(Exception):
-    def __init__(self, returncode: int, stderr: str) -> None:
-        super().__init__(stderr)
-        self.returncode = returncode
-        self.stderr = stderr
 
 
 def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
@@ -401,28 +390,12 @@ def _encode(
     suffix: str,
     ctx: JobContext,
 ) -> EncoderConfig:
-    """One FFmpeg: raw frames on stdin, captions burnt, audio muxed. An NVENC failure of NVENC's
-    own is rendered and encoded again on the CPU."""
-    encoder = ctx.encoder
-    try:
+    """One FFmpeg: raw frames on stdin, captions burnt, audio muxed."""
+
+    def encode(encoder: EncoderConfig) -> None:
         _encode_with(encoder, timeline, audio, audio_args, subtitles, output, silent, suffix, ctx)
-        return encoder
-    except _EncodeFailed as failed:
-        if not (encoder.hardware and NvencEncoder.is_encoder_failure(failed.stderr)):
-            raise EncoderError(
-                f"{encoder.name} failed (exit {failed.returncode}): {failed.stderr[-600:]}"
-            ) from None
-        ctx.fallback_reason = (
-            f"h264_nvenc failed at run time, encoded with libx264: {failed.stderr[-200:]}"
-        )
-    software = SoftwareEncoder()
-    try:
-        _encode_with(software, timeline, audio, audio_args, subtitles, output, silent, suffix, ctx)
-    except _EncodeFailed as failed:
-        raise EncoderError(
-            f"libx264 failed (exit {failed.returncode}): {failed.stderr[-600:]}"
-        ) from None
-    return software
+
+    return encode_with_fallback(ctx, encode)
 
 
 def _encode_with(
@@ -455,51 +428,22 @@ def _encode_with(
         if silent is not None
         else []
     )  # fmt: skip
-    process = ctx.popen(
-        [
-            "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-            *kenburns.raw_input_args(timeline.size), "-i", "pipe:0", "-i", audio.name, *graph,
-            *video_out, "-map", "1:a:0", *encoder.encode_args(), *kenburns.COLOR_ARGS,
-            *audio_args, *faststart, "-f", _MUXERS[suffix], str(output),
-            *second,
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
-    tail: deque[str] = deque(maxlen=_STDERR_LINES_KEPT)
-    reader = threading.Thread(target=_keep_tail, args=(process.stderr, tail), daemon=True)
-    reader.start()
-    total = timeline.frames
+    command = [
+        "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+        *kenburns.raw_input_args(timeline.size), "-i", "pipe:0", "-i", audio.name, *graph,
+        *video_out, "-map", "1:a:0", *encoder.encode_args(), *kenburns.COLOR_ARGS,
+        *audio_args, *faststart, "-f", _MUXERS[suffix], str(output),
+        *second,
+    ]  # fmt: skip
     span = _FRAMES_DONE - _AUDIO_READY
-    written = 0
-    try:
-        written = kenburns.write_frames(
-            timeline,
-            process.stdin,
-            on_frame=lambda count: ctx.progress(_AUDIO_READY + span * count / total),
-            stop=ctx.cancelled,
-        )
-    except OSError:
-        # FFmpeg went away (killed by cancel, or failed): its exit status and stderr say why.
-        pass
-    finally:
-        with contextlib.suppress(OSError):
-            process.stdin.close()
-        process.wait()
-        reader.join()
-        ctx.release(process)
-    if ctx.cancelled.is_set():
-        raise JobCancelled()
-    if process.returncode != 0 or written != total:
-        raise _EncodeFailed(process.returncode, "\n".join(tail))
-
-
-def _keep_tail(stream, tail: deque[str]) -> None:
-    for raw in stream:
-        line = raw.decode("utf-8", "replace").rstrip()
-        if line:
-            tail.append(line)
+    pipe_frames(
+        ctx,
+        command,
+        lambda: timeline,
+        timeline.frames,
+        on_frame=lambda count: ctx.progress(_AUDIO_READY + span * count / timeline.frames),
+        stop=ctx.cancelled,
+    )
 
 
 def _upload_intermediates(

@@ -19,11 +19,8 @@ Progress is the share of all frames written so far (95%) and of clips uploaded (
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import subprocess
 import threading
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -31,18 +28,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import kenburns
-from ..encoders import EncoderConfig, NvencEncoder, SoftwareEncoder
-from ..errors import EncoderError, InputError, JobCancelled, MediaError
+from ..encoders import EncoderConfig, SoftwareEncoder
+from ..errors import InputError, MediaError
 from ..fetch import fetch
+from ..frame_encode import FramesAbandoned, encode_with_fallback, pipe_frames
 from ..media import require_image
 from ..output_check import require_playable_video
 from ..storage import object_key
-from ..usage import gpu_task
 
 if TYPE_CHECKING:
     from ..job import JobContext
 
-_STDERR_LINES_KEPT = 20
 _FRAMES_SHARE = 95.0
 _LEGACY_MOVES = {"zoompanright": "panright", "zoompanleft": "panleft"}
 
@@ -66,17 +62,6 @@ class _Clip:
     @property
     def field(self) -> str:
         return f"images[{self.index}]"
-
-
-class _Abandoned(Exception):
-    """A clip stopped because another clip of the job failed."""
-
-
-class _EncodeFailed(Exception):
-    def __init__(self, returncode: int, stderr: str) -> None:
-        super().__init__(stderr)
-        self.returncode = returncode
-        self.stderr = stderr
 
 
 def run(fields: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
@@ -178,7 +163,7 @@ def _make_clip(
     clip: _Clip, path: str, ctx: JobContext, progress: _Progress, halt: threading.Event
 ) -> tuple[dict[str, str], EncoderConfig]:
     if halt.is_set():
-        raise _Abandoned()
+        raise FramesAbandoned()
     field = f"{clip.field}.image_url"
     source = ctx.workdir / f"image_{clip.index + 1}"
     output = ctx.outdir / clip.filename
@@ -210,85 +195,23 @@ def _encode(
     progress: _Progress,
     halt: threading.Event,
 ) -> EncoderConfig:
-    """Encodes with the job's encoder; an NVENC failure of NVENC's own is retried on the CPU.
-    ``renderer`` decodes and prepares the image, once, when the first encoder has started."""
-    encoder = ctx.encoder
-    try:
-        with gpu_task() if encoder.hardware else contextlib.nullcontext():
-            _encode_with(encoder, renderer, clip, output, ctx, progress, halt)
-        return encoder
-    except _EncodeFailed as failed:
-        if not (encoder.hardware and NvencEncoder.is_encoder_failure(failed.stderr)):
-            raise EncoderError(
-                f"{clip.field}: {encoder.name} failed (exit {failed.returncode}): "
-                f"{failed.stderr[-600:]}",
-                field=clip.field,
-            ) from None
-        ctx.fallback_reason = (
-            f"h264_nvenc failed at run time, encoded with libx264: {failed.stderr[-200:]}"
-        )
-    software = SoftwareEncoder()
-    try:
-        _encode_with(software, renderer, clip, output, ctx, progress, halt)
-    except _EncodeFailed as failed:
-        raise EncoderError(
-            f"{clip.field}: libx264 failed (exit {failed.returncode}): {failed.stderr[-600:]}",
-            field=clip.field,
-        ) from None
-    return software
+    """Encodes the clip; ``renderer`` decodes and prepares the image, once, when the first
+    encoder has started."""
 
-
-def _encode_with(
-    encoder: EncoderConfig,
-    renderer: Callable[[], kenburns.KenBurns],
-    clip: _Clip,
-    output: Path,
-    ctx: JobContext,
-    progress: _Progress,
-    halt: threading.Event,
-) -> None:
-    process = ctx.popen(
-        [
+    def encode(encoder: EncoderConfig) -> None:
+        command = [
             "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
             *kenburns.raw_input_args(clip.size), "-i", "pipe:0",
             *encoder.encode_args(), *kenburns.COLOR_ARGS,
             "-frames:v", str(clip.frames), "-an", "-movflags", "+faststart", str(output),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
-    tail: deque[str] = deque(maxlen=_STDERR_LINES_KEPT)
-    reader = threading.Thread(target=_keep_tail, args=(process.stderr, tail), daemon=True)
-    reader.start()
-    written = 0
-    try:
-        # Prepared while FFmpeg starts: the two overlap instead of adding up.
-        written = kenburns.write_frames(
-            renderer(),
-            process.stdin,
+        ]  # fmt: skip
+        pipe_frames(
+            ctx,
+            command,
+            renderer,
+            clip.frames,
             on_frame=lambda count: progress.frames_written(clip, count),
             stop=halt,
         )
-    except OSError:
-        # FFmpeg went away (killed by cancel, or failed): its exit status and stderr tell why.
-        pass
-    finally:
-        with contextlib.suppress(OSError):
-            process.stdin.close()
-        process.wait()
-        reader.join()
-        ctx.release(process)
-    if ctx.cancelled.is_set():
-        raise JobCancelled()
-    if halt.is_set():
-        raise _Abandoned()
-    if process.returncode != 0 or written != clip.frames:
-        raise _EncodeFailed(process.returncode, "\n".join(tail))
 
-
-def _keep_tail(stream, tail: deque[str]) -> None:
-    for raw in stream:
-        line = raw.decode("utf-8", "replace").rstrip()
-        if line:
-            tail.append(line)
+    return encode_with_fallback(ctx, encode, field=clip.field)
