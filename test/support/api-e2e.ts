@@ -141,22 +141,66 @@ export class ApiUnderTest {
   }
 }
 
-/** A GPU node as a real process (with its warm Python workers). */
-export async function startGpuNode(env: NodeJS.ProcessEnv, nodeId: string, concurrency = 1): Promise<OwnedProcess> {
-  const node = new OwnedProcess('node', [NODE_MAIN], {
+/** The variables of a GPU node process (with its warm Python workers): `env` and the node's own. */
+function gpuNodeEnv(env: NodeJS.ProcessEnv, nodeId: string, concurrency: number, healthPort: number): NodeJS.ProcessEnv {
+  return {
     ...env,
     NODE_ID: nodeId,
     NODE_CONCURRENCY: String(concurrency),
     WORKER_PYTHON: join(REPO_ROOT, '.venv/bin/python'),
     WORKER_DIR: join(REPO_ROOT, 'worker-python'),
-    NODE_HEALTH_PORT: String(await freePort()),
+    NODE_HEALTH_PORT: String(healthPort),
     JOB_LOCK_MS: '5000',
     SHUTDOWN_GRACE_S: '30',
     WHISPER_DEVICE: 'cpu',
     HF_HUB_OFFLINE: '1',
     PYTHONDONTWRITEBYTECODE: '1',
-  }).start();
-  return node;
+  };
+}
+
+/** A GPU node as a real process (with its warm Python workers). */
+export async function startGpuNode(env: NodeJS.ProcessEnv, nodeId: string, concurrency = 1): Promise<OwnedProcess> {
+  return new OwnedProcess('node', [NODE_MAIN], gpuNodeEnv(env, nodeId, concurrency, await freePort())).start();
+}
+
+/** A GPU node process that can be stopped and started again with the same id and health port. */
+export class GpuNodeUnderTest {
+  private process?: OwnedProcess;
+  private healthPort = 0;
+
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    readonly id: string,
+    private readonly concurrency = 1,
+  ) {}
+
+  /** Its /metrics, on the health port. */
+  get metricsUrl(): string {
+    return `http://127.0.0.1:${this.healthPort}/metrics`;
+  }
+
+  get output(): string {
+    return this.process?.output ?? '';
+  }
+
+  get running(): boolean {
+    return this.process?.running ?? false;
+  }
+
+  async start(): Promise<void> {
+    if (this.healthPort === 0) this.healthPort = await freePort();
+    this.process = new OwnedProcess('node', [NODE_MAIN], gpuNodeEnv(this.env, this.id, this.concurrency, this.healthPort)).start();
+  }
+
+  /** Waits until `api` lists the node with a ready worker. */
+  ready(api: ApiUnderTest): Promise<void> {
+    if (!this.process) throw new Error(`node ${this.id} was never started`);
+    return waitForNodeReady(api, this.id, this.process);
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await this.process?.stop(signal);
+  }
 }
 
 /** Waits until `nodeId` beats with a ready worker, as GET /health lists it. */
@@ -208,7 +252,7 @@ export class TestMedia {
   }
 
   /** Makes and uploads the named files; each becomes `urls[name]`, a public URL of the test bucket. */
-  async make(names: (keyof typeof RECIPES)[]): Promise<this> {
+  async make(names: MediaName[]): Promise<this> {
     for (const name of names) {
       const path = join(this.dir, name);
       await RECIPES[name](path);
@@ -273,6 +317,9 @@ const RECIPES = {
   'fala.wav': (path: string) =>
     run('espeak-ng', ['-v', 'pt-br', '-s', '130', '-w', path, 'Bom dia a todos. Hoje vamos falar sobre a alimentação.']),
 };
+
+/** The media `TestMedia.make` knows how to make. */
+export type MediaName = keyof typeof RECIPES;
 
 export interface Probe {
   format: { duration: string; format_name: string; size: string };

@@ -1,0 +1,198 @@
+import { CreateBucketCommand, DeleteBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { JobStore } from '@app/common';
+import Redis from 'ioredis';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApiUnderTest, GpuNodeUnderTest, MediaName, TestMedia, TestS3, sharedEnv, testS3 } from './api-e2e';
+import { FakeRunPod } from './fake-runpod/fake-runpod';
+import { TestRedis } from './processes';
+
+/** A GPU node of a deployment: its id, its own variables over the deployment's, its slots. */
+export interface NodeOptions {
+  id: string;
+  env?: NodeJS.ProcessEnv;
+  concurrency?: number;
+}
+
+export interface DeploymentOptions {
+  /** Names the spec's objects in the test bucket: they live under `${name}-${Date.now()}/`. */
+  name: string;
+  /** Media to make and upload before anything starts. */
+  media?: MediaName[];
+  /** AOF on, so that jobs outlive a restart of the deployment's Redis. */
+  persistentRedis?: boolean;
+  /** A bucket of the test MinIO of the deployment's own (created, and removed by `stop`) instead of the shared one. */
+  bucket?: string;
+  /** Variables of every process: the API and the nodes alike. */
+  env?: NodeJS.ProcessEnv;
+  /** The API's own variables, over `env`; false: the spec starts its APIs itself with `startApi`. */
+  api?: NodeJS.ProcessEnv | false;
+  /** The GPU nodes, each ready (its worker warm, listed by GET /health) before the deployment is returned. */
+  nodes?: (string | NodeOptions)[];
+  /** The RunPod stand-in; every API of the deployment is pointed at it unless its variables say otherwise. */
+  runpod?: boolean | { stockEndpoints?: string[]; workers?: number };
+}
+
+/**
+ * One test deployment as `make up` runs it, each part a real process: a Redis of its own (so specs
+ * never see each other's keys), the test MinIO, the API, GPU nodes with warm Python workers and,
+ * where asked, the RunPod stand-in. `stop` ends whatever was started, in reverse order.
+ */
+export class Deployment {
+  readonly s3: TestS3;
+  readonly redis: TestRedis;
+  readonly media: TestMedia;
+  /** A Redis client of the spec's own, to read what the processes wrote. */
+  readonly client: Redis;
+  readonly store: JobStore;
+  /** The directory every node's worker writes its temporary files to. */
+  readonly workerTmp = mkdtempSync(join(tmpdir(), 'api-gpu-worker-tmp-'));
+  /** The variables every process of the deployment shares. */
+  readonly env: NodeJS.ProcessEnv;
+  runpod?: FakeRunPod;
+  private mainApi?: ApiUnderTest;
+  private readonly apis: ApiUnderTest[] = [];
+  private readonly startedNodes = new Map<string, GpuNodeUnderTest>();
+
+  private constructor(
+    private readonly options: DeploymentOptions,
+    s3: TestS3,
+    redis: TestRedis,
+  ) {
+    this.s3 = s3;
+    this.redis = redis;
+    this.media = new TestMedia(s3, `${options.name}-${Date.now()}/`);
+    this.client = new Redis(redis.url);
+    this.store = new JobStore(this.client);
+    this.env = { ...sharedEnv(s3, redis.url), ...options.env };
+  }
+
+  /** The API the options described; specs with `api: false` have none. */
+  get api(): ApiUnderTest {
+    if (!this.mainApi) throw new Error('this deployment was started without an API (api: false)');
+    return this.mainApi;
+  }
+
+  /** The first node, for the many specs that have one. */
+  get node(): GpuNodeUnderTest {
+    const [first] = this.startedNodes.values();
+    if (!first) throw new Error('this deployment has no GPU node');
+    return first;
+  }
+
+  nodeById(id: string): GpuNodeUnderTest {
+    const node = this.startedNodes.get(id);
+    if (!node) throw new Error(`this deployment has no GPU node ${id}`);
+    return node;
+  }
+
+  get nodes(): GpuNodeUnderTest[] {
+    return [...this.startedNodes.values()];
+  }
+
+  /** The variables that point an API at the RunPod stand-in. */
+  get runpodEnv(): NodeJS.ProcessEnv {
+    if (!this.runpod) return {};
+    return { RUNPOD_API_KEY: this.runpod.apiKey, RUNPOD_ENDPOINT_ID: 'api-gpu-worker', RUNPOD_API_BASE: this.runpod.base };
+  }
+
+  /** An API process (not started) with `env` over the deployment's variables; `stop` stops it. */
+  newApi(env: NodeJS.ProcessEnv = {}): ApiUnderTest {
+    const api = new ApiUnderTest({ ...this.env, ...this.runpodEnv, ...env });
+    this.apis.push(api);
+    return api;
+  }
+
+  /** Another API process, answering before it is returned. */
+  async startApi(env: NodeJS.ProcessEnv = {}): Promise<ApiUnderTest> {
+    const api = this.newApi(env);
+    await api.start();
+    return api;
+  }
+
+  /** A GPU node with `options.env` over the deployment's variables, ready before it is returned. */
+  async startNode(options: string | NodeOptions): Promise<GpuNodeUnderTest> {
+    const node = await this.launchNode(options);
+    await node.ready(this.api);
+    return node;
+  }
+
+  private async launchNode(options: string | NodeOptions): Promise<GpuNodeUnderTest> {
+    const { id, env, concurrency } = typeof options === 'string' ? { id: options } : options;
+    const node = new GpuNodeUnderTest({ ...this.env, WORKER_TMP_DIR: this.workerTmp, ...env }, id, concurrency ?? 1);
+    this.startedNodes.set(id, node);
+    await node.start();
+    return node;
+  }
+
+  /** A client of its own: the media's is gone by the time the emptied bucket is removed. */
+  private bucketClient(): S3Client {
+    return new S3Client({
+      endpoint: this.s3.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: this.s3.accessKey, secretAccessKey: this.s3.secretKey },
+    });
+  }
+
+  static async start(options: DeploymentOptions): Promise<Deployment> {
+    const shared = testS3();
+    const s3 = options.bucket ? { ...shared, bucket: options.bucket, publicUrl: `${shared.endpoint}/${options.bucket}` } : shared;
+    const redis = await TestRedis.create({ persistent: options.persistentRedis ?? false });
+    const deployment = new Deployment(options, s3, redis);
+    try {
+      await deployment.startParts();
+    } catch (error) {
+      await deployment.stop();
+      throw error;
+    }
+    return deployment;
+  }
+
+  private async startParts(): Promise<void> {
+    const { options } = this;
+    if (options.bucket) {
+      const client = this.bucketClient();
+      await client
+        .send(new CreateBucketCommand({ Bucket: options.bucket }))
+        .catch((error: { name?: string }) => {
+          if (error.name !== 'BucketAlreadyOwnedByYou') throw error;
+        })
+        .finally(() => client.destroy());
+    }
+    await this.redis.start();
+    await this.media.make(options.media ?? []);
+    if (options.runpod) {
+      const settings = options.runpod === true ? {} : options.runpod;
+      this.runpod = new FakeRunPod(this.s3, settings.stockEndpoints ?? []);
+      await this.runpod.start();
+      if (settings.workers !== undefined) await this.runpod.settings({ workers: settings.workers });
+    }
+    if (options.api === false) return;
+    this.mainApi = await this.startApi(options.api ?? {});
+    // Started side by side: their workers warm up at the same time.
+    const nodes = await Promise.all((options.nodes ?? []).map((node) => this.launchNode(node)));
+    await Promise.all(nodes.map((node) => node.ready(this.api)));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((node) => node.stop()));
+    for (const api of this.apis) await api.stop();
+    await this.runpod?.stop();
+    this.client.disconnect();
+    await this.redis.dispose();
+    await this.media.dispose();
+    if (this.options.bucket) {
+      const client = this.bucketClient();
+      await client.send(new DeleteBucketCommand({ Bucket: this.options.bucket })).catch(() => undefined);
+      client.destroy();
+    }
+    rmSync(this.workerTmp, { recursive: true, force: true });
+  }
+}
+
+/** Starts a deployment as `options` describe; call `stop()` on it in `afterAll`. */
+export function startDeployment(options: DeploymentOptions): Promise<Deployment> {
+  return Deployment.start(options);
+}
