@@ -68,10 +68,11 @@ export class Deployment {
     this.env = { ...sharedEnv(s3, redis.url), ...options.env };
   }
 
-  /** The API the options described; specs with `api: false` have none. */
+  /** The API the options described or, with `api: false`, the first one the spec started. */
   get api(): ApiUnderTest {
-    if (!this.mainApi) throw new Error('this deployment was started without an API (api: false)');
-    return this.mainApi;
+    const api = this.mainApi ?? this.apis[0];
+    if (!api) throw new Error('this deployment has no API yet (api: false)');
+    return api;
   }
 
   /** The first node, for the many specs that have one. */
@@ -97,16 +98,19 @@ export class Deployment {
     return { RUNPOD_API_KEY: this.runpod.apiKey, RUNPOD_ENDPOINT_ID: 'api-gpu-worker', RUNPOD_API_BASE: this.runpod.base };
   }
 
-  /** An API process (not started) with `env` over the deployment's variables; `stop` stops it. */
-  newApi(env: NodeJS.ProcessEnv = {}): ApiUnderTest {
-    const api = new ApiUnderTest({ ...this.env, ...this.runpodEnv, ...env });
+  /**
+   * An API process (not started) with `env` over the deployment's variables, pointed at the RunPod
+   * stand-in if there is one and `runpod` is not false; `stop` stops it.
+   */
+  newApi(env: NodeJS.ProcessEnv = {}, { runpod = true } = {}): ApiUnderTest {
+    const api = new ApiUnderTest({ ...this.env, ...(runpod ? this.runpodEnv : {}), ...env });
     this.apis.push(api);
     return api;
   }
 
   /** Another API process, answering before it is returned. */
-  async startApi(env: NodeJS.ProcessEnv = {}): Promise<ApiUnderTest> {
-    const api = this.newApi(env);
+  async startApi(env: NodeJS.ProcessEnv = {}, options: { runpod?: boolean } = {}): Promise<ApiUnderTest> {
+    const api = this.newApi(env, options);
     await api.start();
     return api;
   }
