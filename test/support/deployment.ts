@@ -4,7 +4,7 @@ import Redis from 'ioredis';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiUnderTest, GpuNodeUnderTest, MediaName, TestMedia, TestS3, sharedEnv, testS3 } from './api-e2e';
+import { ApiProcessOptions, ApiUnderTest, GpuNodeUnderTest, MediaName, TestMedia, TestS3, sharedEnv, testS3 } from './api-e2e';
 import { FakeRunPod } from './fake-runpod/fake-runpod';
 import { TestRedis } from './processes';
 
@@ -22,12 +22,17 @@ export interface DeploymentOptions {
   media?: MediaName[];
   /** AOF on, so that jobs outlive a restart of the deployment's Redis. */
   persistentRedis?: boolean;
-  /** A bucket of the test MinIO of the deployment's own (created, and removed by `stop`) instead of the shared one. */
-  bucket?: string;
+  /**
+   * Another bucket of the test MinIO instead of the shared one, created if missing; `remove`: emptied
+   * and removed by `stop` (a bucket other specs may use at the same time is left as it is).
+   */
+  bucket?: { name: string; remove?: boolean };
   /** Variables of every process: the API and the nodes alike. */
   env?: NodeJS.ProcessEnv;
   /** The API's own variables, over `env`; false: the spec starts its APIs itself with `startApi`. */
   api?: NodeJS.ProcessEnv | false;
+  /** How that API process is started: its keys, Node's arguments. */
+  apiProcess?: ApiProcessOptions;
   /** The GPU nodes, each ready (its worker warm, listed by GET /health) before the deployment is returned. */
   nodes?: (string | NodeOptions)[];
   /** The RunPod stand-in; every API of the deployment is pointed at it unless its variables say otherwise. */
@@ -50,7 +55,7 @@ export class Deployment {
   readonly workerTmp = mkdtempSync(join(tmpdir(), 'api-gpu-worker-tmp-'));
   /** The variables every process of the deployment shares. */
   readonly env: NodeJS.ProcessEnv;
-  runpod?: FakeRunPod;
+  private runpodStandIn?: FakeRunPod;
   private mainApi?: ApiUnderTest;
   private readonly apis: ApiUnderTest[] = [];
   private readonly startedNodes = new Map<string, GpuNodeUnderTest>();
@@ -92,24 +97,30 @@ export class Deployment {
     return [...this.startedNodes.values()];
   }
 
-  /** The variables that point an API at the RunPod stand-in. */
+  get runpod(): FakeRunPod {
+    if (!this.runpodStandIn) throw new Error('this deployment was started without the RunPod stand-in (runpod: true)');
+    return this.runpodStandIn;
+  }
+
+  /** The variables that point an API at the RunPod stand-in, if the deployment has it. */
   get runpodEnv(): NodeJS.ProcessEnv {
-    if (!this.runpod) return {};
-    return { RUNPOD_API_KEY: this.runpod.apiKey, RUNPOD_ENDPOINT_ID: 'api-gpu-worker', RUNPOD_API_BASE: this.runpod.base };
+    const runpod = this.runpodStandIn;
+    return runpod ? { RUNPOD_API_KEY: runpod.apiKey, RUNPOD_ENDPOINT_ID: 'api-gpu-worker', RUNPOD_API_BASE: runpod.base } : {};
   }
 
   /**
    * An API process (not started) with `env` over the deployment's variables, pointed at the RunPod
-   * stand-in if there is one and `runpod` is not false; `stop` stops it.
+   * stand-in if there is one and `options.runpod` is not false; `stop` stops it.
    */
-  newApi(env: NodeJS.ProcessEnv = {}, { runpod = true } = {}): ApiUnderTest {
-    const api = new ApiUnderTest({ ...this.env, ...(runpod ? this.runpodEnv : {}), ...env });
+  newApi(env: NodeJS.ProcessEnv = {}, options: ApiProcessOptions & { runpod?: boolean } = {}): ApiUnderTest {
+    const { runpod = true, ...process } = options;
+    const api = new ApiUnderTest({ ...this.env, ...(runpod ? this.runpodEnv : {}), ...env }, process);
     this.apis.push(api);
     return api;
   }
 
   /** Another API process, answering before it is returned. */
-  async startApi(env: NodeJS.ProcessEnv = {}, options: { runpod?: boolean } = {}): Promise<ApiUnderTest> {
+  async startApi(env: NodeJS.ProcessEnv = {}, options: ApiProcessOptions & { runpod?: boolean } = {}): Promise<ApiUnderTest> {
     const api = this.newApi(env, options);
     await api.start();
     return api;
@@ -142,7 +153,8 @@ export class Deployment {
 
   static async start(options: DeploymentOptions): Promise<Deployment> {
     const shared = testS3();
-    const s3 = options.bucket ? { ...shared, bucket: options.bucket, publicUrl: `${shared.endpoint}/${options.bucket}` } : shared;
+    const bucket = options.bucket?.name;
+    const s3 = bucket ? { ...shared, bucket, publicUrl: `${shared.endpoint}/${bucket}` } : shared;
     const redis = await TestRedis.create({ persistent: options.persistentRedis ?? false });
     const deployment = new Deployment(options, s3, redis);
     try {
@@ -159,9 +171,9 @@ export class Deployment {
     if (options.bucket) {
       const client = this.bucketClient();
       await client
-        .send(new CreateBucketCommand({ Bucket: options.bucket }))
+        .send(new CreateBucketCommand({ Bucket: options.bucket.name }))
         .catch((error: { name?: string }) => {
-          if (error.name !== 'BucketAlreadyOwnedByYou') throw error;
+          if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists') throw error;
         })
         .finally(() => client.destroy());
     }
@@ -169,12 +181,12 @@ export class Deployment {
     await this.media.make(options.media ?? []);
     if (options.runpod) {
       const settings = options.runpod === true ? {} : options.runpod;
-      this.runpod = new FakeRunPod(this.s3, settings.stockEndpoints ?? []);
-      await this.runpod.start();
-      if (settings.workers !== undefined) await this.runpod.settings({ workers: settings.workers });
+      this.runpodStandIn = new FakeRunPod(this.s3, settings.stockEndpoints ?? []);
+      await this.runpodStandIn.start();
+      if (settings.workers !== undefined) await this.runpodStandIn.settings({ workers: settings.workers });
     }
     if (options.api === false) return;
-    this.mainApi = await this.startApi(options.api ?? {});
+    this.mainApi = await this.startApi(options.api ?? {}, options.apiProcess);
     // Started side by side: their workers warm up at the same time.
     const nodes = await Promise.all((options.nodes ?? []).map((node) => this.launchNode(node)));
     await Promise.all(nodes.map((node) => node.ready(this.api)));
@@ -183,13 +195,13 @@ export class Deployment {
   async stop(): Promise<void> {
     await Promise.all(this.nodes.map((node) => node.stop()));
     for (const api of this.apis) await api.stop();
-    await this.runpod?.stop();
+    await this.runpodStandIn?.stop();
     this.client.disconnect();
     await this.redis.dispose();
     await this.media.dispose();
-    if (this.options.bucket) {
+    if (this.options.bucket?.remove) {
       const client = this.bucketClient();
-      await client.send(new DeleteBucketCommand({ Bucket: this.options.bucket })).catch(() => undefined);
+      await client.send(new DeleteBucketCommand({ Bucket: this.options.bucket.name })).catch(() => undefined);
       client.destroy();
     }
     rmSync(this.workerTmp, { recursive: true, force: true });

@@ -29,7 +29,7 @@ describe('private bucket (API, GPU node, RunPod stand-in, MinIO bucket without p
   beforeAll(async () => {
     deployment = await startDeployment({
       name: 'e2e-private',
-      bucket,
+      bucket: { name: bucket, remove: true },
       media: ['video.mp4', 'audio.mp3'],
       runpod: true,
       env: { SYNC_TIMEOUT_S: '240' },
