@@ -104,6 +104,10 @@ export class ApiUnderTest {
     return this.process?.output ?? '';
   }
 
+  get running(): boolean {
+    return this.process?.running ?? false;
+  }
+
   async start(): Promise<void> {
     if (this.port === 0) this.port = await freePort();
     this.process = new OwnedProcess('node', [...(this.options.nodeArgs ?? []), API_MAIN], {
