@@ -6,7 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiProcessOptions, ApiUnderTest, GpuNodeUnderTest, MediaName, TestMedia, TestS3, sharedEnv, testS3 } from './api-e2e';
 import { FakeRunPod } from './fake-runpod/fake-runpod';
-import { TestRedis } from './processes';
+import { TestMinio, TestRedis, waitFor } from './processes';
+
+/** The bucket of a deployment's own MinIO unless `bucket` names another. */
+const OWN_MINIO_BUCKET = 'api-gpu-test';
 
 /** A GPU node of a deployment: its id, its own variables over the deployment's, its slots. */
 export interface NodeOptions {
@@ -18,7 +21,7 @@ export interface NodeOptions {
 export interface DeploymentOptions {
   /** Names the spec's objects in the test bucket: they live under `${name}-${Date.now()}/`. */
   name: string;
-  /** Media to make and upload before anything starts. */
+  /** Media to make and upload (`deployment.media.urls[name]`) before the API starts. */
   media?: MediaName[];
   /** AOF on, so that jobs outlive a restart of the deployment's Redis. */
   persistentRedis?: boolean;
@@ -27,6 +30,8 @@ export interface DeploymentOptions {
    * and removed by `stop` (a bucket other specs may use at the same time is left as it is).
    */
   bucket?: { name: string; remove?: boolean };
+  /** A MinIO server of the deployment's own instead of the test MinIO, for a spec that stops it under the API. */
+  ownMinio?: boolean;
   /** Variables of every process: the API and the nodes alike. */
   env?: NodeJS.ProcessEnv;
   /** The API's own variables, over `env`; false: the spec starts its APIs itself with `startApi`. */
@@ -47,6 +52,7 @@ export interface DeploymentOptions {
 export class Deployment {
   readonly s3: TestS3;
   readonly redis: TestRedis;
+  private readonly ownMinioServer?: TestMinio;
   readonly media: TestMedia;
   /** A Redis client of the spec's own, to read what the processes wrote. */
   readonly client: Redis;
@@ -64,9 +70,11 @@ export class Deployment {
     private readonly options: DeploymentOptions,
     s3: TestS3,
     redis: TestRedis,
+    minio?: TestMinio,
   ) {
     this.s3 = s3;
     this.redis = redis;
+    this.ownMinioServer = minio;
     this.media = new TestMedia(s3, `${options.name}-${Date.now()}/`);
     this.client = new Redis(redis.url);
     this.store = new JobStore(this.client);
@@ -87,14 +95,28 @@ export class Deployment {
     return first;
   }
 
-  nodeById(id: string): GpuNodeUnderTest {
-    const node = this.startedNodes.get(id);
-    if (!node) throw new Error(`this deployment has no GPU node ${id}`);
-    return node;
-  }
-
   get nodes(): GpuNodeUnderTest[] {
     return [...this.startedNodes.values()];
+  }
+
+  /** Until every node of the deployment has all its slots free, as GET /health lists them. */
+  untilNodesIdle(timeoutMs = 120_000): Promise<true> {
+    const ids = this.nodes.map((node) => node.id);
+    return waitFor(
+      `nodes ${ids.join(', ')} idle`,
+      async () => {
+        const { body } = await this.api.call<{ nodes?: { nodeId: string; freeSlots: number; slots: number }[] }>('GET', '/health');
+        const ours = (body.nodes ?? []).filter((node) => ids.includes(node.nodeId));
+        return ours.length === ids.length && ours.every((node) => node.freeSlots === node.slots) ? true : undefined;
+      },
+      timeoutMs,
+    );
+  }
+
+  /** The deployment's own MinIO server, to stop and start under the API. */
+  get minio(): TestMinio {
+    if (!this.ownMinioServer) throw new Error('this deployment uses the shared test MinIO (ownMinio: true for one of its own)');
+    return this.ownMinioServer;
   }
 
   get runpod(): FakeRunPod {
@@ -126,10 +148,13 @@ export class Deployment {
     return api;
   }
 
-  /** A GPU node with `options.env` over the deployment's variables, ready before it is returned. */
-  async startNode(options: string | NodeOptions): Promise<GpuNodeUnderTest> {
+  /**
+   * A GPU node with `options.env` over the deployment's variables, ready (its worker warm, listed by
+   * GET /health) before it is returned unless `waitReady` is false.
+   */
+  async startNode(options: string | NodeOptions, { waitReady = true } = {}): Promise<GpuNodeUnderTest> {
     const node = await this.launchNode(options);
-    await node.ready(this.api);
+    if (waitReady) await node.ready(this.api);
     return node;
   }
 
@@ -139,6 +164,16 @@ export class Deployment {
     this.startedNodes.set(id, node);
     await node.start();
     return node;
+  }
+
+  private async createBucket(name: string): Promise<void> {
+    const client = this.bucketClient();
+    await client
+      .send(new CreateBucketCommand({ Bucket: name }))
+      .catch((error: { name?: string }) => {
+        if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists') throw error;
+      })
+      .finally(() => client.destroy());
   }
 
   /** A client of its own: the media's is gone by the time the emptied bucket is removed. */
@@ -152,11 +187,14 @@ export class Deployment {
   }
 
   static async start(options: DeploymentOptions): Promise<Deployment> {
-    const shared = testS3();
-    const bucket = options.bucket?.name;
-    const s3 = bucket ? { ...shared, bucket, publicUrl: `${shared.endpoint}/${bucket}` } : shared;
+    const minio = options.ownMinio ? await TestMinio.create() : undefined;
+    const server = minio
+      ? { endpoint: minio.endpoint, accessKey: minio.accessKey, secretKey: minio.secretKey, bucket: OWN_MINIO_BUCKET, hostPort: new URL(minio.endpoint).host }
+      : testS3();
+    const bucket = options.bucket?.name ?? server.bucket;
+    const s3 = { ...server, bucket, publicUrl: `${server.endpoint}/${bucket}` };
     const redis = await TestRedis.create({ persistent: options.persistentRedis ?? false });
-    const deployment = new Deployment(options, s3, redis);
+    const deployment = new Deployment(options, s3, redis, minio);
     try {
       await deployment.startParts();
     } catch (error) {
@@ -168,15 +206,8 @@ export class Deployment {
 
   private async startParts(): Promise<void> {
     const { options } = this;
-    if (options.bucket) {
-      const client = this.bucketClient();
-      await client
-        .send(new CreateBucketCommand({ Bucket: options.bucket.name }))
-        .catch((error: { name?: string }) => {
-          if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists') throw error;
-        })
-        .finally(() => client.destroy());
-    }
+    await this.ownMinioServer?.start();
+    if (this.ownMinioServer || options.bucket) await this.createBucket(this.s3.bucket);
     await this.redis.start();
     await this.media.make(options.media ?? []);
     if (options.runpod) {
@@ -204,6 +235,7 @@ export class Deployment {
       await client.send(new DeleteBucketCommand({ Bucket: this.options.bucket.name })).catch(() => undefined);
       client.destroy();
     }
+    await this.ownMinioServer?.dispose();
     rmSync(this.workerTmp, { recursive: true, force: true });
   }
 }
