@@ -31,16 +31,6 @@ describe('a large img2vid batch split across the local node and RunPod', () => {
   let media: TestMedia;
   let api: ApiUnderTest;
 
-  const nodeIdle = () =>
-    waitFor(
-      'node idle',
-      async () => {
-        const { body } = await api.call<{ nodes?: { nodeId: string; freeSlots: number }[] }>('GET', '/health');
-        return body.nodes?.find((n) => n.nodeId === NODE_ID)?.freeSlots === 1 ? true : undefined;
-      },
-      120_000,
-    );
-
   beforeAll(async () => {
     deployment = await startDeployment({
       name: 'e2e-split-both',
@@ -55,7 +45,7 @@ describe('a large img2vid batch split across the local node and RunPod', () => {
   afterAll(() => deployment?.stop());
 
   it('runs 150 images as one local part and two RunPod parts, merged in input order', async () => {
-    await nodeIdle();
+    await deployment.untilNodesIdle();
     const path = `${media.prefix}Projeto Ação/lote híbrido/`;
     const images = batchOf(150, media.urls['image.jpg']);
     const accepted = await api.call<Body>('POST', '/video/img2vid', { body: { images, path, async: true } });
@@ -88,7 +78,7 @@ describe('a large img2vid batch split across the local node and RunPod', () => {
   });
 
   it('a part that starts while RunPod is slow to take the next ones does not fail the batch', async () => {
-    await nodeIdle();
+    await deployment.untilNodesIdle();
     const path = `${media.prefix}lote com RunPod lento/`;
     const images = batchOf(60, media.urls['image.jpg']);
     // Three 429s: RunPod takes the second part only after about two seconds of backoff, long after
@@ -108,7 +98,7 @@ describe('a large img2vid batch split across the local node and RunPod', () => {
   });
 
   it('cancelling the batch cancels the local part and sends RunPod a cancel for its parts; no clip is left', async () => {
-    await nodeIdle();
+    await deployment.untilNodesIdle();
     const path = `${media.prefix}lote híbrido cancelado/`;
     const images = batchOf(90, media.urls['image.jpg'], 1);
     const accepted = await api.call<Body>('POST', '/video/img2vid', { body: { images, path, async: true } });
@@ -136,7 +126,7 @@ describe('a large img2vid batch split across the local node and RunPod', () => {
     const remote = await Promise.all(parts.slice(1).map((part) => runpod.job(part.remoteId as string)));
     expect(remote.map((job) => job.cancelRequested)).toEqual([true, true]);
     await untilNothingUnder(media, path);
-    await nodeIdle();
+    await deployment.untilNodesIdle();
     await waitFor('RunPod jobs stopped', async () => {
       const jobs = await Promise.all(parts.slice(1).map((part) => runpod.job(part.remoteId as string)));
       return jobs.every((job) => job.status === 'CANCELLED') ? true : undefined;
