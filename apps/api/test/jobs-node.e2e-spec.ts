@@ -69,16 +69,6 @@ describe('jobs through a GPU node (API, Redis, gpu-node, worker, MinIO)', () => 
       },
       timeoutMs,
     );
-  const nodeIdle = () =>
-    waitFor(
-      'node idle',
-      async () => {
-        const { body } = await api.call<{ nodes: { nodeId: string; freeSlots: number; slots: number }[] }>('GET', '/health');
-        const entry = body.nodes?.find((n) => n.nodeId === NODE_ID);
-        return entry && entry.freeSlots === entry.slots ? true : undefined;
-      },
-      60_000,
-    );
   beforeAll(async () => {
     deployment = await startDeployment({
       name: 'e2e-jobs-node',
@@ -373,7 +363,7 @@ describe('jobs through a GPU node (API, Redis, gpu-node, worker, MinIO)', () => 
     }, 120_000);
     const cancel = await api.call<Body>('POST', `/job/${id}/cancel`);
     expect([cancel.status, cancel.body]).toEqual([200, { message: 'Job cancelled successfully', jobId: id }]);
-    await nodeIdle();
+    await deployment.untilNodesIdle(60_000);
     const record = await store.get(id);
     expect(record?.status).toBe('CANCELLED');
     expect(record?.output).toBeUndefined();

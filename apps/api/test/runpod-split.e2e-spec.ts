@@ -36,15 +36,6 @@ describe('img2vid batches split across the local node and RunPod', () => {
       },
       240_000,
     );
-  const nodeIdle = () =>
-    waitFor(
-      'node idle',
-      async () => {
-        const { body } = await api.call<{ nodes?: { nodeId: string; freeSlots: number }[] }>('GET', '/health');
-        return body.nodes?.find((n) => n.nodeId === NODE_ID)?.freeSlots === 1 ? true : undefined;
-      },
-      120_000,
-    );
 
   beforeAll(async () => {
     deployment = await startDeployment({
@@ -62,7 +53,7 @@ describe('img2vid batches split across the local node and RunPod', () => {
   afterAll(() => deployment?.stop());
 
   it('runs 9 images as 3 parts on both backends and answers exactly as one job would, in input order', async () => {
-    await nodeIdle();
+    await deployment.untilNodesIdle();
     const path = `${media.prefix}split/ok/`;
     const images = Array.from({ length: 9 }, (_, index) => ({
       id: `imagem-${index + 1}-ação`,
@@ -90,7 +81,7 @@ describe('img2vid batches split across the local node and RunPod', () => {
   });
 
   it('one part failing fails the batch naming its images, cancels the other parts and removes what they wrote', async () => {
-    await nodeIdle();
+    await deployment.untilNodesIdle();
     const path = `${media.prefix}split/fails/`;
     const images = Array.from({ length: 9 }, (_, index) => ({
       id: `foto-${index + 1}`,
@@ -109,7 +100,7 @@ describe('img2vid batches split across the local node and RunPod', () => {
   });
 
   it('cancelling the batch cancels every part, on RunPod too, and its progress follows the parts', async () => {
-    await nodeIdle();
+    await deployment.untilNodesIdle();
     const images = Array.from({ length: 9 }, (_, index) => ({ id: `longa-${index + 1}`, image_url: media.urls['image.jpg'], duracao: 6 }));
     const { body } = await api.call<Body>('POST', '/video/img2vid', { body: { images, path: `${media.prefix}split/cancel/`, async: true } });
     const parent = await waitFor('parts running', async () => {
