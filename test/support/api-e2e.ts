@@ -72,13 +72,29 @@ export interface ApiAnswer<T = Record<string, unknown>> {
   text: string;
 }
 
+/** How an API process is started beyond its variables. */
+export interface ApiProcessOptions {
+  /** Its X_API_KEY, the first of them the key `call` sends; by default a random key after a second one, as in a key rotation. */
+  keys?: string[];
+  /** Node's own arguments before the script, e.g. `--import` of a recorder. */
+  nodeArgs?: string[];
+}
+
 /** The API as a real process on a free port, restartable on the same port. */
 export class ApiUnderTest {
-  readonly key = `e2e-key-${Math.random().toString(36).slice(2)}`;
+  readonly key: string;
+  /** X_API_KEY as the process gets it. */
+  private readonly keyList: string;
   private process?: OwnedProcess;
   private port = 0;
 
-  constructor(private readonly env: NodeJS.ProcessEnv) {}
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly options: ApiProcessOptions = {},
+  ) {
+    this.key = options.keys?.[0] ?? `e2e-key-${Math.random().toString(36).slice(2)}`;
+    this.keyList = options.keys?.join(',') ?? `other-key-for-rotation, ${this.key}`;
+  }
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -88,13 +104,17 @@ export class ApiUnderTest {
     return this.process?.output ?? '';
   }
 
+  get running(): boolean {
+    return this.process?.running ?? false;
+  }
+
   async start(): Promise<void> {
     if (this.port === 0) this.port = await freePort();
-    this.process = new OwnedProcess('node', [API_MAIN], {
+    this.process = new OwnedProcess('node', [...(this.options.nodeArgs ?? []), API_MAIN], {
       ...this.env,
       PORT: String(this.port),
       HOST: '127.0.0.1',
-      X_API_KEY: `other-key-for-rotation, ${this.key}`,
+      X_API_KEY: this.keyList,
     }).start();
     await whileRunning(this.process, 'API', () =>
       waitFor(
@@ -141,37 +161,67 @@ export class ApiUnderTest {
   }
 }
 
-/** A GPU node as a real process (with its warm Python workers). */
-export async function startGpuNode(env: NodeJS.ProcessEnv, nodeId: string, concurrency = 1): Promise<OwnedProcess> {
-  const node = new OwnedProcess('node', [NODE_MAIN], {
-    ...env,
-    NODE_ID: nodeId,
-    NODE_CONCURRENCY: String(concurrency),
-    WORKER_PYTHON: join(REPO_ROOT, '.venv/bin/python'),
-    WORKER_DIR: join(REPO_ROOT, 'worker-python'),
-    NODE_HEALTH_PORT: String(await freePort()),
-    JOB_LOCK_MS: '5000',
-    SHUTDOWN_GRACE_S: '30',
-    WHISPER_DEVICE: 'cpu',
-    HF_HUB_OFFLINE: '1',
-    PYTHONDONTWRITEBYTECODE: '1',
-  }).start();
-  return node;
-}
+/** A GPU node as a real process (with its warm Python workers), restartable with the same id and health port. */
+export class GpuNodeUnderTest {
+  private process?: OwnedProcess;
+  private healthPort = 0;
 
-/** Waits until `nodeId` beats with a ready worker, as GET /health lists it. */
-export async function waitForNodeReady(api: ApiUnderTest, nodeId: string, node: OwnedProcess): Promise<void> {
-  await whileRunning(node, `node ${nodeId}`, () =>
-    waitFor(
-      `GPU node ${nodeId} ready`,
-      async () => {
-        const { body } = await api.call<{ nodes?: { nodeId: string; encoder?: string | null }[] }>('GET', '/health');
-        const entry = body.nodes?.find((n) => n.nodeId === nodeId);
-        return entry && entry.encoder ? true : undefined;
-      },
-      240_000,
-    ),
-  );
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    readonly id: string,
+    private readonly concurrency = 1,
+  ) {}
+
+  /** Its /metrics, on the health port. */
+  get metricsUrl(): string {
+    return `http://127.0.0.1:${this.healthPort}/metrics`;
+  }
+
+  get output(): string {
+    return this.process?.output ?? '';
+  }
+
+  get running(): boolean {
+    return this.process?.running ?? false;
+  }
+
+  async start(): Promise<void> {
+    if (this.healthPort === 0) this.healthPort = await freePort();
+    this.process = new OwnedProcess('node', [NODE_MAIN], {
+      ...this.env,
+      NODE_ID: this.id,
+      NODE_CONCURRENCY: String(this.concurrency),
+      WORKER_PYTHON: join(REPO_ROOT, '.venv/bin/python'),
+      WORKER_DIR: join(REPO_ROOT, 'worker-python'),
+      NODE_HEALTH_PORT: String(this.healthPort),
+      JOB_LOCK_MS: '5000',
+      SHUTDOWN_GRACE_S: '30',
+      WHISPER_DEVICE: 'cpu',
+      HF_HUB_OFFLINE: '1',
+      PYTHONDONTWRITEBYTECODE: '1',
+    }).start();
+  }
+
+  /** Waits until the node beats with a ready worker, as `api`'s GET /health lists it. */
+  async ready(api: ApiUnderTest): Promise<void> {
+    const process = this.process;
+    if (!process) throw new Error(`node ${this.id} was never started`);
+    await whileRunning(process, `node ${this.id}`, () =>
+      waitFor(
+        `GPU node ${this.id} ready`,
+        async () => {
+          const { body } = await api.call<{ nodes?: { nodeId: string; encoder?: string | null }[] }>('GET', '/health');
+          const entry = body.nodes?.find((n) => n.nodeId === this.id);
+          return entry && entry.encoder ? true : undefined;
+        },
+        240_000,
+      ),
+    );
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await this.process?.stop(signal);
+  }
 }
 
 /** Runs `wait`, failing at once with the process's output if the process exits meanwhile. */
@@ -208,7 +258,7 @@ export class TestMedia {
   }
 
   /** Makes and uploads the named files; each becomes `urls[name]`, a public URL of the test bucket. */
-  async make(names: (keyof typeof RECIPES)[]): Promise<this> {
+  async make(names: MediaName[]): Promise<this> {
     for (const name of names) {
       const path = join(this.dir, name);
       await RECIPES[name](path);
@@ -273,6 +323,9 @@ const RECIPES = {
   'fala.wav': (path: string) =>
     run('espeak-ng', ['-v', 'pt-br', '-s', '130', '-w', path, 'Bom dia a todos. Hoje vamos falar sobre a alimentação.']),
 };
+
+/** The media `TestMedia.make` knows how to make. */
+export type MediaName = keyof typeof RECIPES;
 
 export interface Probe {
   format: { duration: string; format_name: string; size: string };

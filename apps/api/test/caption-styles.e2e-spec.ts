@@ -1,19 +1,19 @@
 import { CAPTION_PRESETS, CAPTION_PRESET_NAMES } from '@app/common';
-import { TestRedis } from '../../../test/support/processes';
-import { ApiUnderTest, TestMedia, sharedEnv, testS3 } from '../../../test/support/api-e2e';
+import { ApiUnderTest, TestMedia } from '../../../test/support/api-e2e';
+import { Deployment, startDeployment } from '../../../test/support/deployment';
 
 const LEGACY_MISSING = 'url_video, url_srt, path, and output_filename are required';
 
 /** The caption style routes and fields, and img2vid's frame sizes, as the API answers them before any node runs a job. */
 describe('caption styles and video sizes (API process, real Redis)', () => {
-  const s3 = testS3();
-  let redis: TestRedis;
+  let deployment: Deployment;
   let api: ApiUnderTest;
   let media: TestMedia;
   let caption: Record<string, unknown>;
 
   beforeAll(async () => {
-    media = await new TestMedia(s3, `e2e-caption-styles-${Date.now()}/`).make(['video.mp4']);
+    deployment = await startDeployment({ name: 'e2e-caption-styles', media: ['video.mp4'], api: { SYNC_TIMEOUT_S: '1' } });
+    ({ api, media } = deployment);
     const base = media.publicUrl(media.prefix);
     caption = {
       url_video: media.urls['video.mp4'],
@@ -23,17 +23,9 @@ describe('caption styles and video sizes (API process, real Redis)', () => {
       output_filename: 'legendado.mp4',
       async: true,
     };
-    redis = await TestRedis.create({ persistent: false });
-    await redis.start();
-    api = new ApiUnderTest({ ...sharedEnv(s3, redis.url), SYNC_TIMEOUT_S: '1' });
-    await api.start();
   });
 
-  afterAll(async () => {
-    await api?.stop();
-    await redis?.dispose();
-    await media?.dispose();
-  });
+  afterAll(() => deployment?.stop());
 
   it('GET /video/caption/styles lists every preset with its fields', async () => {
     const answer = await api.call('GET', '/video/caption/styles');

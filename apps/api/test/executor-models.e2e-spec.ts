@@ -1,16 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { OwnedProcess, TestRedis } from '../../../test/support/processes';
-import {
-  ApiUnderTest,
-  TestMedia,
-  sharedEnv,
-  startGpuNode,
-  testS3,
-  waitForNodeReady,
-} from '../../../test/support/api-e2e';
-import { FakeRunPod } from '../../../test/support/fake-runpod/fake-runpod';
+import { ApiUnderTest, GpuNodeUnderTest, TestMedia } from '../../../test/support/api-e2e';
+import { Deployment, startDeployment } from '../../../test/support/deployment';
 
 jest.setTimeout(300_000);
 
@@ -27,48 +16,24 @@ const ABSENT_MODEL = 'large-v3';
  * and is refused with a 400 naming `model` when it is not. With no node alive the job is queued.
  */
 describe('transcriptions placed by the models the live nodes advertise', () => {
-  const s3 = testS3();
-  let redis: TestRedis;
-  let runpod: FakeRunPod;
+  let deployment: Deployment;
   let media: TestMedia;
-  let node: OwnedProcess | undefined;
+  let node: GpuNodeUnderTest | undefined;
   let localOnly: ApiUnderTest;
   let withRunPod: ApiUnderTest;
-  let workerTmp: string;
 
   const transcribe = (api: ApiUnderTest, body: Body) =>
     api.call<Body>('POST', '/transcribe', { body: { audio_url: media.urls['speech.wav'], path: `${media.prefix}t/`, ...body } });
   const job = async (api: ApiUnderTest, jobId: string) => (await api.call<Body>('GET', `/job/${jobId}`)).body;
 
   beforeAll(async () => {
-    redis = await TestRedis.create();
-    await redis.start();
-    media = await new TestMedia(s3, `e2e-executor-models-${Date.now()}/`).make(['speech.wav']);
-    runpod = new FakeRunPod(s3);
-    await runpod.start();
-    const env = { ...sharedEnv(s3, redis.url), SYNC_TIMEOUT_S: '240' };
-    localOnly = new ApiUnderTest(env);
-    withRunPod = new ApiUnderTest({
-      ...env,
-      EXECUTOR_MODE: 'local',
-      RUNPOD_API_KEY: runpod.apiKey,
-      RUNPOD_ENDPOINT_ID: 'api-gpu-worker',
-      RUNPOD_API_BASE: runpod.base,
-      WHISPER_DEFAULT_MODEL: ABSENT_MODEL,
-    });
-    await Promise.all([localOnly.start(), withRunPod.start()]);
-    workerTmp = mkdtempSync(join(tmpdir(), 'api-gpu-executor-models-'));
+    deployment = await startDeployment({ name: 'e2e-executor-models', media: ['speech.wav'], runpod: true, api: false });
+    media = deployment.media;
+    localOnly = await deployment.startApi({ SYNC_TIMEOUT_S: '240' }, { runpod: false });
+    withRunPod = await deployment.startApi({ SYNC_TIMEOUT_S: '240', EXECUTOR_MODE: 'local', WHISPER_DEFAULT_MODEL: ABSENT_MODEL });
   }, 300_000);
 
-  afterAll(async () => {
-    await node?.stop();
-    await localOnly?.stop();
-    await withRunPod?.stop();
-    await runpod?.stop();
-    await redis?.dispose();
-    await media?.dispose();
-    if (workerTmp) rmSync(workerTmp, { recursive: true, force: true });
-  });
+  afterAll(() => deployment?.stop());
 
   it('with no node alive, queues a transcription whatever its model: a node may come', async () => {
     const queued = await transcribe(localOnly, { model: ABSENT_MODEL, async: true });
@@ -79,8 +44,7 @@ describe('transcriptions placed by the models the live nodes advertise', () => {
 
   describe('with a live node', () => {
     beforeAll(async () => {
-      node = await startGpuNode({ ...sharedEnv(s3, redis.url), WORKER_TMP_DIR: workerTmp }, NODE_ID, 1);
-      await waitForNodeReady(localOnly, NODE_ID, node);
+      node = await deployment.startNode(NODE_ID);
     }, 300_000);
 
     it('refuses, without RunPod, a model no live node has: 400 naming model and listing theirs', async () => {
@@ -135,12 +99,7 @@ describe('transcriptions placed by the models the live nodes advertise', () => {
 
     beforeAll(async () => {
       await node?.stop();
-      node = await startGpuNode(
-        { ...sharedEnv(s3, redis.url), WORKER_TMP_DIR: workerTmp, WHISPER_MODEL_ALIASES: `${ABSENT_MODEL}=base` },
-        ALIAS_NODE_ID,
-        1,
-      );
-      await waitForNodeReady(localOnly, ALIAS_NODE_ID, node);
+      node = await deployment.startNode({ id: ALIAS_NODE_ID, env: { WHISPER_MODEL_ALIASES: `${ABSENT_MODEL}=base` } });
     }, 300_000);
 
     it('runs the aliased name on the node, and the answer says which model ran and which was asked for', async () => {

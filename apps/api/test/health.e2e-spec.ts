@@ -1,16 +1,7 @@
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { join } from 'node:path';
-import {
-  OwnedProcess,
-  REPO_ROOT,
-  TestMinio,
-  TestRedis,
-  freePort,
-  waitFor,
-} from '../../../test/support/processes';
+import { ApiUnderTest } from '../../../test/support/api-e2e';
+import { Deployment, startDeployment } from '../../../test/support/deployment';
+import { TestMinio, TestRedis, waitFor } from '../../../test/support/processes';
 
-const API_MAIN = join(REPO_ROOT, 'dist/apps/api/main.js');
-const NODE_MAIN = join(REPO_ROOT, 'dist/apps/gpu-node/main.js');
 const BUCKET = 'health-test';
 
 interface HealthBody {
@@ -29,11 +20,11 @@ interface HealthBody {
  * and restart them under the running API.
  */
 describe('GET /health (API process, real Redis and MinIO)', () => {
+  let deployment: Deployment;
   let redis: TestRedis;
   let minio: TestMinio;
-  let api: OwnedProcess;
+  let api: ApiUnderTest;
   let baseUrl: string;
-  let env: NodeJS.ProcessEnv;
 
   const health = async (): Promise<{ code: number; body: HealthBody }> => {
     const response = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(10_000) });
@@ -46,41 +37,21 @@ describe('GET /health (API process, real Redis and MinIO)', () => {
     });
 
   beforeAll(async () => {
-    redis = await TestRedis.create();
-    minio = await TestMinio.create();
-    await Promise.all([redis.start(), minio.start()]);
-    const s3 = new S3Client({
-      endpoint: minio.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey },
+    deployment = await startDeployment({
+      name: 'health',
+      ownMinio: true,
+      bucket: { name: BUCKET },
+      env: { HEARTBEAT_INTERVAL_MS: '300' },
+      api: { CORS_ALLOW_ORIGINS: 'https://app.example.com, https://studio.example.com' },
+      apiProcess: { keys: ['health-test-key'] },
     });
-    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    s3.destroy();
-
-    const port = await freePort();
-    baseUrl = `http://127.0.0.1:${port}`;
-    env = {
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      X_API_KEY: 'health-test-key',
-      REDIS_URL: redis.url,
-      S3_ENDPOINT_URL: minio.endpoint,
-      S3_ACCESS_KEY: minio.accessKey,
-      S3_SECRET_KEY: minio.secretKey,
-      S3_BUCKET_NAME: BUCKET,
-      LOG_LEVEL: 'warn',
-      HEARTBEAT_INTERVAL_MS: '300',
-      CORS_ALLOW_ORIGINS: 'https://app.example.com, https://studio.example.com',
-    };
-    api = new OwnedProcess('node', [API_MAIN], env).start();
+    ({ api, redis } = deployment);
+    ({ minio } = deployment);
+    baseUrl = api.url;
     await healthWithCode(200);
   });
 
-  afterAll(async () => {
-    await api?.stop();
-    await Promise.all([redis?.dispose(), minio?.dispose()]);
-  });
+  afterAll(() => deployment?.stop());
 
   it('answers the legacy fields without an API key, with Redis and MinIO up', async () => {
     const { code, body } = await health();
@@ -130,11 +101,7 @@ describe('GET /health (API process, real Redis and MinIO)', () => {
   });
 
   it('lists a GPU node while it beats, and drops it when it stops', async () => {
-    const node = new OwnedProcess('node', [NODE_MAIN], {
-      ...env,
-      NODE_ID: 'test-node-1',
-      NODE_CONCURRENCY: '2',
-    }).start();
+    const node = await deployment.startNode({ id: 'test-node-1', concurrency: 2 }, { waitReady: false });
     try {
       const listed = await waitFor('node listed', async () => {
         const { body } = await health();

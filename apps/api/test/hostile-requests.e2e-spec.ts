@@ -1,21 +1,15 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startGpuNode } from '../../../test/support/api-e2e';
-import { OwnedProcess, REPO_ROOT, TestRedis, waitFor } from '../../../test/support/processes';
-import {
-  CONNECT_RECORDER,
-  ensureBucket,
-  objectKeys,
-  s3ClientFor,
-  startApi,
-  testS3Env,
-} from './support/api-process';
+import { ApiUnderTest, GpuNodeUnderTest, testS3 } from '../../../test/support/api-e2e';
+import { Deployment, startDeployment } from '../../../test/support/deployment';
+import { OwnedProcess, REPO_ROOT, waitFor } from '../../../test/support/processes';
+import { CONNECT_RECORDER, objectKeys } from './support/api-process';
 
 const BUCKET = 'api-gpu-hostile';
 const API_KEY = 'hostile-test-key-0123456789';
@@ -45,10 +39,10 @@ type Json = Record<string, unknown>;
  * so a job that slipped through would stay queued, where the check finds it.
  */
 describe('hostile requests (API process, real Redis and MinIO)', () => {
-  let redis: TestRedis;
+  let deployment: Deployment;
   let redisClient: Redis;
   let s3: S3Client;
-  let api: OwnedProcess;
+  let api: ApiUnderTest;
   let baseUrl: string;
   let minioHostPort: string;
   let recordDir: string;
@@ -80,36 +74,28 @@ describe('hostile requests (API process, real Redis and MinIO)', () => {
   };
 
   beforeAll(async () => {
-    redis = await TestRedis.create();
-    await redis.start();
-    redisClient = new Redis(redis.url);
-    const s3Env = testS3Env(BUCKET);
-    s3 = s3ClientFor(s3Env);
-    await ensureBucket(s3, BUCKET);
-    minioHostPort = new URL(s3Env.S3_ENDPOINT_URL ?? '').host;
     recordDir = mkdtempSync(join(tmpdir(), 'api-gpu-hostile-'));
     recordFile = join(recordDir, 'connections.jsonl');
-    ({ api, baseUrl } = await startApi(
-      {
-        ...s3Env,
-        REDIS_URL: redis.url,
-        X_API_KEY: API_KEY,
+    deployment = await startDeployment({
+      name: 'hostile',
+      bucket: { name: BUCKET },
+      api: {
         WEBHOOK_SECRET,
         MAX_BODY_MB: String(MAX_BODY_MB),
-        PRIVATE_URL_ALLOWLIST: minioHostPort,
         RATE_LIMIT_MAX: '100000',
         SYNC_TIMEOUT_S: '1',
         CONNECT_RECORD_FILE: recordFile,
       },
-      ['--import', CONNECT_RECORDER],
-    ));
+      apiProcess: { keys: [API_KEY], nodeArgs: ['--import', CONNECT_RECORDER] },
+    });
+    ({ api, client: redisClient } = deployment);
+    s3 = deployment.media.s3Client;
+    minioHostPort = deployment.s3.hostPort;
+    baseUrl = api.url;
   });
 
   afterAll(async () => {
-    await api?.stop();
-    redisClient?.disconnect();
-    s3?.destroy();
-    await redis?.dispose();
+    await deployment?.stop();
     if (recordDir) rmSync(recordDir, { recursive: true, force: true });
   });
 
@@ -357,10 +343,9 @@ describe('hostile requests (API process, real Redis and MinIO)', () => {
  * nothing may be written to MinIO.
  */
 describe('hostile redirects (API and GPU node processes, real worker, Redis and MinIO)', () => {
-  let redis: TestRedis;
+  let deployment: Deployment;
   let s3: S3Client;
-  let api: OwnedProcess;
-  let node: OwnedProcess;
+  let node: GpuNodeUnderTest;
   let baseUrl: string;
   let redirector: Server;
   let target: Server;
@@ -378,11 +363,6 @@ describe('hostile redirects (API and GPU node processes, real worker, Redis and 
   };
 
   beforeAll(async () => {
-    redis = await TestRedis.create();
-    await redis.start();
-    const s3Env = testS3Env(BUCKET);
-    s3 = s3ClientFor(s3Env);
-    await ensureBucket(s3, BUCKET);
     recordDir = mkdtempSync(join(tmpdir(), 'api-gpu-redirects-'));
     recordFile = join(recordDir, 'connections.jsonl');
     target = createServer((request, response) => {
@@ -396,21 +376,21 @@ describe('hostile redirects (API and GPU node processes, real worker, Redis and 
       response.writeHead(location ? 302 : 404, location ? { location } : {}).end();
     });
     redirectorHost = `127.0.0.1:${await listen(redirector)}`;
-    const env = {
-      ...s3Env,
-      REDIS_URL: redis.url,
-      X_API_KEY: API_KEY,
-      PRIVATE_URL_ALLOWLIST: `${new URL(s3Env.S3_ENDPOINT_URL ?? '').host},${redirectorHost}`,
-      RATE_LIMIT_MAX: '100000',
-      SYNC_TIMEOUT_S: '120',
-      HEARTBEAT_INTERVAL_MS: '500',
-      CONNECT_RECORD_FILE: recordFile,
-    };
-    ({ api, baseUrl } = await startApi(env, ['--import', CONNECT_RECORDER]));
-    node = await startGpuNode(
-      { ...env, PYTHONPATH: join(REPO_ROOT, 'apps/api/test/support/python-connect-recorder') },
-      'hostile-redirects-node',
-    );
+    deployment = await startDeployment({
+      name: 'hostile-redirects',
+      bucket: { name: BUCKET },
+      env: {
+        PRIVATE_URL_ALLOWLIST: `${testS3().hostPort},${redirectorHost}`,
+        RATE_LIMIT_MAX: '100000',
+        SYNC_TIMEOUT_S: '120',
+        CONNECT_RECORD_FILE: recordFile,
+      },
+      apiProcess: { keys: [API_KEY], nodeArgs: ['--import', CONNECT_RECORDER] },
+      nodes: [{ id: 'hostile-redirects-node', env: { PYTHONPATH: join(REPO_ROOT, 'apps/api/test/support/python-connect-recorder') } }],
+    });
+    s3 = deployment.media.s3Client;
+    node = deployment.node;
+    baseUrl = deployment.api.url;
     await waitFor(
       'the GPU node ready',
       async () => {
@@ -423,12 +403,9 @@ describe('hostile redirects (API and GPU node processes, real worker, Redis and 
   }, 300_000);
 
   afterAll(async () => {
-    await node?.stop();
-    await api?.stop();
+    await deployment?.stop();
     redirector?.close();
     target?.close();
-    s3?.destroy();
-    await redis?.dispose();
     if (recordDir) rmSync(recordDir, { recursive: true, force: true });
   });
 

@@ -1,11 +1,11 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OwnedProcess, TestRedis, waitFor } from '../../../test/support/processes';
-import { ApiUnderTest, TestMedia, sharedEnv, startGpuNode, testS3, waitForNodeReady } from '../../../test/support/api-e2e';
+import { waitFor } from '../../../test/support/processes';
+import { ApiUnderTest, GpuNodeUnderTest, TestMedia, testS3 } from '../../../test/support/api-e2e';
+import { Deployment, startDeployment } from '../../../test/support/deployment';
 
 const NODE_ID = 'bounds-e2e-node';
 /** The cap every caption gets (its length is only known once probed); 10 s is the least allowed. */
@@ -52,48 +52,38 @@ function longVideo(dir: string): string {
  */
 describe('every job bounded (API, Redis, gpu-node, worker, MinIO)', () => {
   const s3 = testS3();
-  let redis: TestRedis;
+  let deployment: Deployment;
   let client: Redis;
   const jobRecords = async () => (await client.keys('api-gpu:job:*')).length;
   let api: ApiUnderTest;
-  let node: OwnedProcess;
+  let node: GpuNodeUnderTest;
   let media: TestMedia;
   let workerTmp: string;
   let hourUrl: string;
 
   beforeAll(async () => {
-    redis = await TestRedis.create();
-    await redis.start();
-    client = new Redis(redis.url);
-    media = await new TestMedia(s3, `e2e-bounds-${Date.now()}/`).make(['video.mp4', 'legendas.srt']);
+    deployment = await startDeployment({
+      name: 'e2e-bounds',
+      media: ['video.mp4', 'legendas.srt'],
+      env: {
+        JOB_MAX_RUNTIME_S: String(MAX_RUNTIME_S),
+        JOB_DEADLINE_FLOOR_S: '5',
+        JOB_DEADLINE_GRACE_S: String(GRACE_S),
+        MAX_TOTAL_OUTPUT_S: '600',
+        MAX_QUEUED_JOBS_PER_KEY: String(MAX_QUEUED_JOBS),
+      },
+      api: { SYNC_TIMEOUT_S: '120' },
+      nodes: [{ id: NODE_ID, env: { NODE_HEALTH_HOST: '127.0.0.1' } }],
+    });
+    ({ api, client, media, node, workerTmp } = deployment);
     const key = `${media.prefix}inputs/hour.mkv`;
     await media.s3Client.send(
       new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: readFileSync(longVideo(media.dir)) }),
     );
     hourUrl = media.publicUrl(key);
-    workerTmp = mkdtempSync(join(tmpdir(), 'api-gpu-bounds-tmp-'));
-    const env = {
-      ...sharedEnv(s3, redis.url),
-      JOB_MAX_RUNTIME_S: String(MAX_RUNTIME_S),
-      JOB_DEADLINE_FLOOR_S: '5',
-      JOB_DEADLINE_GRACE_S: String(GRACE_S),
-      MAX_TOTAL_OUTPUT_S: '600',
-      MAX_QUEUED_JOBS_PER_KEY: String(MAX_QUEUED_JOBS),
-    };
-    api = new ApiUnderTest({ ...env, SYNC_TIMEOUT_S: '120' });
-    await api.start();
-    node = await startGpuNode({ ...env, WORKER_TMP_DIR: workerTmp, NODE_HEALTH_HOST: '127.0.0.1' }, NODE_ID, 1);
-    await waitForNodeReady(api, NODE_ID, node);
   }, 300_000);
 
-  afterAll(async () => {
-    await node?.stop();
-    await api?.stop();
-    client?.disconnect();
-    await redis?.dispose();
-    await media?.dispose();
-    rmSync(workerTmp, { recursive: true, force: true });
-  });
+  afterAll(() => deployment?.stop());
 
   const caption = (url_video: string, output_filename: string) => ({
     url_video,

@@ -1,10 +1,11 @@
 import { BULL_PREFIX, JOB_QUEUES, JobStore } from '@app/common';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { createHmac } from 'node:crypto';
 import { IncomingHttpHeaders, Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TestRedis, waitFor } from '../../../test/support/processes';
-import { ApiUnderTest, TestMedia, sharedEnv, testS3 } from '../../../test/support/api-e2e';
+import { ApiUnderTest, TestMedia, testS3 } from '../../../test/support/api-e2e';
+import { Deployment, startDeployment } from '../../../test/support/deployment';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const UNAUTHORIZED = { error: 'Unauthorized', message: 'Invalid or missing API key' };
@@ -17,6 +18,7 @@ const WEBHOOK_SECRET = 'jobs-api-e2e-webhook-secret';
  */
 describe('job routes without a GPU node (API process, real Redis)', () => {
   const s3 = testS3();
+  let deployment: Deployment;
   let redis: TestRedis;
   let client: Redis;
   let store: JobStore;
@@ -39,16 +41,6 @@ describe('job routes without a GPU node (API process, real Redis)', () => {
   };
 
   beforeAll(async () => {
-    redis = await TestRedis.create({ persistent: true });
-    await redis.start();
-    client = new Redis(redis.url);
-    store = new JobStore(client);
-    media = await new TestMedia(s3, `e2e-jobs-api-${Date.now()}/`).make(['video.mp4', 'audio.mp3']);
-    const video = media.urls['video.mp4'];
-    caption = { url_video: video, url_srt: `${media.publicUrl(media.prefix)}s.srt`, path: `${media.prefix}out/`, output_filename: 'legendado.mp4' };
-    img2vid = { images: [{ id: 'img-1', image_url: `${media.publicUrl(media.prefix)}i.jpg`, duracao: 2 }], path: `${media.prefix}out/` };
-    addaudio = { url_video: video, url_audio: media.urls['audio.mp3'], path: `${media.prefix}out/`, output_filename: 'com_audio.mp4' };
-    transcribe = { audio_url: media.urls['audio.mp3'], path: `${media.prefix}transcricao/` };
     receiver = createServer((request, response) => {
       let body = '';
       request.on('data', (chunk: Buffer) => (body += chunk.toString()));
@@ -59,25 +51,31 @@ describe('job routes without a GPU node (API process, real Redis)', () => {
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-    api = new ApiUnderTest({
-      ...sharedEnv(s3, redis.url),
-      // MinIO is not allowlisted: URLs under S3_PUBLIC_URL are objects of the bucket, allowed as such.
-      PRIVATE_URL_ALLOWLIST: new URL(receiverUrl).host,
-      SYNC_TIMEOUT_S: '1',
-      MAX_BODY_MB: '1',
-      MAX_IMAGES: '3',
-      MAX_DURACAO_S: '30',
-      WEBHOOK_SECRET,
-      JOB_RETENTION_HOURS: '2',
+    deployment = await startDeployment({
+      name: 'e2e-jobs-api',
+      persistentRedis: true,
+      media: ['video.mp4', 'audio.mp3'],
+      api: {
+        // MinIO is not allowlisted: URLs under S3_PUBLIC_URL are objects of the bucket, allowed as such.
+        PRIVATE_URL_ALLOWLIST: new URL(receiverUrl).host,
+        SYNC_TIMEOUT_S: '1',
+        MAX_BODY_MB: '1',
+        MAX_IMAGES: '3',
+        MAX_DURACAO_S: '30',
+        WEBHOOK_SECRET,
+        JOB_RETENTION_HOURS: '2',
+      },
     });
-    await api.start();
+    ({ api, media, redis, client, store } = deployment);
+    const video = media.urls['video.mp4'];
+    caption = { url_video: video, url_srt: `${media.publicUrl(media.prefix)}s.srt`, path: `${media.prefix}out/`, output_filename: 'legendado.mp4' };
+    img2vid = { images: [{ id: 'img-1', image_url: `${media.publicUrl(media.prefix)}i.jpg`, duracao: 2 }], path: `${media.prefix}out/` };
+    addaudio = { url_video: video, url_audio: media.urls['audio.mp3'], path: `${media.prefix}out/`, output_filename: 'com_audio.mp4' };
+    transcribe = { audio_url: media.urls['audio.mp3'], path: `${media.prefix}transcricao/` };
   });
 
   afterAll(async () => {
-    await api?.stop();
-    client?.disconnect();
-    await redis?.dispose();
-    await media?.dispose();
+    await deployment?.stop();
     receiver?.close();
   });
 
@@ -435,7 +433,7 @@ describe('job routes without a GPU node (API process, real Redis)', () => {
 
   describe('shutdown', () => {
     it('a request held for its job gets the 202 body when the API is stopped, and the job stays queued', async () => {
-      const patient = new ApiUnderTest({ ...sharedEnv(s3, redis.url), SYNC_TIMEOUT_S: '600' });
+      const patient = deployment.newApi({ SYNC_TIMEOUT_S: '600' });
       await patient.start();
       try {
         const held = patient.call<{ jobId: string; status: string }>('POST', '/video/caption', { body: caption });

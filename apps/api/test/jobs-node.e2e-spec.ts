@@ -1,19 +1,8 @@
 import { JobStore } from '@app/common';
-import Redis from 'ioredis';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { OwnedProcess, TestRedis, waitFor } from '../../../test/support/processes';
-import {
-  ApiUnderTest,
-  TestMedia,
-  downloadAndProbe,
-  downloadText,
-  sharedEnv,
-  startGpuNode,
-  testS3,
-  waitForNodeReady,
-} from '../../../test/support/api-e2e';
+import { readdirSync } from 'node:fs';
+import { TestRedis, waitFor } from '../../../test/support/processes';
+import { ApiUnderTest, GpuNodeUnderTest, TestMedia, downloadAndProbe, downloadText, testS3 } from '../../../test/support/api-e2e';
+import { Deployment, startDeployment } from '../../../test/support/deployment';
 import { expectOrderedWithin, parseEnhancedLrc, parseVtt } from '../../../test/support/subtitle-checks';
 
 const NODE_ID = 'jobs-e2e-node';
@@ -61,12 +50,11 @@ function withoutRunFacts(body: Body): Body {
  */
 describe('jobs through a GPU node (API, Redis, gpu-node, worker, MinIO)', () => {
   const s3 = testS3();
+  let deployment: Deployment;
   let redis: TestRedis;
-  let client: Redis;
   let store: JobStore;
   let api: ApiUnderTest;
-  let node: OwnedProcess;
-  let nodeEnv: NodeJS.ProcessEnv;
+  let node: GpuNodeUnderTest;
   let media: TestMedia;
   let workerTmp: string;
   let out: string;
@@ -81,51 +69,19 @@ describe('jobs through a GPU node (API, Redis, gpu-node, worker, MinIO)', () => 
       },
       timeoutMs,
     );
-  const nodeIdle = () =>
-    waitFor(
-      'node idle',
-      async () => {
-        const { body } = await api.call<{ nodes: { nodeId: string; freeSlots: number; slots: number }[] }>('GET', '/health');
-        const entry = body.nodes?.find((n) => n.nodeId === NODE_ID);
-        return entry && entry.freeSlots === entry.slots ? true : undefined;
-      },
-      60_000,
-    );
-  const startNode = async () => {
-    node = await startGpuNode(nodeEnv, NODE_ID, 1);
-    await waitForNodeReady(api, NODE_ID, node);
-  };
-
   beforeAll(async () => {
-    redis = await TestRedis.create({ persistent: true });
-    await redis.start();
-    client = new Redis(redis.url);
-    store = new JobStore(client);
-    media = await new TestMedia(s3, `e2e-jobs-node-${Date.now()}/`).make([
-      'video.mp4',
-      'legendas.srt',
-      'audio.mp3',
-      'image.jpg',
-      'image.png',
-      'speech.wav',
-    ]);
+    deployment = await startDeployment({
+      name: 'e2e-jobs-node',
+      persistentRedis: true,
+      media: ['video.mp4', 'legendas.srt', 'audio.mp3', 'image.jpg', 'image.png', 'speech.wav'],
+      api: { SYNC_TIMEOUT_S: '240' },
+      nodes: [NODE_ID],
+    });
+    ({ api, media, redis, store, node, workerTmp } = deployment);
     out = `${media.prefix}Projeto Ação/vídeos/`;
-    workerTmp = mkdtempSync(join(tmpdir(), 'api-gpu-worker-tmp-'));
-    const env = sharedEnv(s3, redis.url);
-    api = new ApiUnderTest({ ...env, SYNC_TIMEOUT_S: '240' });
-    await api.start();
-    nodeEnv = { ...env, WORKER_TMP_DIR: workerTmp };
-    await startNode();
   }, 300_000);
 
-  afterAll(async () => {
-    await node?.stop();
-    await api?.stop();
-    client?.disconnect();
-    await redis?.dispose();
-    await media?.dispose();
-    rmSync(workerTmp, { recursive: true, force: true });
-  });
+  afterAll(() => deployment?.stop());
 
   const captionRequest = (filename: string) => ({
     url_video: media.urls['video.mp4'],
@@ -407,7 +363,7 @@ describe('jobs through a GPU node (API, Redis, gpu-node, worker, MinIO)', () => 
     }, 120_000);
     const cancel = await api.call<Body>('POST', `/job/${id}/cancel`);
     expect([cancel.status, cancel.body]).toEqual([200, { message: 'Job cancelled successfully', jobId: id }]);
-    await nodeIdle();
+    await deployment.untilNodesIdle(60_000);
     const record = await store.get(id);
     expect(record?.status).toBe('CANCELLED');
     expect(record?.output).toBeUndefined();
@@ -446,7 +402,8 @@ describe('jobs through a GPU node (API, Redis, gpu-node, worker, MinIO)', () => 
     }
     await api.stop();
     await api.start();
-    await startNode();
+    await node.start();
+    await node.ready(api);
     for (const id of ids) {
       const ended = await untilEnded(id);
       expect(ended.status).toBe('COMPLETED');

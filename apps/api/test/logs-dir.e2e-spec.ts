@@ -1,8 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OwnedProcess, TestRedis, waitFor } from '../../../test/support/processes';
-import { ApiUnderTest, sharedEnv, startGpuNode, testS3, waitForNodeReady } from '../../../test/support/api-e2e';
+import { waitFor } from '../../../test/support/processes';
+import { ApiUnderTest, testS3 } from '../../../test/support/api-e2e';
+import { Deployment, startDeployment } from '../../../test/support/deployment';
 
 jest.setTimeout(300_000);
 
@@ -16,26 +17,22 @@ function jsonLines(path: string): Record<string, unknown>[] {
 /** LOGS_DIR, the replaced service's variable: each process also writes its JSON log lines there. */
 describe('LOGS_DIR', () => {
   const s3 = testS3();
-  let redis: TestRedis;
+  let deployment: Deployment;
   let api: ApiUnderTest;
-  let node: OwnedProcess | undefined;
   let logsDir: string;
 
   beforeAll(async () => {
-    redis = await TestRedis.create();
-    await redis.start();
     logsDir = mkdtempSync(join(tmpdir(), 'api-gpu-logs-dir-'));
-    const env = { ...sharedEnv(s3, redis.url), LOGS_DIR: join(logsDir, 'logs'), LOG_LEVEL: 'info' };
-    api = new ApiUnderTest(env);
-    await api.start();
-    node = await startGpuNode(env, 'logs-dir-node', 1);
-    await waitForNodeReady(api, 'logs-dir-node', node);
+    deployment = await startDeployment({
+      name: 'e2e-logs-dir',
+      env: { LOGS_DIR: join(logsDir, 'logs'), LOG_LEVEL: 'info' },
+      nodes: ['logs-dir-node'],
+    });
+    api = deployment.api;
   }, 300_000);
 
   afterAll(async () => {
-    await node?.stop();
-    await api?.stop();
-    await redis?.dispose();
+    await deployment?.stop();
     if (logsDir) rmSync(logsDir, { recursive: true, force: true });
   });
 

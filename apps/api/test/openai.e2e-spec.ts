@@ -1,12 +1,12 @@
 import { GetBucketLifecycleConfigurationCommand } from '@aws-sdk/client-s3';
 import OpenAI, { toFile } from 'openai';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { OwnedProcess, REPO_ROOT, TestRedis } from '../../../test/support/processes';
-import { ApiUnderTest, TestMedia, downloadAndProbe, sharedEnv, startGpuNode, testS3, waitForNodeReady } from '../../../test/support/api-e2e';
+import { REPO_ROOT } from '../../../test/support/processes';
+import { ApiUnderTest, TestMedia, downloadAndProbe, testS3 } from '../../../test/support/api-e2e';
+import { Deployment, startDeployment } from '../../../test/support/deployment';
 import { expectOrderedWithin, parseVtt } from '../../../test/support/subtitle-checks';
 
 const NODE_ID = 'openai-e2e-node';
@@ -26,11 +26,9 @@ const ENGLISH_WORDS = /hello|world|short|test|transcription/i;
  */
 describe('OpenAI-compatible audio API and uploads (API, Redis, gpu-node, worker, MinIO)', () => {
   const s3 = testS3();
-  let redis: TestRedis;
+  let deployment: Deployment;
   let api: ApiUnderTest;
-  let node: OwnedProcess;
   let media: TestMedia;
-  let workerTmp: string;
   let client: OpenAI;
   const file = (name: string) => join(media.dir, name);
   const audio = (name: string) => toFile(readFileSync(file(name)), name);
@@ -38,25 +36,17 @@ describe('OpenAI-compatible audio API and uploads (API, Redis, gpu-node, worker,
     Number((await downloadAndProbe(media.urls[name])).format.duration) * 1000 + 10;
 
   beforeAll(async () => {
-    redis = await TestRedis.create();
-    await redis.start();
-    media = await new TestMedia(s3, `e2e-openai-${Date.now()}/`).make(['speech.wav', 'fala.wav', 'video.mp4', 'legendas.srt']);
-    workerTmp = mkdtempSync(join(tmpdir(), 'api-gpu-worker-tmp-'));
-    const env = sharedEnv(s3, redis.url);
-    api = new ApiUnderTest({ ...env, SYNC_TIMEOUT_S: '240', UPLOAD_URL_EXPIRY_S: String(URL_EXPIRY_S), MAX_UPLOAD_MB: '1' });
-    await api.start();
-    node = await startGpuNode({ ...env, WORKER_TMP_DIR: workerTmp }, NODE_ID, 1);
-    await waitForNodeReady(api, NODE_ID, node);
+    deployment = await startDeployment({
+      name: 'e2e-openai',
+      media: ['speech.wav', 'fala.wav', 'video.mp4', 'legendas.srt'],
+      api: { SYNC_TIMEOUT_S: '240', UPLOAD_URL_EXPIRY_S: String(URL_EXPIRY_S), MAX_UPLOAD_MB: '1' },
+      nodes: [NODE_ID],
+    });
+    ({ api, media } = deployment);
     client = new OpenAI({ apiKey: api.key, baseURL: `${api.url}/v1`, maxRetries: 0, timeout: 240_000 });
   }, 300_000);
 
-  afterAll(async () => {
-    await node?.stop();
-    await api?.stop();
-    await redis?.dispose();
-    await media?.dispose();
-    rmSync(workerTmp, { recursive: true, force: true });
-  });
+  afterAll(() => deployment?.stop());
 
   it('json (the default) with whisper-1: {"text"}, its job id in X-Job-Id and GET /job/:id knowing it', async () => {
     const { data, response } = await client.audio.transcriptions

@@ -1,14 +1,8 @@
 import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { OwnedProcess, TestRedis, freePort, waitFor } from '../../../test/support/processes';
-import {
-  ApiUnderTest,
-  TestMedia,
-  sharedEnv,
-  startGpuNode,
-  testS3,
-  waitForNodeReady,
-} from '../../../test/support/api-e2e';
+import { waitFor } from '../../../test/support/processes';
+import { ApiUnderTest, GpuNodeUnderTest, TestMedia, testS3 } from '../../../test/support/api-e2e';
+import { Deployment, startDeployment } from '../../../test/support/deployment';
 
 jest.setTimeout(300_000);
 
@@ -39,44 +33,40 @@ async function recorder(status: number): Promise<{ server: Server; url: string; 
  */
 describe('secrets never reach the logs (full run: API, GPU node, worker)', () => {
   const s3 = testS3();
-  let redis: TestRedis;
+  let deployment: Deployment;
   let media: TestMedia;
   let api: ApiUnderTest;
-  let node: OwnedProcess;
+  let node: GpuNodeUnderTest;
   let webhook: Awaited<ReturnType<typeof recorder>>;
   let runpod: Awaited<ReturnType<typeof recorder>>;
   const answers: string[] = [];
 
   beforeAll(async () => {
-    redis = await TestRedis.create();
-    await redis.start();
-    media = await new TestMedia(s3, `log-secrets-${Date.now()}/`).make(['video.mp4', 'legendas.srt', 'audio.mp3', 'image.jpg', 'speech.wav']);
     webhook = await recorder(200);
     runpod = await recorder(401);
-    const env = {
-      ...sharedEnv(s3, redis.url),
-      LOG_LEVEL: 'verbose',
-      WEBHOOK_SECRET,
-      RUNPOD_API_KEY,
-      RUNPOD_API_BASE: runpod.url,
-      RUNPOD_ENDPOINT_ID: 'logsecretsendpoint',
-      EXECUTOR_MODE: 'local',
-      PRIVATE_URL_ALLOWLIST: `${s3.hostPort},${new URL(webhook.url).host},${new URL(runpod.url).host}`,
-      SYNC_TIMEOUT_S: '240',
-    };
-    api = new ApiUnderTest(env);
-    await api.start();
-    node = await startGpuNode({ ...env, NODE_HEALTH_PORT: String(await freePort()) }, NODE_ID, 1);
-    await waitForNodeReady(api, NODE_ID, node);
+    deployment = await startDeployment({
+      name: 'log-secrets',
+      media: ['video.mp4', 'legendas.srt', 'audio.mp3', 'image.jpg', 'speech.wav'],
+      // Every secret goes to the node as well as the API: neither may log one.
+      env: {
+        LOG_LEVEL: 'verbose',
+        WEBHOOK_SECRET,
+        RUNPOD_API_KEY,
+        RUNPOD_API_BASE: runpod.url,
+        RUNPOD_ENDPOINT_ID: 'logsecretsendpoint',
+        EXECUTOR_MODE: 'local',
+        PRIVATE_URL_ALLOWLIST: `${s3.hostPort},${new URL(webhook.url).host},${new URL(runpod.url).host}`,
+        SYNC_TIMEOUT_S: '240',
+      },
+      nodes: [NODE_ID],
+    });
+    ({ api, media, node } = deployment);
   });
 
   afterAll(async () => {
-    await node?.stop();
-    await api?.stop();
+    await deployment?.stop();
     webhook?.server.close();
     runpod?.server.close();
-    await redis?.dispose();
-    await media?.dispose();
   });
 
   it('runs jobs, webhooks and refusals, then finds no secret in any log line or answer', async () => {

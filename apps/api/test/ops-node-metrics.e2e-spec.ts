@@ -1,6 +1,7 @@
 import type { NodeHeartbeat } from '@app/common';
-import { NODE_MAIN, ApiUnderTest, TestMedia, sharedEnv, testS3, waitForNodeReady } from '../../../test/support/api-e2e';
-import { OwnedProcess, TestRedis, freePort, waitFor } from '../../../test/support/processes';
+import { ApiUnderTest, TestMedia } from '../../../test/support/api-e2e';
+import { Deployment, startDeployment } from '../../../test/support/deployment';
+import { waitFor } from '../../../test/support/processes';
 
 jest.setTimeout(300_000);
 
@@ -13,11 +14,9 @@ function metricValue(text: string, series: string): number | undefined {
 
 /** A GPU node's own Prometheus metrics on its health port, after real jobs through the API. */
 describe('GPU node /metrics (API and node processes, real worker, Redis and MinIO)', () => {
-  const s3 = testS3();
-  let redis: TestRedis;
+  let deployment: Deployment;
   let media: TestMedia;
   let api: ApiUnderTest;
-  let node: OwnedProcess;
   let metricsUrl: string;
 
   const scrape = async () => {
@@ -28,31 +27,17 @@ describe('GPU node /metrics (API and node processes, real worker, Redis and MinI
   };
 
   beforeAll(async () => {
-    redis = await TestRedis.create();
-    await redis.start();
-    media = await new TestMedia(s3, `ops-node-metrics-${Date.now()}/`).make(['video.mp4', 'audio.mp3', 'speech.wav']);
-    const env = { ...sharedEnv(s3, redis.url), SYNC_TIMEOUT_S: '240' };
-    api = new ApiUnderTest(env);
-    await api.start();
-    const healthPort = await freePort();
-    metricsUrl = `http://127.0.0.1:${healthPort}/metrics`;
-    node = new OwnedProcess('node', [NODE_MAIN], {
-      ...env,
-      NODE_ID,
-      NODE_HEALTH_PORT: String(healthPort),
-      WHISPER_DEVICE: 'cpu',
-      HF_HUB_OFFLINE: '1',
-      PYTHONDONTWRITEBYTECODE: '1',
-    }).start();
-    await waitForNodeReady(api, NODE_ID, node);
+    deployment = await startDeployment({
+      name: 'ops-node-metrics',
+      media: ['video.mp4', 'audio.mp3', 'speech.wav'],
+      env: { SYNC_TIMEOUT_S: '240' },
+      nodes: [NODE_ID],
+    });
+    ({ api, media } = deployment);
+    metricsUrl = deployment.node.metricsUrl;
   });
 
-  afterAll(async () => {
-    await node?.stop();
-    await api?.stop();
-    await redis?.dispose();
-    await media?.dispose();
-  });
+  afterAll(() => deployment?.stop());
 
   it('shows its slots, ready workers and the encoder its heartbeat reports, before any job', async () => {
     const text = await scrape();

@@ -1,7 +1,8 @@
 import { JOB_QUEUES, WEBHOOK_QUEUE } from '@app/common';
 import { randomUUID } from 'node:crypto';
-import { OwnedProcess, TestRedis, freePort, waitFor } from '../../../test/support/processes';
-import { NODE_MAIN, ensureBucket, s3ClientFor, startApi, testS3Env } from './support/api-process';
+import { ApiUnderTest } from '../../../test/support/api-e2e';
+import { Deployment, startDeployment } from '../../../test/support/deployment';
+import { TestRedis, waitFor } from '../../../test/support/processes';
 
 const BUCKET = 'api-gpu-ops';
 const API_KEY = 'ops-test-key-0123456789';
@@ -18,37 +19,29 @@ function metricValue(text: string, series: string): number | undefined {
 
 /** Logs, metrics, readiness, Bull Board and security headers of the API process, on a Redis of its own. */
 describe('operability of the API process', () => {
+  let deployment: Deployment;
   let redis: TestRedis;
-  let api: OwnedProcess;
+  let api: ApiUnderTest;
   let baseUrl: string;
   let minioHostPort: string;
-  const s3Env = testS3Env(BUCKET);
 
   const get = (path: string, headers: Record<string, string> = {}) =>
     fetch(`${baseUrl}${path}`, { headers, signal: AbortSignal.timeout(10_000) });
   const metrics = async () => (await get('/metrics')).text();
 
   beforeAll(async () => {
-    redis = await TestRedis.create();
-    await redis.start();
-    const s3 = s3ClientFor(s3Env);
-    await ensureBucket(s3, BUCKET);
-    s3.destroy();
-    minioHostPort = new URL(s3Env.S3_ENDPOINT_URL ?? '').host;
-    ({ api, baseUrl } = await startApi({
-      ...s3Env,
-      REDIS_URL: redis.url,
-      X_API_KEY: `${API_KEY},${OTHER_KEY}`,
-      PRIVATE_URL_ALLOWLIST: minioHostPort,
-      RATE_LIMIT_MAX: '100000',
-      LOG_LEVEL: 'info',
-    }));
+    deployment = await startDeployment({
+      name: 'ops-observability',
+      bucket: { name: BUCKET },
+      api: { RATE_LIMIT_MAX: '100000', LOG_LEVEL: 'info' },
+      apiProcess: { keys: [API_KEY, OTHER_KEY] },
+    });
+    ({ api, redis } = deployment);
+    baseUrl = api.url;
+    minioHostPort = deployment.s3.hostPort;
   });
 
-  afterAll(async () => {
-    await api?.stop();
-    await redis?.dispose();
-  });
+  afterAll(() => deployment?.stop());
 
   describe('logs', () => {
     it('are JSON lines carrying the request id, kept from X-Request-Id when the client sends one', async () => {
@@ -142,15 +135,7 @@ describe('operability of the API process', () => {
 
     it('lists live nodes and their free slots from their heartbeats', async () => {
       const nodeId = `ops-node-${process.pid}`;
-      const node = new OwnedProcess('node', [NODE_MAIN], {
-        ...s3Env,
-        REDIS_URL: redis.url,
-        NODE_ID: nodeId,
-        NODE_CONCURRENCY: '1',
-        NODE_HEALTH_PORT: String(await freePort()),
-        HEARTBEAT_INTERVAL_MS: '300',
-        LOG_LEVEL: 'warn',
-      }).start();
+      const node = await deployment.startNode({ id: nodeId, env: { HEARTBEAT_INTERVAL_MS: '300' } });
       try {
         // Its slot is free once its worker is ready.
         const text = await waitFor(
@@ -246,8 +231,7 @@ describe('operability of the API process', () => {
 });
 
 describe('per-key rate limiting (API process)', () => {
-  let redis: TestRedis;
-  let api: OwnedProcess;
+  let deployment: Deployment;
   let baseUrl: string;
   const limit = 3;
 
@@ -255,21 +239,16 @@ describe('per-key rate limiting (API process)', () => {
     fetch(`${baseUrl}${path}`, { headers, signal: AbortSignal.timeout(10_000) });
 
   beforeAll(async () => {
-    redis = await TestRedis.create();
-    await redis.start();
-    ({ api, baseUrl } = await startApi({
-      ...testS3Env(BUCKET),
-      REDIS_URL: redis.url,
-      X_API_KEY: `${API_KEY},${OTHER_KEY}`,
-      RATE_LIMIT_MAX: String(limit),
-      RATE_LIMIT_WINDOW_S: '600',
-    }));
+    deployment = await startDeployment({
+      name: 'ops-rate-limit',
+      bucket: { name: BUCKET },
+      api: { RATE_LIMIT_MAX: String(limit), RATE_LIMIT_WINDOW_S: '600' },
+      apiProcess: { keys: [API_KEY, OTHER_KEY] },
+    });
+    baseUrl = deployment.api.url;
   });
 
-  afterAll(async () => {
-    await api?.stop();
-    await redis?.dispose();
-  });
+  afterAll(() => deployment?.stop());
 
   it('answers 429 with Retry-After in the contract shape past RATE_LIMIT_MAX, per key, across routes', async () => {
     const statuses = [];

@@ -1,9 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import request from 'supertest';
-import { TestRedis } from '../../../test/support/processes';
+import { Deployment, startDeployment } from '../../../test/support/deployment';
 import { routeKey } from '../src/docs/public-routes';
-import { testS3Env } from './support/api-process';
 
 const API_KEY = 'openapi-test-key-0123456789';
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
@@ -30,17 +29,16 @@ interface RouterLayer {
  * router: each documented route exists and each real route is documented.
  */
 describe('OpenAPI at /docs-json', () => {
-  let redis: TestRedis;
+  let deployment: Deployment;
   let app: INestApplication;
   let document: OpenApi;
 
   beforeAll(async () => {
-    redis = await TestRedis.create();
-    await redis.start();
+    // The application runs in this process: the deployment gives it a Redis and a bucket, not an API process.
+    deployment = await startDeployment({ name: 'ops-openapi', bucket: { name: 'api-gpu-ops' }, api: false });
     Object.assign(process.env, {
       ENV_FILE: '/dev/null',
-      ...testS3Env('api-gpu-ops'),
-      REDIS_URL: redis.url,
+      ...deployment.env,
       X_API_KEY: API_KEY,
       LOG_LEVEL: 'fatal',
     });
@@ -56,7 +54,7 @@ describe('OpenAPI at /docs-json', () => {
 
   afterAll(async () => {
     await app?.close();
-    await redis?.dispose();
+    await deployment?.stop();
   });
 
   const documented = () =>

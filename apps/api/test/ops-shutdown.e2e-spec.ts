@@ -1,8 +1,9 @@
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { TestRedis, freePort, waitFor } from '../../../test/support/processes';
-import { API_MAIN, ensureBucket, s3ClientFor, testS3Env } from './support/api-process';
+import { Deployment, startDeployment } from '../../../test/support/deployment';
+import { freePort, waitFor } from '../../../test/support/processes';
+import { API_MAIN } from './support/api-process';
 
 const BUCKET = 'api-gpu-ops';
 const API_KEY = 'shutdown-test-key-0123456789';
@@ -13,39 +14,29 @@ const API_KEY = 'shutdown-test-key-0123456789';
  * Redis and exits by itself (Nest re-raises SIGTERM once its hooks are done); the job stays queued.
  */
 describe('graceful shutdown of the API process', () => {
-  let redis: TestRedis;
+  let deployment: Deployment;
   let redisClient: Redis;
 
+  // The API is started by the test itself: how that one process ends is what it checks.
   beforeAll(async () => {
-    redis = await TestRedis.create();
-    await redis.start();
-    redisClient = new Redis(redis.url);
+    deployment = await startDeployment({ name: 'ops-shutdown', bucket: { name: BUCKET }, api: false });
+    redisClient = deployment.client;
   });
 
-  afterAll(async () => {
-    redisClient?.disconnect();
-    await redis?.dispose();
-  });
+  afterAll(() => deployment?.stop());
 
   it('answers the request in flight after SIGTERM while refusing new connections, then exits', async () => {
-    const s3Env = testS3Env(BUCKET);
-    const s3 = s3ClientFor(s3Env);
-    await ensureBucket(s3, BUCKET);
-    s3.destroy();
-    const minio = new URL(s3Env.S3_ENDPOINT_URL ?? '').host;
+    const minio = deployment.s3.hostPort;
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
     const api = spawn('node', [API_MAIN], {
       env: {
         PATH: process.env.PATH,
         ENV_FILE: '/dev/null',
-        ...s3Env,
+        ...deployment.env,
         PORT: String(port),
         HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        REDIS_URL: redis.url,
         X_API_KEY: API_KEY,
-        PRIVATE_URL_ALLOWLIST: minio,
         SYNC_TIMEOUT_S: '4',
       },
       stdio: 'ignore',

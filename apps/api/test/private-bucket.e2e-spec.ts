@@ -1,12 +1,11 @@
-import { CreateBucketCommand, DeleteBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { OwnedProcess, TestRedis } from '../../../test/support/processes';
-import { ApiUnderTest, TestMedia, TestS3, sharedEnv, startGpuNode, testS3, waitForNodeReady } from '../../../test/support/api-e2e';
-import { FakeRunPod } from '../../../test/support/fake-runpod/fake-runpod';
+import { ApiUnderTest, TestMedia, testS3 } from '../../../test/support/api-e2e';
+import { Deployment, startDeployment } from '../../../test/support/deployment';
 
 jest.setTimeout(300_000);
 
@@ -22,55 +21,25 @@ const NODE_ID = 'private-bucket-node';
  * complete on both executors while their URLs answer 403 to anyone without credentials.
  */
 describe('private bucket (API, GPU node, RunPod stand-in, MinIO bucket without public read)', () => {
-  const shared = testS3();
-  const bucket = `${shared.bucket}-private`;
-  const s3: TestS3 = { ...shared, bucket, publicUrl: `${shared.endpoint}/${bucket}` };
-  const client = new S3Client({
-    endpoint: s3.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey },
-  });
-  let redis: TestRedis;
-  let runpod: FakeRunPod;
+  const bucket = `${testS3().bucket}-private`;
+  let deployment: Deployment;
   let media: TestMedia;
   let api: ApiUnderTest;
-  let node: OwnedProcess;
-  let workerTmp: string;
 
   beforeAll(async () => {
-    await client.send(new CreateBucketCommand({ Bucket: bucket })).catch((error: { name?: string }) => {
-      if (error.name !== 'BucketAlreadyOwnedByYou') throw error;
+    deployment = await startDeployment({
+      name: 'e2e-private',
+      bucket: { name: bucket, remove: true },
+      media: ['video.mp4', 'audio.mp3'],
+      runpod: true,
+      env: { SYNC_TIMEOUT_S: '240' },
+      api: { EXECUTOR_MODE: 'hybrid' },
+      nodes: [NODE_ID],
     });
-    redis = await TestRedis.create();
-    await redis.start();
-    media = await new TestMedia(s3, `e2e-private-${Date.now()}/`).make(['video.mp4', 'audio.mp3']);
-    runpod = new FakeRunPod(s3);
-    await runpod.start();
-    const env = { ...sharedEnv(s3, redis.url), SYNC_TIMEOUT_S: '240' };
-    api = new ApiUnderTest({
-      ...env,
-      EXECUTOR_MODE: 'hybrid',
-      RUNPOD_API_KEY: runpod.apiKey,
-      RUNPOD_ENDPOINT_ID: 'api-gpu-worker',
-      RUNPOD_API_BASE: runpod.base,
-    });
-    await api.start();
-    workerTmp = mkdtempSync(join(tmpdir(), 'api-gpu-private-worker-'));
-    node = await startGpuNode({ ...env, WORKER_TMP_DIR: workerTmp }, NODE_ID, 1);
-    await waitForNodeReady(api, NODE_ID, node);
+    ({ api, media } = deployment);
   }, 300_000);
 
-  afterAll(async () => {
-    await node?.stop();
-    await api?.stop();
-    await runpod?.stop();
-    await redis?.dispose();
-    await media?.dispose();
-    await client.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
-    client.destroy();
-    if (workerTmp) rmSync(workerTmp, { recursive: true, force: true });
-  });
+  afterAll(() => deployment?.stop());
 
   it.each(['local', 'runpod'])('completes addaudio on %s; the result is private and a playable video', async (executor) => {
     const out = `${media.prefix}${executor}/`;
@@ -82,7 +51,7 @@ describe('private bucket (API, GPU node, RunPod stand-in, MinIO bucket without p
     expect(body.video_url).toBe(media.publicUrl(`${out}saída.mp4`));
 
     expect((await fetch(body.video_url, { signal: AbortSignal.timeout(10_000) })).status).toBe(403);
-    const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: `${out}saída.mp4` }));
+    const object = await media.s3Client.send(new GetObjectCommand({ Bucket: bucket, Key: `${out}saída.mp4` }));
     const dir = mkdtempSync(join(tmpdir(), 'api-gpu-private-'));
     try {
       const path = join(dir, 'video.mp4');

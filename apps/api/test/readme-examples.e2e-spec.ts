@@ -4,8 +4,9 @@ import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OwnedProcess, REPO_ROOT, TestRedis, waitFor } from '../../../test/support/processes';
-import { ApiUnderTest, sharedEnv, startGpuNode, testS3, waitForNodeReady } from '../../../test/support/api-e2e';
+import { REPO_ROOT, waitFor } from '../../../test/support/processes';
+import { ApiUnderTest, testS3 } from '../../../test/support/api-e2e';
+import { Deployment, startDeployment } from '../../../test/support/deployment';
 
 jest.setTimeout(600_000);
 
@@ -62,17 +63,14 @@ function differences(expected: unknown, actual: unknown, path = ''): string[] {
 describe('the README examples run as written', () => {
   const s3 = testS3();
   const examples = readmeExamples();
-  let redis: TestRedis;
+  let deployment: Deployment;
   let api: ApiUnderTest;
-  let node: OwnedProcess | undefined;
   let receiver: Server;
   let webhook: string;
   let cwd: string;
   const received: string[] = [];
 
   beforeAll(async () => {
-    redis = await TestRedis.create();
-    await redis.start();
     receiver = createServer((req, res) => {
       let body = '';
       req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
@@ -83,16 +81,17 @@ describe('the README examples run as written', () => {
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     webhook = `127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-    const env = { ...sharedEnv(s3, redis.url), WHISPER_MODEL_ALIASES: 'large-v3=base' };
-    api = new ApiUnderTest({
-      ...env,
-      PRIVATE_URL_ALLOWLIST: `${s3.hostPort},${webhook}`,
-      WEBHOOK_SECRET: 'readme-examples-webhook-secret',
-      WEBHOOK_RETRY_DELAYS_MS: '200',
+    deployment = await startDeployment({
+      name: 'readme-examples',
+      env: { WHISPER_MODEL_ALIASES: 'large-v3=base' },
+      api: {
+        PRIVATE_URL_ALLOWLIST: `${s3.hostPort},${webhook}`,
+        WEBHOOK_SECRET: 'readme-examples-webhook-secret',
+        WEBHOOK_RETRY_DELAYS_MS: '200',
+      },
+      nodes: ['readme-node'],
     });
-    await api.start();
-    node = await startGpuNode(env, 'readme-node', 1);
-    await waitForNodeReady(api, 'readme-node', node);
+    api = deployment.api;
     execFileSync(join(REPO_ROOT, '.venv/bin/python'), [join(REPO_ROOT, 'scripts/upload_samples.py')], {
       env: { ...process.env, S3_ENDPOINT_URL: s3.endpoint, S3_BUCKET_NAME: s3.bucket },
     });
@@ -101,9 +100,7 @@ describe('the README examples run as written', () => {
   }, 600_000);
 
   afterAll(async () => {
-    await node?.stop();
-    await api?.stop();
-    await redis?.dispose();
+    await deployment?.stop();
     await new Promise((resolve) => receiver?.close(resolve));
     if (cwd) rmSync(cwd, { recursive: true, force: true });
   });

@@ -1,17 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { OwnedProcess, TestRedis, waitFor } from '../../../test/support/processes';
-import {
-  ApiUnderTest,
-  TestMedia,
-  downloadAndProbe,
-  sharedEnv,
-  startGpuNode,
-  testS3,
-  waitForNodeReady,
-} from '../../../test/support/api-e2e';
-import { FakeRunPod } from '../../../test/support/fake-runpod/fake-runpod';
+import { waitFor } from '../../../test/support/processes';
+import { ApiUnderTest, TestMedia, downloadAndProbe } from '../../../test/support/api-e2e';
+import { Deployment, startDeployment } from '../../../test/support/deployment';
 
 jest.setTimeout(300_000);
 
@@ -26,14 +15,10 @@ const NODE_ID = 'runpod-hybrid-node';
  * when RunPod cannot be reached.
  */
 describe('hybrid executor with a GPU node and the RunPod stand-in', () => {
-  const s3 = testS3();
-  let redis: TestRedis;
-  let runpod: FakeRunPod;
+  let deployment: Deployment;
   let media: TestMedia;
-  let node: OwnedProcess;
   let hybrid: ApiUnderTest;
   let runpodDown: ApiUnderTest;
-  let workerTmp: string;
 
   const freeSlots = async () => {
     const { body } = await hybrid.call<{ nodes?: { nodeId: string; freeSlots: number }[] }>('GET', '/health');
@@ -41,42 +26,19 @@ describe('hybrid executor with a GPU node and the RunPod stand-in', () => {
   };
 
   beforeAll(async () => {
-    redis = await TestRedis.create();
-    await redis.start();
-    media = await new TestMedia(s3, `e2e-runpod-hybrid-${Date.now()}/`).make(['video.mp4', 'audio.mp3', 'image.jpg']);
-    runpod = new FakeRunPod(s3);
-    await runpod.start();
-    const env = { ...sharedEnv(s3, redis.url), SYNC_TIMEOUT_S: '240' };
-    hybrid = new ApiUnderTest({
-      ...env,
-      EXECUTOR_MODE: 'hybrid',
-      RUNPOD_API_KEY: runpod.apiKey,
-      RUNPOD_ENDPOINT_ID: 'api-gpu-worker',
-      RUNPOD_API_BASE: runpod.base,
+    deployment = await startDeployment({
+      name: 'e2e-runpod-hybrid',
+      media: ['video.mp4', 'audio.mp3', 'image.jpg'],
+      runpod: true,
+      env: { SYNC_TIMEOUT_S: '240' },
+      api: { EXECUTOR_MODE: 'hybrid' },
+      nodes: [NODE_ID],
     });
-    runpodDown = new ApiUnderTest({
-      ...env,
-      EXECUTOR_MODE: 'runpod',
-      RUNPOD_API_KEY: runpod.apiKey,
-      RUNPOD_ENDPOINT_ID: 'api-gpu-worker',
-      RUNPOD_API_BASE: 'http://127.0.0.1:9/v2',
-      RUNPOD_HTTP_TIMEOUT_S: '1',
-    });
-    await hybrid.start();
-    workerTmp = mkdtempSync(join(tmpdir(), 'api-gpu-hybrid-worker-'));
-    node = await startGpuNode({ ...env, WORKER_TMP_DIR: workerTmp }, NODE_ID, 1);
-    await waitForNodeReady(hybrid, NODE_ID, node);
+    ({ api: hybrid, media } = deployment);
+    runpodDown = deployment.newApi({ EXECUTOR_MODE: 'runpod', RUNPOD_API_BASE: 'http://127.0.0.1:9/v2', RUNPOD_HTTP_TIMEOUT_S: '1' });
   }, 300_000);
 
-  afterAll(async () => {
-    await node?.stop();
-    await hybrid?.stop();
-    await runpodDown?.stop();
-    await runpod?.stop();
-    await redis?.dispose();
-    await media?.dispose();
-    if (workerTmp) rmSync(workerTmp, { recursive: true, force: true });
-  });
+  afterAll(() => deployment?.stop());
 
   it('runs locally while the node has room, then bursts to RunPod once it is saturated', async () => {
     await waitFor('node idle', async () => ((await freeSlots()) === 1 ? true : undefined), 60_000);

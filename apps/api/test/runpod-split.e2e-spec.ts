@@ -1,8 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { OwnedProcess, TestRedis, waitFor } from '../../../test/support/processes';
-import { ApiUnderTest, TestMedia, downloadAndProbe, sharedEnv, startGpuNode, testS3, waitForNodeReady } from '../../../test/support/api-e2e';
+import { waitFor } from '../../../test/support/processes';
+import { ApiUnderTest, TestMedia, downloadAndProbe } from '../../../test/support/api-e2e';
+import { Deployment, startDeployment } from '../../../test/support/deployment';
 import { FakeRunPod } from '../../../test/support/fake-runpod/fake-runpod';
 
 jest.setTimeout(300_000);
@@ -24,13 +22,10 @@ interface Part {
  * make 3 parts of 3) across a real GPU node (one slot) and the RunPod stand-in, merged in input order.
  */
 describe('img2vid batches split across the local node and RunPod', () => {
-  const s3 = testS3();
-  let redis: TestRedis;
+  let deployment: Deployment;
   let runpod: FakeRunPod;
   let media: TestMedia;
-  let node: OwnedProcess;
   let api: ApiUnderTest;
-  let workerTmp: string;
 
   const untilEnded = (id: string) =>
     waitFor(
@@ -41,50 +36,24 @@ describe('img2vid batches split across the local node and RunPod', () => {
       },
       240_000,
     );
-  const nodeIdle = () =>
-    waitFor(
-      'node idle',
-      async () => {
-        const { body } = await api.call<{ nodes?: { nodeId: string; freeSlots: number }[] }>('GET', '/health');
-        return body.nodes?.find((n) => n.nodeId === NODE_ID)?.freeSlots === 1 ? true : undefined;
-      },
-      120_000,
-    );
 
   beforeAll(async () => {
-    redis = await TestRedis.create();
-    await redis.start();
-    media = await new TestMedia(s3, `e2e-runpod-split-${Date.now()}/`).make(['image.jpg', 'image.png']);
-    runpod = new FakeRunPod(s3);
-    await runpod.start();
-    await runpod.settings({ workers: 2 });
-    const env = { ...sharedEnv(s3, redis.url), SYNC_TIMEOUT_S: '240' };
-    api = new ApiUnderTest({
-      ...env,
-      EXECUTOR_MODE: 'hybrid',
-      RUNPOD_API_KEY: runpod.apiKey,
-      RUNPOD_ENDPOINT_ID: 'api-gpu-worker',
-      RUNPOD_API_BASE: runpod.base,
-      IMG2VID_SPLIT_THRESHOLD: '4',
-      MAX_WORKERS: '3',
+    deployment = await startDeployment({
+      name: 'e2e-runpod-split',
+      media: ['image.jpg', 'image.png'],
+      runpod: { workers: 2 },
+      env: { SYNC_TIMEOUT_S: '240' },
+      api: { EXECUTOR_MODE: 'hybrid', IMG2VID_SPLIT_THRESHOLD: '4', MAX_WORKERS: '3' },
+      nodes: [NODE_ID],
     });
-    await api.start();
-    workerTmp = mkdtempSync(join(tmpdir(), 'api-gpu-split-worker-'));
-    node = await startGpuNode({ ...env, WORKER_TMP_DIR: workerTmp }, NODE_ID, 1);
-    await waitForNodeReady(api, NODE_ID, node);
+    ({ api, media } = deployment);
+    ({ runpod } = deployment);
   }, 300_000);
 
-  afterAll(async () => {
-    await node?.stop();
-    await api?.stop();
-    await runpod?.stop();
-    await redis?.dispose();
-    await media?.dispose();
-    if (workerTmp) rmSync(workerTmp, { recursive: true, force: true });
-  });
+  afterAll(() => deployment?.stop());
 
   it('runs 9 images as 3 parts on both backends and answers exactly as one job would, in input order', async () => {
-    await nodeIdle();
+    await deployment.untilNodesIdle();
     const path = `${media.prefix}split/ok/`;
     const images = Array.from({ length: 9 }, (_, index) => ({
       id: `imagem-${index + 1}-ação`,
@@ -112,7 +81,7 @@ describe('img2vid batches split across the local node and RunPod', () => {
   });
 
   it('one part failing fails the batch naming its images, cancels the other parts and removes what they wrote', async () => {
-    await nodeIdle();
+    await deployment.untilNodesIdle();
     const path = `${media.prefix}split/fails/`;
     const images = Array.from({ length: 9 }, (_, index) => ({
       id: `foto-${index + 1}`,
@@ -131,7 +100,7 @@ describe('img2vid batches split across the local node and RunPod', () => {
   });
 
   it('cancelling the batch cancels every part, on RunPod too, and its progress follows the parts', async () => {
-    await nodeIdle();
+    await deployment.untilNodesIdle();
     const images = Array.from({ length: 9 }, (_, index) => ({ id: `longa-${index + 1}`, image_url: media.urls['image.jpg'], duracao: 6 }));
     const { body } = await api.call<Body>('POST', '/video/img2vid', { body: { images, path: `${media.prefix}split/cancel/`, async: true } });
     const parent = await waitFor('parts running', async () => {

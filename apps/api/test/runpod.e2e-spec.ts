@@ -1,7 +1,8 @@
 import { JobStore } from '@app/common';
-import Redis from 'ioredis';
-import { TestRedis, waitFor } from '../../../test/support/processes';
-import { ApiUnderTest, TestMedia, downloadAndProbe, downloadText, sharedEnv, testS3 } from '../../../test/support/api-e2e';
+import type Redis from 'ioredis';
+import { waitFor } from '../../../test/support/processes';
+import { ApiUnderTest, TestMedia, downloadAndProbe, downloadText, testS3 } from '../../../test/support/api-e2e';
+import { Deployment, startDeployment } from '../../../test/support/deployment';
 import { parseEnhancedLrc, parseVtt } from '../../../test/support/subtitle-checks';
 import { FakeRunPod } from '../../../test/support/fake-runpod/fake-runpod';
 
@@ -19,20 +20,13 @@ const ENDED = ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMED_OUT'];
  */
 describe('RunPod executor (API, Redis, RunPod stand-in, real worker, MinIO)', () => {
   const s3 = testS3();
-  let redis: TestRedis;
+  let deployment: Deployment;
   let client: Redis;
   let store: JobStore;
   let runpod: FakeRunPod;
   let media: TestMedia;
-  let env: NodeJS.ProcessEnv;
-  const apis: ApiUnderTest[] = [];
 
-  const startApi = async (extra: NodeJS.ProcessEnv) => {
-    const api = new ApiUnderTest({ ...env, ...extra });
-    apis.push(api);
-    await api.start();
-    return api;
-  };
+  const startApi = (env: NodeJS.ProcessEnv) => deployment.startApi(env);
   const untilEnded = (api: ApiUnderTest, id: string) =>
     waitFor(
       `job ${id} ended`,
@@ -47,30 +41,18 @@ describe('RunPod executor (API, Redis, RunPod stand-in, real worker, MinIO)', ()
   const dispatching = async (id: string) => (await client.lrange('bull:runpod-addaudio:active', 0, -1)).includes(id);
 
   beforeAll(async () => {
-    redis = await TestRedis.create({ persistent: true });
-    await redis.start();
-    client = new Redis(redis.url);
-    store = new JobStore(client);
-    media = await new TestMedia(s3, `e2e-runpod-${Date.now()}/`).make(['video.mp4', 'legendas.srt', 'audio.mp3', 'image.jpg', 'speech.wav']);
-    runpod = new FakeRunPod(s3, ['whisper-stock']);
-    await runpod.start();
-    env = {
-      ...sharedEnv(s3, redis.url),
-      SYNC_TIMEOUT_S: '240',
-      RUNPOD_API_KEY: runpod.apiKey,
-      RUNPOD_ENDPOINT_ID: 'api-gpu-worker',
-      RUNPOD_API_BASE: runpod.base,
-      RUNPOD_EXECUTION_TIMEOUT: '120',
-    };
+    deployment = await startDeployment({
+      name: 'e2e-runpod',
+      persistentRedis: true,
+      media: ['video.mp4', 'legendas.srt', 'audio.mp3', 'image.jpg', 'speech.wav'],
+      runpod: { stockEndpoints: ['whisper-stock'] },
+      env: { SYNC_TIMEOUT_S: '240', RUNPOD_EXECUTION_TIMEOUT: '120' },
+      api: false,
+    });
+    ({ client, store, runpod, media } = deployment);
   }, 300_000);
 
-  afterAll(async () => {
-    for (const api of apis) await api.stop();
-    await runpod?.stop();
-    client?.disconnect();
-    await redis?.dispose();
-    await media?.dispose();
-  });
+  afterAll(() => deployment?.stop());
 
   // Every API process with RunPod configured dispatches every RunPod job queued in its Redis, so
   // each API started with other RunPod settings below runs alone.

@@ -1,18 +1,7 @@
 import { JobStore } from '@app/common';
-import Redis from 'ioredis';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { OwnedProcess, TestRedis, waitFor } from '../../../test/support/processes';
-import {
-  ApiUnderTest,
-  TestMedia,
-  downloadAndProbe,
-  sharedEnv,
-  startGpuNode,
-  testS3,
-  waitForNodeReady,
-} from '../../../test/support/api-e2e';
+import { waitFor } from '../../../test/support/processes';
+import { ApiUnderTest, TestMedia, downloadAndProbe } from '../../../test/support/api-e2e';
+import { Deployment, startDeployment } from '../../../test/support/deployment';
 import { FakeRunPod } from '../../../test/support/fake-runpod/fake-runpod';
 import {
   Body,
@@ -36,62 +25,27 @@ const NODE_ID = 'split-both-node';
  * the RunPod stand-in (RunPod's v2 API running the real handler), and the client gets one answer.
  */
 describe('a large img2vid batch split across the local node and RunPod', () => {
-  const s3 = testS3();
-  let redis: TestRedis;
-  let client: Redis;
+  let deployment: Deployment;
   let store: JobStore;
   let runpod: FakeRunPod;
   let media: TestMedia;
-  let node: OwnedProcess;
   let api: ApiUnderTest;
-  let workerTmp: string;
-
-  const nodeIdle = () =>
-    waitFor(
-      'node idle',
-      async () => {
-        const { body } = await api.call<{ nodes?: { nodeId: string; freeSlots: number }[] }>('GET', '/health');
-        return body.nodes?.find((n) => n.nodeId === NODE_ID)?.freeSlots === 1 ? true : undefined;
-      },
-      120_000,
-    );
 
   beforeAll(async () => {
-    redis = await TestRedis.create();
-    await redis.start();
-    client = new Redis(redis.url);
-    store = new JobStore(client);
-    media = await new TestMedia(s3, `e2e-split-both-${Date.now()}/`).make(['image.jpg']);
-    runpod = new FakeRunPod(s3);
-    await runpod.start();
-    await runpod.settings({ workers: 2 });
-    const env = sharedEnv(s3, redis.url);
-    api = new ApiUnderTest({
-      ...env,
-      SYNC_TIMEOUT_S: '500',
-      EXECUTOR_MODE: 'hybrid',
-      RUNPOD_API_KEY: runpod.apiKey,
-      RUNPOD_ENDPOINT_ID: 'api-gpu-worker',
-      RUNPOD_API_BASE: runpod.base,
+    deployment = await startDeployment({
+      name: 'e2e-split-both',
+      media: ['image.jpg'],
+      runpod: { workers: 2 },
+      api: { SYNC_TIMEOUT_S: '500', EXECUTOR_MODE: 'hybrid' },
+      nodes: [NODE_ID],
     });
-    await api.start();
-    workerTmp = mkdtempSync(join(tmpdir(), 'api-gpu-split-both-worker-'));
-    node = await startGpuNode({ ...env, WORKER_TMP_DIR: workerTmp }, NODE_ID, 1);
-    await waitForNodeReady(api, NODE_ID, node);
+    ({ api, media, store, runpod } = deployment);
   }, 300_000);
 
-  afterAll(async () => {
-    await node?.stop();
-    await api?.stop();
-    await runpod?.stop();
-    client?.disconnect();
-    await redis?.dispose();
-    await media?.dispose();
-    if (workerTmp) rmSync(workerTmp, { recursive: true, force: true });
-  });
+  afterAll(() => deployment?.stop());
 
   it('runs 150 images as one local part and two RunPod parts, merged in input order', async () => {
-    await nodeIdle();
+    await deployment.untilNodesIdle();
     const path = `${media.prefix}Projeto Ação/lote híbrido/`;
     const images = batchOf(150, media.urls['image.jpg']);
     const accepted = await api.call<Body>('POST', '/video/img2vid', { body: { images, path, async: true } });
@@ -124,7 +78,7 @@ describe('a large img2vid batch split across the local node and RunPod', () => {
   });
 
   it('a part that starts while RunPod is slow to take the next ones does not fail the batch', async () => {
-    await nodeIdle();
+    await deployment.untilNodesIdle();
     const path = `${media.prefix}lote com RunPod lento/`;
     const images = batchOf(60, media.urls['image.jpg']);
     // Three 429s: RunPod takes the second part only after about two seconds of backoff, long after
@@ -144,7 +98,7 @@ describe('a large img2vid batch split across the local node and RunPod', () => {
   });
 
   it('cancelling the batch cancels the local part and sends RunPod a cancel for its parts; no clip is left', async () => {
-    await nodeIdle();
+    await deployment.untilNodesIdle();
     const path = `${media.prefix}lote híbrido cancelado/`;
     const images = batchOf(90, media.urls['image.jpg'], 1);
     const accepted = await api.call<Body>('POST', '/video/img2vid', { body: { images, path, async: true } });
@@ -172,7 +126,7 @@ describe('a large img2vid batch split across the local node and RunPod', () => {
     const remote = await Promise.all(parts.slice(1).map((part) => runpod.job(part.remoteId as string)));
     expect(remote.map((job) => job.cancelRequested)).toEqual([true, true]);
     await untilNothingUnder(media, path);
-    await nodeIdle();
+    await deployment.untilNodesIdle();
     await waitFor('RunPod jobs stopped', async () => {
       const jobs = await Promise.all(parts.slice(1).map((part) => runpod.job(part.remoteId as string)));
       return jobs.every((job) => job.status === 'CANCELLED') ? true : undefined;

@@ -1,18 +1,7 @@
 import { JobStore } from '@app/common';
-import Redis from 'ioredis';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { OwnedProcess, TestRedis, waitFor } from '../../../test/support/processes';
-import {
-  ApiUnderTest,
-  TestMedia,
-  downloadAndProbe,
-  sharedEnv,
-  startGpuNode,
-  testS3,
-  waitForNodeReady,
-} from '../../../test/support/api-e2e';
+import { waitFor } from '../../../test/support/processes';
+import { ApiUnderTest, TestMedia, downloadAndProbe } from '../../../test/support/api-e2e';
+import { Deployment, startDeployment } from '../../../test/support/deployment';
 import {
   Body,
   batchOf,
@@ -35,25 +24,10 @@ const NODE_IDS = ['split-node-a', 'split-node-b'];
  * runs as MAX_WORKERS (3) parts, each a job of its own, and is answered as one job would be.
  */
 describe('img2vid batches split across local GPU nodes', () => {
-  const s3 = testS3();
-  let redis: TestRedis;
-  let client: Redis;
+  let deployment: Deployment;
   let store: JobStore;
   let api: ApiUnderTest;
   let media: TestMedia;
-  let workerTmp: string;
-  const nodes: OwnedProcess[] = [];
-
-  const nodesIdle = () =>
-    waitFor(
-      'both nodes idle',
-      async () => {
-        const { body } = await api.call<{ nodes?: { nodeId: string; freeSlots: number; slots: number }[] }>('GET', '/health');
-        const ours = (body.nodes ?? []).filter((node) => NODE_IDS.includes(node.nodeId));
-        return ours.length === NODE_IDS.length && ours.every((node) => node.freeSlots === node.slots) ? true : undefined;
-      },
-      120_000,
-    );
 
   /** Polls the job until it ends; returns the most clips seen under `path` meanwhile. */
   const clipsWrittenUntilEnded = async (jobId: string, path: string) => {
@@ -71,27 +45,16 @@ describe('img2vid batches split across local GPU nodes', () => {
   };
 
   beforeAll(async () => {
-    redis = await TestRedis.create();
-    await redis.start();
-    client = new Redis(redis.url);
-    store = new JobStore(client);
-    media = await new TestMedia(s3, `e2e-split-${Date.now()}/`).make(['image.jpg']);
-    workerTmp = mkdtempSync(join(tmpdir(), 'api-gpu-split-worker-'));
-    const env = sharedEnv(s3, redis.url);
-    api = new ApiUnderTest({ ...env, SYNC_TIMEOUT_S: '500', EXECUTOR_MODE: 'local' });
-    await api.start();
-    for (const nodeId of NODE_IDS) nodes.push(await startGpuNode({ ...env, WORKER_TMP_DIR: workerTmp }, nodeId, 1));
-    await Promise.all(NODE_IDS.map((nodeId, index) => waitForNodeReady(api, nodeId, nodes[index])));
+    deployment = await startDeployment({
+      name: 'e2e-split',
+      media: ['image.jpg'],
+      api: { SYNC_TIMEOUT_S: '500', EXECUTOR_MODE: 'local' },
+      nodes: NODE_IDS,
+    });
+    ({ api, media, store } = deployment);
   }, 300_000);
 
-  afterAll(async () => {
-    await Promise.all(nodes.map((node) => node.stop()));
-    await api?.stop();
-    client?.disconnect();
-    await redis?.dispose();
-    await media?.dispose();
-    if (workerTmp) rmSync(workerTmp, { recursive: true, force: true });
-  });
+  afterAll(() => deployment?.stop());
 
   it('runs 150 images as three parts on both nodes and answers with the clips in input order', async () => {
     const path = `${media.prefix}Projeto Ação/lote de 150/`;
@@ -141,7 +104,7 @@ describe('img2vid batches split across local GPU nodes', () => {
   });
 
   it('when one part fails: the failed image is named, the other parts are cancelled and every clip removed', async () => {
-    await nodesIdle();
+    await deployment.untilNodesIdle();
     const path = `${media.prefix}lote com falha/`;
     const images = batchOf(150, media.urls['image.jpg']);
     // The last image of the second part: by the time it is fetched, the first two parts have written clips.
@@ -159,12 +122,12 @@ describe('img2vid batches split across local GPU nodes', () => {
     const parts = await untilPartsEnded(store, jobId);
     expect(parts.map((part) => part.status)).toEqual(['CANCELLED', 'FAILED', 'CANCELLED']);
     await untilNothingUnder(media, path);
-    await nodesIdle();
+    await deployment.untilNodesIdle();
     expect(await media.keysUnder(path)).toEqual([]);
   });
 
   it('cancelling the batch cancels every part, running or waiting, and leaves no clip behind', async () => {
-    await nodesIdle();
+    await deployment.untilNodesIdle();
     const path = `${media.prefix}lote cancelado/`;
     const images = batchOf(60, media.urls['image.jpg'], 1);
     const accepted = await api.call<Body>('POST', '/video/img2vid', { body: { images, path, async: true } });
@@ -178,12 +141,12 @@ describe('img2vid batches split across local GPU nodes', () => {
     expect(parts.map((part) => part.status)).toEqual(['CANCELLED', 'CANCELLED', 'CANCELLED']);
     expect((await api.call<Body>('GET', `/job/${jobId}`)).body.status).toBe('CANCELLED');
     await untilNothingUnder(media, path);
-    await nodesIdle();
+    await deployment.untilNodesIdle();
     expect(await media.keysUnder(path)).toEqual([]);
   });
 
   it('cancelling the batch after one part has completed removes the clips of that part too', async () => {
-    await nodesIdle();
+    await deployment.untilNodesIdle();
     const path = `${media.prefix}lote cancelado depois de uma parte/`;
     // Three parts on two one-slot nodes: when the first part completes, another has yet to run.
     const images = batchOf(60, media.urls['image.jpg']).map((image, index) => (index < 20 ? image : { ...image, duracao: 3 }));
@@ -202,12 +165,12 @@ describe('img2vid batches split across local GPU nodes', () => {
     const parts = await untilPartsEnded(store, jobId);
     expect(parts.map((part) => part.status).sort()).toEqual(['CANCELLED', 'CANCELLED', 'COMPLETED']);
     await untilNothingUnder(media, path);
-    await nodesIdle();
+    await deployment.untilNodesIdle();
     expect(await media.keysUnder(path)).toEqual([]);
   });
 
   it('survives an API restart: parts that end while no API runs are merged once it is back', async () => {
-    await nodesIdle();
+    await deployment.untilNodesIdle();
     const path = `${media.prefix}lote reiniciado/`;
     const images = batchOf(60, media.urls['image.jpg']);
     const accepted = await api.call<Body>('POST', '/video/img2vid', { body: { images, path, async: true } });

@@ -1,18 +1,11 @@
 import { BULL_PREFIX, JOB_KEY_PREFIX } from '@app/common';
-import Redis from 'ioredis';
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import type Redis from 'ioredis';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { IncomingHttpHeaders, Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { OwnedProcess, TestRedis, waitFor } from '../../../test/support/processes';
-import {
-  ApiUnderTest,
-  TestMedia,
-  downloadAndProbe,
-  sharedEnv,
-  startGpuNode,
-  testS3,
-  waitForNodeReady,
-} from '../../../test/support/api-e2e';
+import { waitFor } from '../../../test/support/processes';
+import { ApiUnderTest, TestMedia, downloadAndProbe, testS3 } from '../../../test/support/api-e2e';
+import { Deployment, startDeployment } from '../../../test/support/deployment';
 
 const SECRET = 'webhooks-path-e2e-secret-0123456789';
 const NODE_ID = 'webhooks-e2e-node';
@@ -46,10 +39,9 @@ function signatureIsValid(delivery: Delivery): boolean {
  */
 describe('webhook of an async job (API, Redis, gpu-node, worker, MinIO, receiver)', () => {
   const s3 = testS3();
-  let redis: TestRedis;
+  let deployment: Deployment;
   let client: Redis;
   let api: ApiUnderTest;
-  let node: OwnedProcess;
   let media: TestMedia;
   let receiver: Server;
   let receiverUrl: string;
@@ -72,28 +64,21 @@ describe('webhook of an async job (API, Redis, gpu-node, worker, MinIO, receiver
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
 
-    redis = await TestRedis.create();
-    await redis.start();
-    client = new Redis(redis.url);
-    media = await new TestMedia(s3, `webhooks-e2e/${randomUUID()}/`).make(['video.mp4', 'audio.mp3']);
-    const env = {
-      ...sharedEnv(s3, redis.url),
-      PRIVATE_URL_ALLOWLIST: `${s3.hostPort},${new URL(receiverUrl).host}`,
-      WEBHOOK_SECRET: SECRET,
-      WEBHOOK_RETRY_DELAYS_MS: '500,500',
-    };
-    api = new ApiUnderTest(env);
-    await api.start();
-    node = await startGpuNode(env, NODE_ID);
-    await waitForNodeReady(api, NODE_ID, node);
+    deployment = await startDeployment({
+      name: 'webhooks-e2e',
+      media: ['video.mp4', 'audio.mp3'],
+      env: {
+        PRIVATE_URL_ALLOWLIST: `${s3.hostPort},${new URL(receiverUrl).host}`,
+        WEBHOOK_SECRET: SECRET,
+        WEBHOOK_RETRY_DELAYS_MS: '500,500',
+      },
+      nodes: [NODE_ID],
+    });
+    ({ api, client, media } = deployment);
   });
 
   afterAll(async () => {
-    await node?.stop();
-    await api?.stop();
-    client?.disconnect();
-    await redis?.dispose();
-    await media?.dispose();
+    await deployment?.stop();
     await new Promise<void>((resolve) => receiver.close(() => resolve()));
   });
 

@@ -10,11 +10,11 @@ import {
 import { ConfigModule } from '@nestjs/config';
 import { Test, TestingModule } from '@nestjs/testing';
 import Queue from 'bull';
-import Redis from 'ioredis';
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { IncomingHttpHeaders, Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { TestRedis, waitFor } from '../../../test/support/processes';
+import { Deployment, startDeployment } from '../../../test/support/deployment';
+import { waitFor } from '../../../test/support/processes';
 import { bullRootModule } from '../src/jobs/job-queues';
 import { finalResponse } from '../src/jobs/job-responses';
 import { WebhooksModule } from '../src/webhooks/webhooks.module';
@@ -41,8 +41,7 @@ function signatureIsValid(delivery: Delivery): boolean {
  * HTTP to a local receiver that answers what each test scripts.
  */
 describe('webhook delivery (Bull on real Redis, real HTTP receiver)', () => {
-  let redis: TestRedis;
-  let client: Redis;
+  let deployment: Deployment;
   let store: JobStore;
   let producer: Queue.Queue;
   let app: TestingModule;
@@ -53,10 +52,10 @@ describe('webhook delivery (Bull on real Redis, real HTTP receiver)', () => {
   const script = new Map<string, number[]>();
 
   beforeAll(async () => {
-    redis = await TestRedis.create();
-    await redis.start();
-    client = new Redis(redis.url);
-    store = new JobStore(client);
+    // The webhook module runs in this process: the deployment gives it a Redis, not an API process.
+    deployment = await startDeployment({ name: 'webhooks', api: false });
+    ({ store } = deployment);
+    const redisUrl = deployment.redis.url;
 
     receiver = createServer((request, response) => {
       let body = '';
@@ -76,7 +75,7 @@ describe('webhook delivery (Bull on real Redis, real HTTP receiver)', () => {
     receiverUrl = `http://127.0.0.1:${port}`;
 
     const env = {
-      REDIS_URL: redis.url,
+      REDIS_URL: redisUrl,
       WEBHOOK_SECRET: SECRET,
       WEBHOOK_RETRY_DELAYS_MS: '300,300',
       WEBHOOK_TIMEOUT_MS: '2000',
@@ -92,15 +91,14 @@ describe('webhook delivery (Bull on real Redis, real HTTP receiver)', () => {
     }).compile();
     app.enableShutdownHooks();
     await app.init();
-    producer = new Queue(WEBHOOK_QUEUE, redis.url, { prefix: BULL_PREFIX });
+    producer = new Queue(WEBHOOK_QUEUE, redisUrl, { prefix: BULL_PREFIX });
   });
 
   afterAll(async () => {
     await app?.close();
     await producer?.close();
-    client?.disconnect();
     await new Promise<void>((resolve) => receiver.close(() => resolve()));
-    await redis?.dispose();
+    await deployment?.stop();
   });
 
   /** An ended addaudio job that asked for a webhook at `path`, queued for delivery as a node does. */
