@@ -1,16 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { OwnedProcess, TestRedis, waitFor } from '../../../test/support/processes';
-import {
-  ApiUnderTest,
-  TestMedia,
-  downloadAndProbe,
-  sharedEnv,
-  startGpuNode,
-  testS3,
-  waitForNodeReady,
-} from '../../../test/support/api-e2e';
+import { waitFor } from '../../../test/support/processes';
+import { ApiUnderTest, TestMedia, downloadAndProbe, testS3 } from '../../../test/support/api-e2e';
+import { Deployment, startDeployment } from '../../../test/support/deployment';
 
 const NODE_ID = 'compose-e2e-node';
 
@@ -27,39 +17,24 @@ type Body = Record<string, any>;
  */
 describe('POST /video/compose through a GPU node', () => {
   const s3 = testS3();
-  let redis: TestRedis;
+  let deployment: Deployment;
   let api: ApiUnderTest;
-  let node: OwnedProcess;
   let media: TestMedia;
-  let workerTmp: string;
   let out: string;
 
   beforeAll(async () => {
-    redis = await TestRedis.create({ persistent: true });
-    await redis.start();
-    media = await new TestMedia(s3, `e2e-compose-${Date.now()}/`).make([
-      'image.jpg',
-      'image.png',
-      'speech.wav',
-      'audio.mp3',
-      'legendas.srt',
-    ]);
+    deployment = await startDeployment({
+      name: 'e2e-compose',
+      persistentRedis: true,
+      media: ['image.jpg', 'image.png', 'speech.wav', 'audio.mp3', 'legendas.srt'],
+      api: { SYNC_TIMEOUT_S: '240' },
+      nodes: [NODE_ID],
+    });
+    ({ api, media } = deployment);
     out = `${media.prefix}Projeto Ação/vídeos/`;
-    workerTmp = mkdtempSync(join(tmpdir(), 'api-gpu-worker-tmp-'));
-    const env = sharedEnv(s3, redis.url);
-    api = new ApiUnderTest({ ...env, SYNC_TIMEOUT_S: '240' });
-    await api.start();
-    node = await startGpuNode({ ...env, WORKER_TMP_DIR: workerTmp }, NODE_ID, 1);
-    await waitForNodeReady(api, NODE_ID, node);
   }, 300_000);
 
-  afterAll(async () => {
-    await node?.stop();
-    await api?.stop();
-    await redis?.dispose();
-    await media?.dispose();
-    rmSync(workerTmp, { recursive: true, force: true });
-  });
+  afterAll(() => deployment?.stop());
 
   const images = () => [
     { id: 'capa', image_url: media.urls['image.jpg'], duracao: 1.5 },

@@ -3,9 +3,9 @@ import Redis from 'ioredis';
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OwnedProcess, TestRedis, waitFor } from '../../../test/support/processes';
-import { ApiUnderTest, TestMedia, sharedEnv, startGpuNode, testS3, waitForNodeReady } from '../../../test/support/api-e2e';
-import { FakeRunPod } from '../../../test/support/fake-runpod/fake-runpod';
+import { TestRedis, waitFor } from '../../../test/support/processes';
+import { ApiUnderTest, TestMedia } from '../../../test/support/api-e2e';
+import { Deployment, startDeployment } from '../../../test/support/deployment';
 
 jest.setTimeout(600_000);
 
@@ -24,15 +24,13 @@ const ZETA_KEY = `zeta-${Math.random().toString(36).slice(2)}`;
  * records of the jobs that actually ran.
  */
 describe('usage ledger (API, GPU node, RunPod stand-in, Redis with AOF)', () => {
-  const s3 = testS3();
   const keysFile = join(tmpdir(), `api-gpu-usage-keys-${process.pid}.json`);
+  let deployment: Deployment;
   let redis: TestRedis;
   let client: Redis;
   let store: JobStore;
-  let runpod: FakeRunPod;
   let media: TestMedia;
   let api: ApiUnderTest;
-  let node: OwnedProcess;
   const today = new Date().toISOString().slice(0, 10);
   const jobs: Record<string, string> = {};
 
@@ -45,13 +43,6 @@ describe('usage ledger (API, GPU node, RunPod stand-in, Redis with AOF)', () => 
     });
 
   beforeAll(async () => {
-    redis = await TestRedis.create({ persistent: true });
-    await redis.start();
-    client = new Redis(redis.url);
-    store = new JobStore(client);
-    media = await new TestMedia(s3, `e2e-usage-${Date.now()}/`).make(['video.mp4', 'legendas.srt', 'audio.mp3', 'image.jpg']);
-    runpod = new FakeRunPod(s3, []);
-    await runpod.start();
     writeFileSync(
       keysFile,
       JSON.stringify({
@@ -61,27 +52,25 @@ describe('usage ledger (API, GPU node, RunPod stand-in, Redis with AOF)', () => 
         ],
       }),
     );
-    const env = {
-      ...sharedEnv(s3, redis.url),
-      SYNC_TIMEOUT_S: '240',
-      LOCAL_GPU_PRICE_PER_S: String(LOCAL_PRICE),
-      RUNPOD_PRICE_PER_S: String(RUNPOD_PRICE),
-    };
-    api = new ApiUnderTest({
-      ...env,
-      API_KEYS_FILE: keysFile,
-      EXECUTOR_MODE: 'hybrid',
-      RUNPOD_API_KEY: runpod.apiKey,
-      RUNPOD_ENDPOINT_ID: 'api-gpu-worker',
-      RUNPOD_API_BASE: runpod.base,
-      RUNPOD_EXECUTION_TIMEOUT: '120',
-      // A batch of three images runs as two parts (acme's two-image batch is not split).
-      IMG2VID_SPLIT_THRESHOLD: '2',
-      MAX_WORKERS: '2',
+    deployment = await startDeployment({
+      name: 'e2e-usage',
+      persistentRedis: true,
+      media: ['video.mp4', 'legendas.srt', 'audio.mp3', 'image.jpg'],
+      runpod: true,
+      env: { SYNC_TIMEOUT_S: '240', LOCAL_GPU_PRICE_PER_S: String(LOCAL_PRICE), RUNPOD_PRICE_PER_S: String(RUNPOD_PRICE) },
+      api: {
+        API_KEYS_FILE: keysFile,
+        EXECUTOR_MODE: 'hybrid',
+        RUNPOD_EXECUTION_TIMEOUT: '120',
+        // A batch of three images runs as two parts (acme's two-image batch is not split).
+        IMG2VID_SPLIT_THRESHOLD: '2',
+        MAX_WORKERS: '2',
+      },
+      nodes: ['usage-node'],
     });
-    await api.start();
-    node = await startGpuNode(env, 'usage-node');
-    await waitForNodeReady(api, 'usage-node', node);
+    ({ api, media, redis } = deployment);
+    client = new Redis(redis.url);
+    store = new JobStore(client);
 
     const addaudio = await api.call<Body>('POST', '/video/addaudio', {
       key: ACME_KEY,
@@ -111,12 +100,8 @@ describe('usage ledger (API, GPU node, RunPod stand-in, Redis with AOF)', () => 
   }, 600_000);
 
   afterAll(async () => {
-    await api?.stop();
-    await node?.stop();
-    await runpod?.stop();
     client?.disconnect();
-    await redis?.dispose();
-    await media?.dispose();
+    await deployment?.stop();
     rmSync(keysFile, { force: true });
   });
 
