@@ -48,7 +48,8 @@ describe('usage ledger (API, GPU node, RunPod stand-in, Redis with AOF)', () => 
       JSON.stringify({
         clients: [
           { name: 'acme', role: 'client', key: ACME_KEY },
-          { name: 'zeta', role: 'client', key: ZETA_KEY, limits: { monthly_gpu_seconds: 0.5 } },
+          // Less than any job uses, however fast the machine: zeta's first caption passes, its second is refused.
+          { name: 'zeta', role: 'client', key: ZETA_KEY, limits: { monthly_gpu_seconds: 0.01 } },
         ],
       }),
     );
