@@ -3,9 +3,9 @@
 Twenty clips made as img2vid makes them (Ken Burns frames from a photo-like image, the worker's
 encoder and colour tags, 1920x1080 at 24 fps, no audio), CLIP_SECONDS each. The legacy way: the
 concat demuxer into the same encoder, audio to AAC 192k as it did. Ours: the concatenate
-operation's own probes (four at a time, as in the operation) and stream-copy join; download and
-upload are left out of both. Each side is the median of RUNS runs, alternating. Our output is
-checked to hold every input frame. Ends with one JSON line.
+operation's own probes (four at a time, as in the operation), stream-copy join and output check;
+download and upload are left out of both. Each side is the median of RUNS runs, alternating. Our
+output is checked to hold every input frame. Ends with one JSON line.
 """
 
 import json
@@ -23,6 +23,7 @@ import cv2
 from api_gpu_worker import kenburns
 from api_gpu_worker.job import JobContext
 from api_gpu_worker.operations.concatenate import join_by_copy, normalise_reason, probe_clip
+from api_gpu_worker.output_check import require_playable_video
 from api_gpu_worker.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "img2vid"))
@@ -86,6 +87,7 @@ def our_join(ctx: JobContext, clips: list[Path], output: Path) -> float:
     if normalise_reason(probed, "none", None) is not None:
         raise SystemExit("img2vid clips were not found joinable by copy")
     join_by_copy(probed, output, ".mp4", ctx)
+    require_playable_video(output, "video_url")
     return time.perf_counter() - started
 
 

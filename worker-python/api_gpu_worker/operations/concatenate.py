@@ -29,7 +29,7 @@ from ..encoders import EncoderConfig
 from ..errors import InputError, MediaError
 from ..fetch import fetch
 from ..job import JobContext, run_encode
-from ..media import VideoInfo, probe, require_video
+from ..media import VideoInfo, probe, probe_in_process, require_video
 from ..output_check import require_playable_video
 from ..storage import object_key
 
@@ -133,8 +133,8 @@ def fetch_clips(urls: list[str], ctx: JobContext, *, field_of, span: float) -> l
 
 
 def probe_clip(index: int, path: Path, field: str, ctx: JobContext) -> Clip:
-    # One ffprobe per clip: a join of many clips is mostly probing.
-    info = probe(path, ("-show_data_hash", "MD5"))
+    # Read in-process: an ffprobe start-up per clip was most of a stream-copy join's time.
+    info = probe_in_process(path) or probe(path, ("-show_data_hash", "MD5"))
     video = require_video(path, field, ctx.settings, info)
     streams = info["streams"]
     video_stream = next(s for s in streams if s.get("codec_type") == "video")
