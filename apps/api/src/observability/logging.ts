@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { LoggerModule, Params } from 'nestjs-pino';
 import pino from 'pino';
+import { plainKeysInFile } from '../tenancy/keys-file';
 import { SecretScrubber } from './secret-scrubber';
 
 /** A client's own request id is kept when it is a plain token, so logs can be matched across systems. */
@@ -39,7 +40,11 @@ function pathOf(url: string | undefined): string {
  * LOGS_DIR set, the same lines also go to LOGS_DIR/api.log, rotated by size.
  */
 export function pinoParams(config: ConfigService): Params {
-  const scrubber = new SecretScrubber(SecretScrubber.secretsOf(process.env));
+  const keysFile = config.get<string>('API_KEYS_FILE');
+  const scrubber = new SecretScrubber([
+    ...SecretScrubber.secretsOf(process.env),
+    ...(keysFile ? plainKeysInFile(keysFile) : []),
+  ]);
   const stdout = pino.destination({ fd: 1, sync: true });
   const logsDir = config.get<string>('LOGS_DIR');
   const file = logsDir ? rotatingLogFile(logsDir, 'api.log') : null;

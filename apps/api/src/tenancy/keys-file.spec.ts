@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClients } from './api-clients.service';
-import { parseKeysFile } from './keys-file';
+import { parseKeysFile, plainKeysInFile } from './keys-file';
 
 const sha256 = (key: string) => createHash('sha256').update(key).digest('hex');
 
@@ -68,6 +68,20 @@ describe('API_KEYS_FILE', () => {
   it('never repeats a key in its messages', () => {
     const problems = problemsOf('clients: [{ name: a, key: "the secret key", limits: 3 }]\n  key: "the-other-secret: [');
     expect(problems.join('\n')).not.toMatch(/secret/);
+  });
+});
+
+describe('plainKeysInFile', () => {
+  it('gives the keys written as they are, for the log scrubber, and never a hash', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'api-gpu-keys-'));
+    try {
+      const path = join(dir, 'keys.yaml');
+      writeFileSync(path, `clients:\n  - {name: acme, key: acme-plain-key}\n  - {name: zeta, key_sha256: ${'ab'.repeat(32)}}\n`);
+      expect(plainKeysInFile(path)).toEqual(['acme-plain-key']);
+      expect(plainKeysInFile(join(dir, 'missing.yaml'))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -49,6 +49,20 @@ export function readKeysFile(path: string): ConfiguredClient[] {
 }
 
 /**
+ * The keys a keys file holds as they are (`key:`, not `key_sha256:`), for the log scrubber to hide.
+ * A file that cannot be read or parsed gives none: the API refuses to start with it anyway.
+ */
+export function plainKeysInFile(path: string): string[] {
+  try {
+    const entries = (parseYaml(readFileSync(path, 'utf8')) as { clients?: unknown } | null)?.clients;
+    if (!Array.isArray(entries)) return [];
+    return entries.flatMap((entry: unknown) => (isRecord(entry) && typeof entry.key === 'string' ? [entry.key] : []));
+  } catch {
+    return [];
+  }
+}
+
+/**
  * The clients of a keys file, JSON or YAML (JSON is YAML):
  *
  *     clients:
