@@ -3,8 +3,9 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OwnedProcess, REPO_ROOT, TestRedis, waitFor } from '../../../test/support/processes';
-import { ApiUnderTest, sharedEnv, testS3 } from '../../../test/support/api-e2e';
+import { OwnedProcess, REPO_ROOT, waitFor } from '../../../test/support/processes';
+import { ApiUnderTest } from '../../../test/support/api-e2e';
+import { Deployment, startDeployment } from '../../../test/support/deployment';
 
 jest.setTimeout(180_000);
 
@@ -35,18 +36,16 @@ function keysFile(dir: string): string {
  * the concurrency quota are about.
  */
 describe('clients of one API: isolation, idempotency, concurrency quota (API, Redis)', () => {
-  const s3 = testS3();
   const dir = mkdtempSync(join(tmpdir(), 'api-gpu-tenancy-'));
-  let redis: TestRedis;
+  let deployment: Deployment;
   let client: Redis;
-  let env: NodeJS.ProcessEnv;
   let api: ApiUnderTest;
   let sequence = 0;
 
   /** A caption request of its own (its inputs in the bucket, so no address is looked up); no node runs it. */
   const captionBody = (extra: Body = {}) => ({
-    url_video: `${s3.publicUrl}/tenancy/in/v.mp4`,
-    url_srt: `${s3.publicUrl}/tenancy/in/s.srt`,
+    url_video: `${deployment.s3.publicUrl}/tenancy/in/v.mp4`,
+    url_srt: `${deployment.s3.publicUrl}/tenancy/in/s.srt`,
     path: `tenancy/${++sequence}/`,
     output_filename: 'v.mp4',
     async: true,
@@ -57,19 +56,13 @@ describe('clients of one API: isolation, idempotency, concurrency quota (API, Re
   const queuedCaptions = () => client.llen('bull:caption:wait');
 
   beforeAll(async () => {
-    redis = await TestRedis.create();
-    await redis.start();
-    client = new Redis(redis.url);
     // No node runs the jobs: a synchronous request (the OpenAI routes) gives up waiting after 1 s.
-    env = { ...sharedEnv(s3, redis.url), API_KEYS_FILE: keysFile(dir), SYNC_TIMEOUT_S: '1' };
-    api = new ApiUnderTest(env);
-    await api.start();
+    deployment = await startDeployment({ name: 'e2e-tenancy', env: { API_KEYS_FILE: keysFile(dir), SYNC_TIMEOUT_S: '1' } });
+    ({ api, client } = deployment);
   });
 
   afterAll(async () => {
-    await api?.stop();
-    client?.disconnect();
-    await redis?.dispose();
+    await deployment?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -240,12 +233,7 @@ describe('clients of one API: isolation, idempotency, concurrency quota (API, Re
     let shortLived: ApiUnderTest;
 
     beforeAll(async () => {
-      shortLived = new ApiUnderTest({ ...env, IDEMPOTENCY_TTL_HOURS: '0.001' });
-      await shortLived.start();
-    });
-
-    afterAll(async () => {
-      await shortLived?.stop();
+      shortLived = await deployment.startApi({ IDEMPOTENCY_TTL_HOURS: '0.001' });
     });
 
     it('makes a new job of a repeat once IDEMPOTENCY_TTL_HOURS has passed', async () => {
