@@ -107,8 +107,10 @@ describe('img2vid batches split across local GPU nodes', () => {
     await deployment.untilNodesIdle();
     const path = `${media.prefix}lote com falha/`;
     const images = batchOf(150, media.urls['image.jpg']);
-    // The last image of the second part: by the time it is fetched, the first two parts have written clips.
-    images[99] = { ...images[99], id: 'imagem-ausente-ção', image_url: media.publicUrl(`${media.prefix}inputs/não-existe.jpg`) };
+    // The eleventh image of the second part: by the time it is fetched, the first two parts have written
+    // clips, and the first part still has most of its 50 to make, so it is running when the failure
+    // cancels it (with the second part's last image, a fast first part had sometimes completed by then).
+    images[60] = { ...images[60], id: 'imagem-ausente-ção', image_url: media.publicUrl(`${media.prefix}inputs/não-existe.jpg`) };
     const accepted = await api.call<Body>('POST', '/video/img2vid', { body: { images, path, async: true } });
     const jobId = accepted.body.jobId as string;
 
@@ -117,7 +119,7 @@ describe('img2vid batches split across local GPU nodes', () => {
     expect(clipsSeen).toBeGreaterThan(0);
     const result = await api.call<Body>('GET', `/video/job/${jobId}/result`);
     expect(result.body.status).toBe('FAILED');
-    expect(result.body.result).toMatchObject({ error: 'Bad Request', field: 'images[99].image_url', executor: 'split' });
+    expect(result.body.result).toMatchObject({ error: 'Bad Request', field: 'images[60].image_url', executor: 'split' });
     expect(result.body.result.message).toContain('imagem-ausente-ção');
     const parts = await untilPartsEnded(store, jobId);
     expect(parts.map((part) => part.status)).toEqual(['CANCELLED', 'FAILED', 'CANCELLED']);
