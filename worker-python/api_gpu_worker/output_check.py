@@ -3,19 +3,19 @@
 An encode that "succeeded" but wrote nothing playable (a truncated file, no video stream, no
 duration) must not reach the client as a result: the job fails instead, as retryable, since
 another run may well succeed. Probing the local file costs no download and works whatever the
-bucket's read policy. The file is read in-process (no ffprobe start-up), ffprobe asked only when
-that fails.
+bucket's read policy. It is probed by ffprobe, in a process of its own: the in-process reader
+(PyAV) kept, in the full test run, a worker whose node had died alive after its job was cancelled.
 """
 
 from pathlib import Path
 
 from .errors import ProcessingError
-from .media import probe, probe_in_process
+from .media import probe
 from .usage import record_output
 
 
 def require_playable_video(path: Path, field: str) -> None:
-    info = probe_in_process(path) or probe(path)
+    info = probe(path)
     if info is None:
         raise ProcessingError(f"{field}: the output cannot be probed", retryable=True)
     if not any(stream.get("codec_type") == "video" for stream in info.get("streams", [])):
