@@ -39,6 +39,7 @@ import numpy as np
 
 from api_gpu_worker import kenburns
 from api_gpu_worker.encoders import select_encoder
+from api_gpu_worker.frame_encode import widen_pipe
 from api_gpu_worker.kenburns import FRAME_BYTES, HEIGHT, WIDTH, KenBurns, Motion
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -88,6 +89,7 @@ def ours(
     process = subprocess.Popen(
         [*FFMPEG, *kenburns.raw_input_args(size), "-i", "pipe:0", *output], stdin=subprocess.PIPE
     )
+    widen_pipe(process.stdin)
     clip = KenBurns(kenburns.load_image(image), Motion.ZOOM_IN, FRAMES, size, fit)
     kenburns.write_frames(clip, process.stdin)
     process.stdin.close()

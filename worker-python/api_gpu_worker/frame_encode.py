@@ -8,6 +8,7 @@ encode runs again on libx264, since a pipe cannot be replayed from the middle.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import subprocess
 import threading
 from collections import deque
@@ -23,6 +24,10 @@ if TYPE_CHECKING:
     from .job import JobContext
 
 _STDERR_LINES_KEPT = 20
+# Linux's default pipe holds 64 KiB, so each 3 MB frame woke the writer and FFmpeg about fifty
+# times; 1 MiB, the most an unprivileged process may ask for by default (fs.pipe-max-size), cut
+# the writer's CPU for 144 1080p frames from 0.17 s to 0.10 s.
+_PIPE_BYTES = 1 << 20
 
 
 class FramesAbandoned(Exception):
@@ -85,6 +90,7 @@ def pipe_frames(
     process = ctx.popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
+    widen_pipe(process.stdin)
     tail: deque[str] = deque(maxlen=_STDERR_LINES_KEPT)
     reader = threading.Thread(target=_keep_tail, args=(process.stderr, tail), daemon=True)
     reader.start()
@@ -106,6 +112,12 @@ def pipe_frames(
         raise FramesAbandoned()
     if process.returncode != 0 or written != expected_frames:
         raise EncodeFailed(process.returncode, "\n".join(tail))
+
+
+def widen_pipe(stream: IO[bytes]) -> None:
+    """Gives the pipe behind ``stream`` room for 1 MiB; a system that refuses keeps its default."""
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
 
 
 def _keep_tail(stream: IO[bytes], tail: deque[str]) -> None:
