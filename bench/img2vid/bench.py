@@ -23,6 +23,7 @@ the figures of 1920x1080 ``cover`` under their first names, then ``e2e_vs_floor_
 ``cpu_vs_floor_<case>`` for every case of (c).
 """
 
+import contextlib
 import json
 import os
 import resource
@@ -38,8 +39,8 @@ import cv2
 import numpy as np
 
 from api_gpu_worker import kenburns
-from api_gpu_worker.encoders import select_encoder
-from api_gpu_worker.frame_encode import widen_pipe
+from api_gpu_worker.encoders import EncoderConfig, select_encoder
+from api_gpu_worker.frame_encode import one_render_thread, widen_pipe
 from api_gpu_worker.kenburns import FRAME_BYTES, HEIGHT, WIDTH, KenBurns, Motion
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -82,16 +83,22 @@ def run_ffmpeg(args: list[str]) -> None:
 
 
 def ours(
-    image: Path, output: list[str], size: tuple[int, int] = (WIDTH, HEIGHT), fit: str = "cover"
+    image: Path,
+    output: list[str],
+    size: tuple[int, int] = (WIDTH, HEIGHT),
+    fit: str = "cover",
+    one_thread: bool = False,
 ) -> None:
     """The worker's path for one clip: start FFmpeg, decode and prepare while it starts, render
-    every frame into its stdin."""
+    every frame into its stdin; on one OpenCV thread with ``one_thread``, as the worker renders
+    while x264 encodes on the CPU."""
     process = subprocess.Popen(
         [*FFMPEG, *kenburns.raw_input_args(size), "-i", "pipe:0", *output], stdin=subprocess.PIPE
     )
     widen_pipe(process.stdin)
-    clip = KenBurns(kenburns.load_image(image), Motion.ZOOM_IN, FRAMES, size, fit)
-    kenburns.write_frames(clip, process.stdin)
+    with one_render_thread() if one_thread else contextlib.nullcontext():
+        clip = KenBurns(kenburns.load_image(image), Motion.ZOOM_IN, FRAMES, size, fit)
+        kenburns.write_frames(clip, process.stdin)
     process.stdin.close()
     if process.wait() != 0:
         raise RuntimeError("ffmpeg failed")
@@ -118,9 +125,10 @@ class VersusFloor:
     """(c) for one case: medians of ours and of the floor, wall and CPU seconds."""
 
     def __init__(
-        self, image: Path, size: tuple[int, int], fit: str, encode: list[str], name: str
+        self, image: Path, size: tuple[int, int], fit: str, encoder: EncoderConfig, name: str
     ) -> None:
         work = image.parent
+        encode = [*encoder.encode_args()]
         self.raw = work / f"ours-frames-{name}.yuv"
         self.ours_mp4, floor_mp4 = work / f"ours-{name}.mp4", work / f"floor-{name}.mp4"
         ours(image, ["-f", "rawvideo", str(self.raw)], size, fit)
@@ -128,7 +136,11 @@ class VersusFloor:
         ours_runs, floor_runs = [], []
         for _ in range(RUNS):
             ours_runs.append(
-                timed_with_cpu(lambda: ours(image, [*encode, str(self.ours_mp4)], size, fit))
+                timed_with_cpu(
+                    lambda: ours(
+                        image, [*encode, str(self.ours_mp4)], size, fit, not encoder.hardware
+                    )
+                )
             )
             floor_runs.append(timed_with_cpu(lambda: run_ffmpeg(floor_args)))
         self.ours = statistics.median(wall for wall, _ in ours_runs)
@@ -257,7 +269,7 @@ def main() -> None:
 
     seed_mp4 = work / "seed.mp4"
     seed_e2e = timed(lambda: run_ffmpeg([*seed_chain(image), *encode, str(seed_mp4)]))
-    main_case = VersusFloor(image, (WIDTH, HEIGHT), "cover", encode, f"{WIDTH}x{HEIGHT}")
+    main_case = VersusFloor(image, (WIDTH, HEIGHT), "cover", encoder, f"{WIDTH}x{HEIGHT}")
     ours_mp4, ours_raw = main_case.ours_mp4, main_case.raw
     ours_e2e, floor = main_case.ours, main_case.floor
     say(f"(b) end to end: seed {seed_e2e:.2f} s, ours {ours_e2e:.2f} s")
@@ -270,7 +282,7 @@ def main() -> None:
         else:
             case_image = work / f"photo-{photo_size[0]}x{photo_size[1]}.png"
             cv2.imwrite(str(case_image), photo(*photo_size))
-            case = VersusFloor(case_image, kenburns.SIZES[resolution], fit, encode, name)
+            case = VersusFloor(case_image, kenburns.SIZES[resolution], fit, encoder, name)
             case.raw.unlink()
         versus_floor[name] = case
         say(
