@@ -229,3 +229,40 @@ def test_a_failing_sink_raises_in_the_caller():
     clip = KenBurns(dot_image(640, 360, [(320.5, 180.5)]), Motion.ZOOM_IN, 4)
     with pytest.raises(BrokenPipeError):
         kenburns.write_frames(clip, Broken())
+
+
+@pytest.mark.parametrize("oversampling", [2, 1.5])
+@pytest.mark.parametrize("origin", [(0, 0), (3, 5)])
+def test_a_blur_canvas_sharp_part_is_the_lanczos_upscale_of_the_image_exactly(oversampling, origin):
+    rng = np.random.default_rng(3)
+    region = rng.integers(0, 256, (120, 200), np.uint8)
+    sharp = (origin[0] + 41, origin[1] + 27, 87, 63)  # odd edges, so seams must be widened
+
+    working = kenburns._oversample_around(region, oversampling, sharp, origin)
+
+    whole = cv2.resize(
+        region,
+        (round(200 * oversampling), round(120 * oversampling)),
+        interpolation=cv2.INTER_LANCZOS4,
+    )
+    assert working.shape == whole.shape
+    # Inside the sharp part, away from its edges (Lanczos reads 4 pixels around each one), the
+    # two agree to the pixel; any misplaced seam would shift every pixel of it.
+    inner = (slice(round(34 * oversampling), round(84 * oversampling)),
+             slice(round(48 * oversampling), round(120 * oversampling)))  # fmt: skip
+    assert np.array_equal(working[inner], whole[inner])
+
+
+@pytest.mark.parametrize(("start", "end", "limit", "span"), [(0, 10, 12, (0, 10)),
+    (3, 10, 12, (3, 11)), (3, 12, 12, (2, 12))])  # fmt: skip
+def test_spans_are_made_even_inside_the_image(start, end, limit, span):
+    assert kenburns._even_span(start, end, limit) == span
+
+
+def test_a_large_image_is_worked_at_1_5x_and_a_small_one_at_2x():
+    large = KenBurns(disc_image(3000, 1688, 300), Motion.ZOOM_IN, 4)
+    small = KenBurns(disc_image(1280, 720, 200), Motion.ZOOM_IN, 4)
+
+    most_zoomed = min(view.width for view in large.views)
+    assert large.scale_x == pytest.approx(WIDTH / most_zoomed * 1.5, rel=0.001)
+    assert small.scale_x == 2
