@@ -7,8 +7,8 @@ image at the camera's exact position, computed in floating point:
 
 * The image is decoded, cropped to the region the camera ever sees, brought down (area) to the
   detail the most zoomed frame needs if it has more, converted ONCE to planar YUV, and its luma
-  resized ONCE (Lanczos) into a working copy twice as fine; the chroma planes, at half the
-  working resolution, are that detailed image's own: planar YUV 4:2:0 of the working copy.
+  resized ONCE (Lanczos) into a working copy twice as fine (1.5 times when the image has all
+  the detail the most zoomed frame shows); the chroma planes are the detailed image's own.
 * Each frame is three ``cv2.warpAffine`` calls, Y at full resolution and U, V at half, written
   straight into one I420 buffer that goes to FFmpeg's stdin as raw video: no colour conversion,
   no scaling filter and no copy per frame. OpenCV resolves positions to 1/32 of a working pixel,
@@ -265,7 +265,10 @@ class KenBurns:
         np.clip(luma, _LUMA_RANGE[0], _LUMA_RANGE[1], out=luma)
         self.scale_x = working_size[0] / (x1 - self.x0)
         self.scale_y = working_size[1] / (y1 - self.y0)
+        # Chroma stays at the detailed image's resolution: half the working one only at 2x.
+        chroma_scale = (detailed_size[0] / (x1 - self.x0), detailed_size[1] / (y1 - self.y0))
         self._source_planes = (luma, chroma_u, chroma_v)
+        self._plane_scales = ((self.scale_x, self.scale_y), chroma_scale, chroma_scale)
 
     @property
     def frames(self) -> int:
@@ -274,19 +277,23 @@ class KenBurns:
     def render(self, index: int, out: np.ndarray) -> None:
         """Writes frame ``index`` into ``out``, an I420 buffer of ``frame_bytes(size)`` uint8."""
         view = self.views[index]
-        a_x = view.width * self.scale_x / self.size[0]
-        a_y = view.height * self.scale_y / self.size[1]
         left = view.cx - view.width / 2 - self.x0
         top = view.cy - view.height / 2 - self.y0
-        for plane, (source, target) in enumerate(
-            zip(self._source_planes, _i420_planes(out, self.size), strict=True)
+        for source, target, (scale_x, scale_y), pixel in zip(
+            self._source_planes,
+            _i420_planes(out, self.size),
+            self._plane_scales,
+            (1, 2, 2),
+            strict=True,
         ):
-            sub = 1 if plane == 0 else 2
-            # Output pixel i samples the source at working coordinate a * i + b (pixel centres).
+            # Output pixel i, ``pixel`` frame pixels wide, samples the source at a * i + b
+            # (pixel centres).
+            a_x = view.width / self.size[0] * pixel * scale_x
+            a_y = view.height / self.size[1] * pixel * scale_y
             matrix = np.array(
                 [
-                    [a_x, 0.0, left * self.scale_x / sub + 0.5 * a_x - 0.5],
-                    [0.0, a_y, top * self.scale_y / sub + 0.5 * a_y - 0.5],
+                    [a_x, 0.0, left * scale_x + 0.5 * a_x - 0.5],
+                    [0.0, a_y, top * scale_y + 0.5 * a_y - 0.5],
                 ]
             )
             cv2.warpAffine(

@@ -191,10 +191,19 @@ def test_other_shapes_are_cropped_to_fill_never_stretched(width, height, radius,
     assert measured_radius == pytest.approx(radius * WIDTH / view.width, rel=0.01)
 
 
-def test_frames_are_i420_with_colour_where_the_image_has_it():
-    image = np.zeros((360, 640, 3), np.uint8)
-    image[:, :320] = (0, 0, 255)  # red (BGR) left half
-    image[:, 320:] = (255, 0, 0)  # blue right half
+def luma_edge(row: np.ndarray) -> float:
+    """Where a row's brightness steps from its left value to its right one, in pixels."""
+    values = row.astype(np.float64)
+    crossing = np.flatnonzero(np.diff(np.sign(values - (values[0] + values[-1]) / 2)))[0]
+    return float(crossing + 1)
+
+
+# 640x360 is worked at 2x, 3200x1800 (more detail than the most zoomed frame shows) at 1.5x.
+@pytest.mark.parametrize(("width", "height"), [(640, 360), (3200, 1800)])
+def test_frames_are_i420_with_colour_where_the_image_has_it(width, height):
+    image = np.zeros((height, width, 3), np.uint8)
+    image[:, : width // 2] = (0, 0, 255)  # red (BGR) left half
+    image[:, width // 2 :] = (255, 0, 0)  # blue right half
     clip = KenBurns(image, Motion.ZOOM_IN, 1)
     buffer = np.empty(FRAME_BYTES, np.uint8)
     clip.render(0, buffer)
@@ -204,6 +213,11 @@ def test_frames_are_i420_with_colour_where_the_image_has_it():
     # BT.601 limited range: red has V high and U low; blue the reverse.
     assert v[270, 100] > 220 and u[270, 100] < 110
     assert u[270, 860] > 220 and v[270, 860] < 130
+    # The two meet in the middle of the frame, in chroma as in luma.
+    assert v[270, 470] > 220 and u[270, 490] > 220
+    assert luma_edge(buffer[: WIDTH * HEIGHT].reshape(HEIGHT, WIDTH)[540]) == pytest.approx(
+        960, abs=1
+    )
 
 
 def test_write_frames_streams_every_frame_and_stops_when_asked():
