@@ -8,7 +8,8 @@ image at the camera's exact position, computed in floating point:
 * The image is decoded, cropped to the region the camera ever sees, brought down (area) to the
   detail the most zoomed frame needs if it has more, converted ONCE to planar YUV, and its luma
   resized ONCE (Lanczos) into a working copy twice as fine (1.5 times when the image has all
-  the detail the most zoomed frame shows); the chroma planes are the detailed image's own.
+  the detail the most zoomed frame shows); the chroma planes are the detailed image's, brought
+  down to the detail the most zoomed frame's half-resolution chroma shows.
 * Each frame is three ``cv2.warpAffine`` calls, Y at full resolution and U, V at half, written
   straight into one I420 buffer that goes to FFmpeg's stdin as raw video: no colour conversion,
   no scaling filter and no copy per frame. OpenCV resolves positions to 1/32 of a working pixel,
@@ -252,6 +253,17 @@ class KenBurns:
         # Converted to YUV before oversampling: chroma, at half the working resolution, is then
         # the detailed image's own, and only luma pays for the (costly) Lanczos upscale.
         luma, chroma_u, chroma_v = cv2.split(cv2.transform(region, _BGR_TO_YUV))
+        # Chroma is kept at the detail the most zoomed frame's chroma (half its pixels across)
+        # shows: more is never seen, and sampling it at strides beyond two pixels aliases and
+        # misses the cache (144 frames of a blur clip: 0.51 -> 0.32 s of CPU).
+        chroma_fraction = min(1.0, needed / (2 * detail))
+        if chroma_fraction < 1.0:
+            chroma_size = (
+                max(1, round(detailed_size[0] * chroma_fraction)),
+                max(1, round(detailed_size[1] * chroma_fraction)),
+            )
+            chroma_u = cv2.resize(chroma_u, chroma_size, interpolation=cv2.INTER_AREA)
+            chroma_v = cv2.resize(chroma_v, chroma_size, interpolation=cv2.INTER_AREA)
         working_size = (
             round(detailed_size[0] * oversampling),
             round(detailed_size[1] * oversampling),
@@ -265,8 +277,7 @@ class KenBurns:
         np.clip(luma, _LUMA_RANGE[0], _LUMA_RANGE[1], out=luma)
         self.scale_x = working_size[0] / (x1 - self.x0)
         self.scale_y = working_size[1] / (y1 - self.y0)
-        # Chroma stays at the detailed image's resolution: half the working one only at 2x.
-        chroma_scale = (detailed_size[0] / (x1 - self.x0), detailed_size[1] / (y1 - self.y0))
+        chroma_scale = (chroma_u.shape[1] / (x1 - self.x0), chroma_u.shape[0] / (y1 - self.y0))
         self._source_planes = (luma, chroma_u, chroma_v)
         self._plane_scales = ((self.scale_x, self.scale_y), chroma_scale, chroma_scale)
 

@@ -275,8 +275,12 @@ def test_spans_are_made_even_inside_the_image(start, end, limit, span):
 
 def test_a_large_image_is_worked_at_1_5x_and_a_small_one_at_2x():
     large = KenBurns(disc_image(3000, 1688, 300), Motion.ZOOM_IN, 4)
-    small = KenBurns(disc_image(1280, 720, 200), Motion.ZOOM_IN, 4)
+    small = KenBurns(disc_image(640, 360, 100), Motion.ZOOM_IN, 4)
 
     most_zoomed = min(view.width for view in large.views)
     assert large.scale_x == pytest.approx(WIDTH / most_zoomed * 1.5, rel=0.001)
     assert small.scale_x == 2
+    # Chroma: what the most zoomed frame's half-resolution chroma shows, or all the image has.
+    large_chroma = large._source_planes[1].shape[1] / large._source_planes[0].shape[1]
+    assert large_chroma * large.scale_x == pytest.approx(WIDTH / 2 / most_zoomed, rel=0.002)
+    assert small._source_planes[1].shape == (360, 640)
