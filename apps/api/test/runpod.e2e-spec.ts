@@ -354,13 +354,14 @@ describe('RunPod executor (API, Redis, RunPod stand-in, real worker, MinIO)', ()
     try {
       const failover = await down.call<Body>('POST', '/video/addaudio', { body: { ...job, async: true } });
       expect(failover.status).toBe(202);
-      // The RunPod dispatcher finds RunPod down (after its retries) and hands the job to the local queue.
+      // The RunPod dispatcher finds RunPod down (after its retries) and hands the job to the local
+      // queue: the record says so first, and the Bull job follows a moment later.
       const moved = await waitFor('the failover to local', async () => {
         const { body } = await down.call<Body>('GET', `/job/${failover.body.jobId}`);
-        return body.executor === 'local' ? body : undefined;
+        const queued = (await client.exists(`bull:addaudio:${failover.body.jobId}`)) === 1;
+        return body.executor === 'local' && queued ? body : undefined;
       });
       expect(moved).toMatchObject({ status: 'IN_QUEUE', executor: 'local', executor_reason: 'failover_runpod_refused' });
-      expect(await client.exists(`bull:addaudio:${failover.body.jobId}`)).toBe(1);
       await down.call('POST', `/job/${failover.body.jobId}/cancel`);
 
       const refused = await localOnly.call<Body>('POST', '/video/addaudio', { body: { ...job, executor: 'runpod' } });
