@@ -36,6 +36,8 @@ from typing import BinaryIO, Protocol
 import cv2
 import numpy as np
 
+from .frame_pipe import FramePipe
+
 WIDTH = 1920
 HEIGHT = 1080
 FPS = 24
@@ -328,6 +330,8 @@ class KenBurns:
 class FrameSource(Protocol):
     """What write_frames reads: a clip's renderer, or compose's timeline of them."""
 
+    size: tuple[int, int]
+
     def iter_frames(self, buffers: int = 2) -> Iterator[memoryview]: ...
 
 
@@ -340,32 +344,42 @@ def write_frames(
 ) -> int:
     """Renders every frame into ``sink`` (FFmpeg's stdin); returns how many were written.
 
-    A writer thread empties the frames into the pipe while the next one renders: OpenCV and the
-    pipe both run without the GIL. ``on_frame(n)`` is called once n frames were written; a set
-    ``stop`` ends the clip early. An error writing (FFmpeg gone) is raised here.
+    A writer thread hands the frames to the pipe (`frame_pipe.FramePipe`) while the next one
+    renders: OpenCV and the pipe both run without the GIL. ``on_frame(n)`` is called once n
+    frames were written; a set ``stop`` ends the clip early. An error writing (FFmpeg gone) is
+    raised here.
     """
+    pipe = FramePipe(sink, frame_bytes(clip.size))
     pending: queue.Queue[memoryview | None] = queue.Queue(maxsize=1)
-    written = 0
     failure: list[BaseException] = []
 
     def drain() -> None:
-        nonlocal written
+        def written_since(before: int) -> None:
+            if on_frame is not None:
+                for count in range(before + 1, pipe.sent + 1):
+                    on_frame(count)
+
         try:
             while (frame := pending.get()) is not None:
-                sink.write(frame)
-                written += 1
-                if on_frame is not None:
-                    on_frame(written)
+                before = pipe.sent
+                pipe.send(frame)
+                written_since(before)
         except BaseException as error:
             failure.append(error)
             while pending.get() is not None:
                 pass
+            return
+        before = pipe.sent
+        try:
+            pipe.finish()
+            written_since(before)
+        except BaseException as error:
+            failure.append(error)
 
     writer = threading.Thread(target=drain, name="kenburns-writer", daemon=True)
     writer.start()
     try:
-        # Three buffers: one being written, one queued, one rendering.
-        for frame in clip.iter_frames(buffers=3):
+        for frame in clip.iter_frames(buffers=pipe.ring_buffers):
             if failure or (stop is not None and stop.is_set()):
                 break
             pending.put(frame)
@@ -374,7 +388,7 @@ def write_frames(
         writer.join()
     if failure:
         raise failure[0]
-    return written
+    return pipe.sent
 
 
 def _oversample_around(
