@@ -19,6 +19,7 @@ import fcntl
 import math
 import os
 from collections import deque
+from collections.abc import Callable
 from typing import BinaryIO
 
 # The frame being written, one queued for the writer, one rendering: the ring `write()` needs.
@@ -46,21 +47,21 @@ _vmsplice = _load_vmsplice()
 
 class FramePipe:
     """Writes equal-sized frames into ``sink``; `send` may keep the latest frames back (as many
-    as the pipe holds) until more come, and `finish` writes them. Frames must be C-contiguous
-    uint8 buffers."""
+    as the pipe holds) until more come, and `finish` writes them. Frames must be writable,
+    C-contiguous uint8 buffers. ``on_sent(n)`` is called once n frames were written."""
 
-    def __init__(self, sink: BinaryIO, frame_bytes: int) -> None:
+    def __init__(
+        self, sink: BinaryIO, frame_bytes: int, on_sent: Callable[[int], None] | None = None
+    ) -> None:
         self._sink = sink
-        self._fd = self._pipe_fd(sink)
+        self._on_sent = on_sent
         self._held: deque[memoryview] = deque()
         self.sent = 0
-        self._keep_back = 0
-        self.ring_buffers = _RING_WHEN_COPIED
-        if self._fd is not None:
-            # The frames a full pipe spans: that many are kept back, and that many more may
-            # still be in the pipe, lent, while the oldest kept back is being lent.
-            self._keep_back = math.ceil(fcntl.fcntl(self._fd, fcntl.F_GETPIPE_SZ) / frame_bytes)
-            self.ring_buffers += 2 * self._keep_back
+        self._fd, pipe_bytes = self._pipe_of(sink)
+        # The frames a full pipe spans: that many are kept back, and that many more may still
+        # be in the pipe, lent, while the oldest kept back is being lent.
+        self._keep_back = math.ceil(pipe_bytes / frame_bytes)
+        self.ring_buffers = _RING_WHEN_COPIED + 2 * self._keep_back
 
     @property
     def lends_pages(self) -> bool:
@@ -84,15 +85,16 @@ class FramePipe:
         # Flushed, so that nothing the buffered sink kept can come after a frame lent later.
         self._sink.write(frame)
         self._sink.flush()
+        self._count()
+
+    def _count(self) -> None:
         self.sent += 1
+        if self._on_sent is not None:
+            self._on_sent(self.sent)
 
     def _lend(self, frame: memoryview) -> None:
-        view = memoryview(frame).cast("B")
-        address = ctypes.addressof(ctypes.c_char.from_buffer(view)) if not view.readonly else None
-        if address is None:
-            self._write(frame)
-            return
-        done, total, segment = 0, view.nbytes, _IoVec()
+        address = ctypes.addressof(ctypes.c_char.from_buffer(frame))
+        done, total, segment = 0, frame.nbytes, _IoVec()
         while done < total:
             segment.base, segment.length = address + done, total - done
             count = _vmsplice(self._fd, ctypes.byref(segment), 1, 0)
@@ -106,16 +108,16 @@ class FramePipe:
                     return
                 raise OSError(error, os.strerror(error))
             done += count
-        self.sent += 1
+        self._count()
 
     @staticmethod
-    def _pipe_fd(sink: BinaryIO) -> int | None:
+    def _pipe_of(sink: BinaryIO) -> tuple[int | None, int]:
+        """The pipe's descriptor and size, to lend it frames; (None, 0) where it cannot be."""
         if _vmsplice is None:
-            return None
+            return None, 0
         try:
             fd = sink.fileno()
             sink.flush()
-            fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
+            return fd, fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
         except (OSError, ValueError, AttributeError):
-            return None
-        return fd
+            return None, 0

@@ -349,30 +349,21 @@ def write_frames(
     frames were written; a set ``stop`` ends the clip early. An error writing (FFmpeg gone) is
     raised here.
     """
-    pipe = FramePipe(sink, frame_bytes(clip.size))
+    pipe = FramePipe(sink, frame_bytes(clip.size), on_sent=on_frame)
     pending: queue.Queue[memoryview | None] = queue.Queue(maxsize=1)
     failure: list[BaseException] = []
 
     def drain() -> None:
-        def written_since(before: int) -> None:
-            if on_frame is not None:
-                for count in range(before + 1, pipe.sent + 1):
-                    on_frame(count)
-
         try:
             while (frame := pending.get()) is not None:
-                before = pipe.sent
                 pipe.send(frame)
-                written_since(before)
         except BaseException as error:
             failure.append(error)
             while pending.get() is not None:
                 pass
             return
-        before = pipe.sent
         try:
             pipe.finish()
-            written_since(before)
         except BaseException as error:
             failure.append(error)
 
